@@ -1,0 +1,160 @@
+//! Header type 1: RocketMQ's binary header (`RocketMQSerializable`).
+//!
+//! ```text
+//! offset size field
+//!  0     2    code (i16)
+//!  2     1    language (byte)
+//!  3     2    version (i16)
+//!  5     4    opaque (i32)
+//!  9     4    flag (i32)
+//! 13     4    remarkLen (i32), then remark UTF-8 (0 = null)
+//!  ..    4    extLen (i32): byte length of the map section
+//!  ..  extLen repeated: keyLen (i16) key, valLen (i32) value
+//! ```
+//! Zero-length strings decode as absent, as in Java. Codes above 32767 cannot
+//! be carried in this format.
+
+use bytes::{Buf, BufMut};
+
+use crate::{ExtFields, LanguageCode, ProtocolError, RemotingCommand};
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn need(&self, what: &'static str, n: usize) -> Result<(), ProtocolError> {
+        if self.buf.remaining() < n {
+            return Err(ProtocolError::Truncated {
+                what,
+                needed: n,
+                available: self.buf.remaining(),
+            });
+        }
+        Ok(())
+    }
+
+    fn i16(&mut self, what: &'static str) -> Result<i16, ProtocolError> {
+        self.need(what, 2)?;
+        Ok(self.buf.get_i16())
+    }
+
+    fn i32(&mut self, what: &'static str) -> Result<i32, ProtocolError> {
+        self.need(what, 4)?;
+        Ok(self.buf.get_i32())
+    }
+
+    fn u8(&mut self, what: &'static str) -> Result<u8, ProtocolError> {
+        self.need(what, 1)?;
+        Ok(self.buf.get_u8())
+    }
+
+    fn bytes(&mut self, what: &'static str, len: i64) -> Result<&'a [u8], ProtocolError> {
+        let n = usize::try_from(len).map_err(|_| ProtocolError::NegativeLength { what, len })?;
+        self.need(what, n)?;
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+
+    fn string(&mut self, what: &'static str, len: i64) -> Result<Option<String>, ProtocolError> {
+        let raw = self.bytes(what, len)?;
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        std::str::from_utf8(raw)
+            .map(|s| Some(s.to_owned()))
+            .map_err(|_| ProtocolError::InvalidUtf8 { what })
+    }
+}
+
+/// Parses a binary header. The body is attached by the caller.
+pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    let mut r = Reader { buf: header };
+    let code = i32::from(r.i16("code")?);
+    let language = LanguageCode(r.u8("language")?);
+    let version = i32::from(r.i16("version")?);
+    let opaque = r.i32("opaque")?;
+    let flag = r.i32("flag")?;
+    let remark_len = r.i32("remark length")?;
+    let remark = r.string("remark", i64::from(remark_len))?;
+    let ext_len = r.i32("extFields length")?;
+    let mut ext_fields = ExtFields::new();
+    if ext_len > 0 {
+        let section = r.bytes("extFields", i64::from(ext_len))?;
+        let mut m = Reader { buf: section };
+        while m.buf.has_remaining() {
+            let klen = m.i16("key length")?;
+            let key = m.string("key", i64::from(klen))?;
+            let vlen = m.i32("value length")?;
+            let value = m.string("value", i64::from(vlen))?;
+            // Java keeps the last of duplicate keys; a null key or value is
+            // skipped, matching what its decoder yields.
+            if let (Some(k), Some(v)) = (key, value) {
+                ext_fields.insert(k, v);
+            }
+        }
+    }
+    Ok(RemotingCommand {
+        code,
+        language,
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields,
+        ..RemotingCommand::default()
+    })
+}
+
+/// Serialises the header of `cmd` in the binary format.
+pub fn encode(cmd: &RemotingCommand) -> Result<Vec<u8>, ProtocolError> {
+    let code = i16::try_from(cmd.code).map_err(|_| ProtocolError::BadField {
+        key: "code",
+        value: cmd.code.to_string(),
+    })?;
+    let version = i16::try_from(cmd.version).unwrap_or(i16::MAX);
+    let mut map = Vec::new();
+    for (k, v) in &cmd.ext_fields {
+        let klen = i16::try_from(k.len()).map_err(|_| ProtocolError::HeaderOverflow(k.len()))?;
+        let vlen = i32::try_from(v.len()).map_err(|_| ProtocolError::HeaderOverflow(v.len()))?;
+        map.put_i16(klen);
+        map.put_slice(k.as_bytes());
+        map.put_i32(vlen);
+        map.put_slice(v.as_bytes());
+    }
+    let remark = cmd.remark.as_deref().unwrap_or("");
+    let mut out = Vec::with_capacity(21 + remark.len() + map.len());
+    out.put_i16(code);
+    out.put_u8(cmd.language.0);
+    out.put_i16(version);
+    out.put_i32(cmd.opaque);
+    out.put_i32(cmd.flag);
+    let rlen =
+        i32::try_from(remark.len()).map_err(|_| ProtocolError::HeaderOverflow(remark.len()))?;
+    out.put_i32(rlen);
+    out.put_slice(remark.as_bytes());
+    let mlen = i32::try_from(map.len()).map_err(|_| ProtocolError::HeaderOverflow(map.len()))?;
+    out.put_i32(mlen);
+    out.put_slice(&map);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_past_the_end_are_errors() {
+        let mut cmd = RemotingCommand::request(crate::RequestCode::HeartBeat);
+        cmd.ext_fields.insert("k".into(), "v".into());
+        let bytes = encode(&cmd).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = bytes.clone();
+        bad[13..17].copy_from_slice(&(-5i32).to_be_bytes());
+        assert!(decode(&bad).is_err());
+        assert_eq!(decode(&bytes).unwrap().ext_fields, cmd.ext_fields);
+    }
+}

@@ -1,0 +1,162 @@
+//! Typed command headers over `extFields`.
+//!
+//! Java builds `extFields` from the fields of a header class with
+//! `toString()`, and parses them back by field type: decimal integers,
+//! `Boolean.parseBoolean` (only a case-insensitive "true" is true), strings as
+//! they are. [`command_header!`](crate::command_header) generates the same
+//! mapping for a Rust struct, with the wire key next to each field.
+
+use crate::{ExtFields, ProtocolError};
+
+/// A header that lives in `extFields`.
+pub trait CommandHeader: Sized {
+    fn decode(ext: &ExtFields) -> Result<Self, ProtocolError>;
+    fn encode(&self, ext: &mut ExtFields);
+}
+
+/// One field type of a header: how it is read from and written to the map.
+pub trait HeaderValue: Sized {
+    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, ProtocolError>;
+    fn write(&self, ext: &mut ExtFields, key: &'static str);
+}
+
+/// A scalar with a text form; `Option<T>` of it is an optional field.
+pub trait Scalar: Sized {
+    fn parse(text: &str) -> Option<Self>;
+    fn text(&self) -> String;
+}
+
+impl Scalar for String {
+    fn parse(text: &str) -> Option<Self> {
+        Some(text.to_owned())
+    }
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Scalar for bool {
+    fn parse(text: &str) -> Option<Self> {
+        Some(text.trim().eq_ignore_ascii_case("true"))
+    }
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+macro_rules! int_scalar {
+    ($($t:ty),*) => {$(
+        impl Scalar for $t {
+            fn parse(text: &str) -> Option<Self> {
+                text.trim().parse().ok()
+            }
+            fn text(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+int_scalar!(i32, i64);
+
+fn parse_field<T: Scalar>(key: &'static str, raw: &str) -> Result<T, ProtocolError> {
+    T::parse(raw).ok_or_else(|| ProtocolError::BadField {
+        key,
+        value: raw.chars().take(64).collect(),
+    })
+}
+
+impl<T: Scalar> HeaderValue for T {
+    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, ProtocolError> {
+        let raw = ext.get(key).ok_or(ProtocolError::MissingField(key))?;
+        parse_field(key, raw)
+    }
+    fn write(&self, ext: &mut ExtFields, key: &'static str) {
+        ext.insert(key.to_owned(), self.text());
+    }
+}
+
+impl<T: Scalar> HeaderValue for Option<T> {
+    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, ProtocolError> {
+        ext.get(key).map(|raw| parse_field(key, raw)).transpose()
+    }
+    fn write(&self, ext: &mut ExtFields, key: &'static str) {
+        if let Some(v) = self {
+            ext.insert(key.to_owned(), v.text());
+        }
+    }
+}
+
+/// Declares a header struct whose fields map to `extFields` keys.
+///
+/// ```
+/// basalt_protocol::command_header! {
+///     /// Example.
+///     pub struct Demo {
+///         pub topic: String => "topic",
+///         pub queue_id: Option<i32> => "queueId",
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! command_header {
+    ($(#[$m:meta])* pub struct $name:ident {
+        $($(#[$fm:meta])* pub $field:ident : $ty:ty => $key:literal),* $(,)?
+    }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Default)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: $ty,)*
+        }
+
+        impl $crate::header::CommandHeader for $name {
+            fn decode(ext: &$crate::ExtFields) -> Result<Self, $crate::ProtocolError> {
+                Ok(Self {
+                    $($field: <$ty as $crate::header::HeaderValue>::read(ext, $key)?,)*
+                })
+            }
+
+            fn encode(&self, ext: &mut $crate::ExtFields) {
+                $($crate::header::HeaderValue::write(&self.$field, ext, $key);)*
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::command_header! {
+        pub struct T {
+            pub name: String => "name",
+            pub id: i64 => "id",
+            pub on: bool => "on",
+            pub opt: Option<i32> => "opt",
+        }
+    }
+
+    #[test]
+    fn required_optional_and_bad_values() {
+        let mut ext = ExtFields::new();
+        ext.insert("name".into(), "n".into());
+        ext.insert("id".into(), "12".into());
+        ext.insert("on".into(), "TRUE".into());
+        let t = T::decode(&ext).unwrap();
+        assert_eq!((t.name.as_str(), t.id, t.on, t.opt), ("n", 12, true, None));
+        let mut back = ExtFields::new();
+        t.encode(&mut back);
+        assert_eq!(T::decode(&back).unwrap(), t);
+
+        ext.insert("opt".into(), "x".into());
+        assert!(matches!(
+            T::decode(&ext),
+            Err(ProtocolError::BadField { key: "opt", .. })
+        ));
+        ext.remove("opt");
+        ext.remove("id");
+        assert!(matches!(
+            T::decode(&ext),
+            Err(ProtocolError::MissingField("id"))
+        ));
+    }
+}

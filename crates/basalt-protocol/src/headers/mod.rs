@@ -1,0 +1,3 @@
+//! Typed headers, one file per request family.
+
+pub mod namesrv;

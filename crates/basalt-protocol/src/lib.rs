@@ -1,0 +1,39 @@
+//! The RocketMQ remoting protocol as typed values: frames, codes, headers, bodies.
+//!
+//! Data path: bytes arrive at `basalt-remoting`, which finds frame boundaries and
+//! hands each frame to [`RemotingCommand::decode`]; roles (`basalt-namesrv`,
+//! `basalt-broker`) read typed headers ([`CommandHeader`]) and JSON bodies
+//! ([`body`]) from it and build their replies with the same types.
+//!
+//! This crate is pure: no I/O, no tokio, and it must not depend on any other
+//! Basalt crate. Every decoder is bounded and returns a [`ProtocolError`]
+//! instead of panicking, because everything here is client-controlled.
+
+pub mod binary_header;
+pub mod body;
+pub mod codes;
+pub mod command;
+pub mod error;
+pub mod fastjson;
+pub mod frame;
+pub mod header;
+pub mod headers;
+pub mod json_header;
+pub mod language;
+
+pub use codes::{RequestCode, ResponseCode};
+pub use command::{ExtFields, RemotingCommand, SerializeType};
+pub use error::ProtocolError;
+pub use header::CommandHeader;
+pub use language::LanguageCode;
+
+/// The `version` Basalt puts in every command it sends: `V5_3_3`, the
+/// ordinal Apache RocketMQ 5.3.3 sends. Clients gate features on it (SQL92
+/// pulls need >= 232, standard route JSON >= 401), so it must not be lower.
+pub const BASALT_VERSION: i32 = 479;
+
+/// `MQVersion` ordinal of V3_0_11: older brokers register a bare topic config.
+pub const VERSION_V3_0_11: i32 = 37;
+
+/// `MQVersion` ordinal of V4_9_4: from here on clients get standard route JSON.
+pub const VERSION_V4_9_4: i32 = 401;

@@ -1,0 +1,253 @@
+//! One TCP connection: a reader loop, a writer task, and the table of calls
+//! awaiting a response. Servers and clients use the same type, because both
+//! ends may send requests (the broker calls clients back).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_protocol::frame::DEFAULT_MAX_FRAME;
+use basalt_protocol::{RemotingCommand, ResponseCode};
+use futures::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::sync::CancellationToken;
+
+use crate::codec::RemotingCodec;
+use crate::{RemotingError, Request, Router};
+
+/// Outbound commands buffered per connection before senders wait.
+const OUTBOUND_QUEUE: usize = 1024;
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Settings of one connection.
+#[derive(Debug, Clone)]
+pub struct ConnConfig {
+    /// Largest frame accepted. Default: 16 MiB.
+    pub max_frame: usize,
+    /// A connection that sends nothing for this long is closed, which also
+    /// ends half-open connections. Default: 120 s (RocketMQ's channel idle).
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnConfig {
+    fn default() -> Self {
+        Self {
+            max_frame: DEFAULT_MAX_FRAME,
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A live connection. Cheap to share; handlers get it with each request.
+pub struct Connection {
+    id: u64,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tx: mpsc::Sender<RemotingCommand>,
+    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+    next_opaque: AtomicI32,
+    closed: CancellationToken,
+}
+
+impl Connection {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// Closes the connection; pending calls fail with `Closed`.
+    pub fn close(&self) {
+        self.closed.cancel();
+    }
+
+    fn next_opaque(&self) -> i32 {
+        self.next_opaque.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends a request and waits for its response.
+    pub async fn invoke(
+        &self,
+        mut cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        let opaque = self.next_opaque();
+        cmd.opaque = opaque;
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().insert(opaque, tx);
+        let outcome = tokio::time::timeout(timeout, async {
+            self.tx.send(cmd).await.map_err(|_| RemotingError::Closed)?;
+            rx.await.map_err(|_| RemotingError::Closed)
+        })
+        .await;
+        self.pending.lock().remove(&opaque);
+        outcome.map_err(|_| RemotingError::Timeout { opaque, timeout })?
+    }
+
+    /// Sends a oneway request: no response will come.
+    pub async fn send_oneway(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
+        let mut cmd = cmd.oneway();
+        cmd.opaque = self.next_opaque();
+        self.tx.send(cmd).await.map_err(|_| RemotingError::Closed)
+    }
+
+    fn complete(&self, response: RemotingCommand) {
+        let waiter = self.pending.lock().remove(&response.opaque);
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send(response);
+            }
+            None => tracing::debug!(
+                peer = %self.peer,
+                opaque = response.opaque,
+                "response to no pending call (timed out?)"
+            ),
+        }
+    }
+}
+
+/// Starts the reader and writer of `stream`. The returned future resolves
+/// when the connection has ended, after the router's close hooks ran.
+pub(crate) fn start(
+    stream: TcpStream,
+    router: Arc<Router>,
+    config: ConnConfig,
+    shutdown: CancellationToken,
+) -> Result<(Arc<Connection>, tokio::task::JoinHandle<()>), RemotingError> {
+    let _ = stream.set_nodelay(true);
+    let peer = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+    let conn = Arc::new(Connection {
+        id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+        peer,
+        local,
+        tx,
+        pending: Mutex::new(HashMap::new()),
+        next_opaque: AtomicI32::new(1),
+        closed: shutdown.child_token(),
+    });
+    let writer = tokio::spawn(write_loop(
+        FramedWrite::new(write_half, RemotingCodec::new(config.max_frame)),
+        rx,
+        conn.closed.clone(),
+    ));
+    let reader = FramedRead::new(read_half, RemotingCodec::new(config.max_frame));
+    let handle = tokio::spawn(read_loop(reader, Arc::clone(&conn), router, config, writer));
+    Ok((conn, handle))
+}
+
+/// Connects to `addr`; requests the peer sends us are served by `router`.
+pub async fn connect(
+    addr: impl ToSocketAddrs,
+    router: Arc<Router>,
+) -> Result<Arc<Connection>, RemotingError> {
+    let stream = TcpStream::connect(addr).await?;
+    let (conn, _task) = start(
+        stream,
+        router,
+        ConnConfig::default(),
+        CancellationToken::new(),
+    )?;
+    Ok(conn)
+}
+
+async fn write_loop(
+    mut sink: FramedWrite<tokio::net::tcp::OwnedWriteHalf, RemotingCodec>,
+    mut rx: mpsc::Receiver<RemotingCommand>,
+    closed: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            cmd = rx.recv() => cmd,
+            () = closed.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        // Batch whatever is already queued into one flush.
+        let mut result = sink.feed(first).await;
+        while result.is_ok() {
+            match rx.try_recv() {
+                Ok(cmd) => result = sink.feed(cmd).await,
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = result.and(sink.flush().await) {
+            tracing::debug!(error = %e, "write failed; closing connection");
+            break;
+        }
+    }
+    closed.cancel();
+}
+
+async fn read_loop(
+    mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
+    conn: Arc<Connection>,
+    router: Arc<Router>,
+    config: ConnConfig,
+    writer: tokio::task::JoinHandle<()>,
+) {
+    loop {
+        let next = tokio::select! {
+            () = conn.closed.cancelled() => break,
+            next = tokio::time::timeout(config.idle_timeout, frames.next()) => next,
+        };
+        let frame = match next {
+            Err(_) => {
+                tracing::info!(peer = %conn.peer, "closing idle connection");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                tracing::warn!(peer = %conn.peer, error = %e, "closing connection on bad frame");
+                break;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        match frame {
+            Ok(cmd) if cmd.is_response() => conn.complete(cmd),
+            Ok(cmd) => {
+                let router = Arc::clone(&router);
+                let conn = Arc::clone(&conn);
+                tokio::spawn(async move {
+                    let tx = conn.tx.clone();
+                    if let Some(response) = router.dispatch(Request { cmd, conn }).await {
+                        let _ = tx.send(response).await;
+                    }
+                });
+            }
+            Err(e) => {
+                // The frame's boundaries were sound, only its header was
+                // not: answer, and keep serving the connection.
+                tracing::debug!(peer = %conn.peer, error = %e, "undecodable header");
+                let reply = RemotingCommand::response(
+                    ResponseCode::SystemError,
+                    format!("decode error: {e}"),
+                );
+                if conn.tx.send(reply).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    conn.closed.cancel();
+    conn.pending.lock().clear();
+    let _ = writer.await;
+    router.closed(&conn);
+}

@@ -1,0 +1,139 @@
+//! Request code -> handler, with a concurrency limit per request family.
+//!
+//! The router table is the only list of codes a role serves. A code that is
+//! not in it is answered REQUEST_CODE_NOT_SUPPORTED, as Java does.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use basalt_protocol::command::FLAG_RESPONSE;
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use tokio::sync::Semaphore;
+
+use crate::Connection;
+
+/// A request as a handler sees it: the command and the connection it came on
+/// (to learn the peer, or to call the client back later).
+pub struct Request {
+    pub cmd: RemotingCommand,
+    pub conn: Arc<Connection>,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = RemotingCommand> + Send>>;
+type Handler = Arc<dyn Fn(Request) -> BoxFuture + Send + Sync>;
+type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
+
+/// A group of request codes that share a concurrency limit, like one of
+/// Java's processor thread pools. Requests beyond `limit` wait; beyond
+/// `limit + queue` waiting they are refused with SYSTEM_BUSY.
+pub struct Family {
+    name: &'static str,
+    permits: Semaphore,
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+impl Family {
+    pub fn new(name: &'static str, limit: usize, queue: usize) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            permits: Semaphore::new(limit.max(1)),
+            waiting: AtomicUsize::new(0),
+            queue,
+        })
+    }
+
+    async fn run(&self, fut: BoxFuture) -> RemotingCommand {
+        let permit = match self.permits.try_acquire() {
+            Ok(p) => p,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return RemotingCommand::response(
+                        ResponseCode::SystemBusy,
+                        format!(
+                            "[OVERLOAD]system busy, {} requests queued in {}",
+                            self.queue, self.name
+                        ),
+                    );
+                }
+                let acquired = self.permits.acquire().await;
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                match acquired {
+                    Ok(p) => p,
+                    Err(_) => {
+                        return RemotingCommand::response(
+                            ResponseCode::SystemBusy,
+                            format!("[REJECTREQUEST]{} is closed", self.name),
+                        )
+                    }
+                }
+            }
+        };
+        let response = fut.await;
+        drop(permit);
+        response
+    }
+}
+
+/// Maps request codes to handlers.
+#[derive(Default, Clone)]
+pub struct Router {
+    routes: HashMap<i32, (Handler, Arc<Family>)>,
+    close_hooks: Vec<CloseHook>,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `code` with `handler` under `family`'s limit.
+    pub fn route<F, Fut>(mut self, code: RequestCode, family: &Arc<Family>, handler: F) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = RemotingCommand> + Send + 'static,
+    {
+        let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
+        self.routes
+            .insert(code.as_i32(), (handler, Arc::clone(family)));
+        self
+    }
+
+    /// Runs `hook` when a connection closes (e.g. to forget a broker or a
+    /// client registered through it).
+    pub fn on_close(mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
+        self.close_hooks.push(Arc::new(hook));
+        self
+    }
+
+    pub(crate) fn closed(&self, conn: &Connection) {
+        for hook in &self.close_hooks {
+            hook(conn);
+        }
+    }
+
+    /// Runs one request and returns its response, or `None` for a oneway
+    /// request, which is never answered (not even on error).
+    pub async fn dispatch(&self, req: Request) -> Option<RemotingCommand> {
+        let oneway = req.cmd.is_oneway();
+        let opaque = req.cmd.opaque;
+        let code = req.cmd.code;
+        let mut response = match self.routes.get(&code) {
+            Some((handler, family)) => family.run(handler(req)).await,
+            None => RemotingCommand::response(
+                ResponseCode::RequestCodeNotSupported,
+                format!(" request type {code} not supported"),
+            ),
+        };
+        if oneway {
+            return None;
+        }
+        response.opaque = opaque;
+        response.flag |= FLAG_RESPONSE;
+        Some(response)
+    }
+}

@@ -1,0 +1,44 @@
+//! Command-line flags. Every flag can also come from the environment, and
+//! overrides the same key in a `-c` properties file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "basalt",
+    version,
+    about = "A RocketMQ-compatible message broker"
+)]
+pub struct Cli {
+    /// Log filter, e.g. `info`, `debug`, `basalt_remoting=trace`.
+    #[arg(long, global = true, env = "BASALT_LOG", default_value = "info")]
+    pub log_level: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every role in one process (today: the name server).
+    Start(RoleArgs),
+    /// Run the name server alone.
+    Namesrv(RoleArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RoleArgs {
+    /// Data directory; created if missing.
+    #[arg(long, env = "BASALT_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// RocketMQ `.properties` file (namesrv.properties / broker.conf keys).
+    #[arg(short = 'c', long = "config", env = "BASALT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Name server port (`listenPort` of namesrv.properties); 0 picks a free one.
+    #[arg(long, env = "BASALT_NAMESRV_PORT")]
+    pub namesrv_port: Option<u16>,
+    /// Address to bind.
+    #[arg(long, env = "BASALT_BIND", default_value = "0.0.0.0")]
+    pub bind: String,
+}

@@ -1,0 +1,26 @@
+//! The `basalt` binary: starts roles on one runtime.
+//!
+//! Sits above every role crate; it parses flags and `.properties` files,
+//! binds listeners, hands each role its listener and a shutdown future, and
+//! writes `<data-dir>/run/ready.json` once everything serves.
+
+mod cli;
+mod properties;
+mod run;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(cli.log_level.as_str())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("basalt")
+        .build()?;
+    runtime.block_on(run::run(cli.command))
+}
