@@ -1,0 +1,205 @@
+//! Server and client over real sockets: routing, oneway, server-to-client
+//! calls, family limits, connection limit, idle close.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use basalt_remoting::conn::ConnConfig;
+use basalt_remoting::{connect, serve, Family, Router, ServerConfig};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Notify};
+
+async fn server(
+    router: Router,
+    config: ServerConfig,
+) -> (std::net::SocketAddr, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(serve(listener, Arc::new(router), config, async {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+fn echo_router(family: &Arc<Family>, hits: Arc<AtomicUsize>) -> Router {
+    Router::new().route(RequestCode::HeartBeat, family, move |req| {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let body = req.cmd.body.clone();
+        async move { RemotingCommand::success().with_body(body) }
+    })
+}
+
+#[tokio::test]
+async fn request_response_unknown_code_and_oneway() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let fam = Family::new("t", 4, 16);
+    let (addr, _stop) = server(
+        echo_router(&fam, Arc::clone(&hits)),
+        ServerConfig::default(),
+    )
+    .await;
+    let c = connect(addr, Arc::new(Router::new())).await.unwrap();
+
+    let r = c
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat).with_body(&b"ping"[..]),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    assert_eq!(&r.body[..], b"ping");
+
+    let r = c
+        .invoke(
+            RemotingCommand::request(RequestCode::Unknown(9999)),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::RequestCodeNotSupported);
+    assert_eq!(
+        r.remark.as_deref(),
+        Some(" request type 9999 not supported")
+    );
+
+    c.send_oneway(RemotingCommand::request(RequestCode::HeartBeat))
+        .await
+        .unwrap();
+    basalt_testkit::eventually(Duration::from_secs(5), || {
+        let h = hits.load(Ordering::SeqCst);
+        async move { (h == 2).then_some(()) }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn server_calls_the_client_back_by_opaque() {
+    // The server, on a heartbeat, calls the client (as a broker does for
+    // transaction check-back) and returns what the client answered.
+    let fam = Family::new("t", 4, 16);
+    let router = Router::new().route(RequestCode::HeartBeat, &fam, |req| async move {
+        let asked = RemotingCommand::request(RequestCode::CheckTransactionState);
+        match req.conn.invoke(asked, Duration::from_secs(5)).await {
+            Ok(answer) => RemotingCommand::success().with_body(answer.body),
+            Err(e) => RemotingCommand::response(ResponseCode::SystemError, e.to_string()),
+        }
+    });
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    let client_fam = Family::new("client", 1, 4);
+    let client_router = Router::new().route(
+        RequestCode::CheckTransactionState,
+        &client_fam,
+        |_req| async { RemotingCommand::success().with_body(&b"COMMIT"[..]) },
+    );
+    let c = connect(addr, Arc::new(client_router)).await.unwrap();
+    let r = c
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&r.body[..], b"COMMIT");
+}
+
+#[tokio::test]
+async fn family_limit_refuses_beyond_its_queue() {
+    let gate = Arc::new(Notify::new());
+    let entered = Arc::new(AtomicUsize::new(0));
+    // One request at a time, none waiting.
+    let fam = Family::new("slow", 1, 0);
+    let (g, e) = (Arc::clone(&gate), Arc::clone(&entered));
+    let router = Router::new().route(RequestCode::HeartBeat, &fam, move |_req| {
+        let (g, e) = (Arc::clone(&g), Arc::clone(&e));
+        async move {
+            e.fetch_add(1, Ordering::SeqCst);
+            g.notified().await;
+            RemotingCommand::success()
+        }
+    });
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    let c = connect(addr, Arc::new(Router::new())).await.unwrap();
+    let c1 = Arc::clone(&c);
+    let first = tokio::spawn(async move {
+        c1.invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap()
+    });
+    basalt_testkit::eventually(Duration::from_secs(5), || {
+        let n = entered.load(Ordering::SeqCst);
+        async move { (n == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    let refused = c
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.response_code(), ResponseCode::SystemBusy);
+    assert!(refused.remark.unwrap().starts_with("[OVERLOAD]"));
+    assert_eq!(
+        entered.load(Ordering::SeqCst),
+        1,
+        "the refused request must not run"
+    );
+    gate.notify_one();
+    assert_eq!(first.await.unwrap().response_code(), ResponseCode::Success);
+}
+
+#[tokio::test]
+async fn connection_limit_and_idle_close() {
+    let fam = Family::new("t", 4, 16);
+    let config = ServerConfig {
+        max_connections: 1,
+        conn: ConnConfig {
+            idle_timeout: Duration::from_millis(300),
+            ..ConnConfig::default()
+        },
+    };
+    let (addr, _stop) = server(echo_router(&fam, Arc::new(AtomicUsize::new(0))), config).await;
+    let first = connect(addr, Arc::new(Router::new())).await.unwrap();
+    let r = first
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::Success);
+
+    // A second connection is over the limit: closed without a reply.
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+
+    // The first goes quiet and is closed as idle.
+    basalt_testkit::eventually(Duration::from_secs(5), || {
+        let closed = first.is_closed();
+        async move { closed.then_some(()) }
+    })
+    .await
+    .unwrap();
+}

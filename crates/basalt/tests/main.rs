@@ -1,0 +1,97 @@
+//! The real `basalt` binary: readiness, configuration, clean shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use basalt_remoting::Router;
+use basalt_testkit::Basalt;
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_basalt"))
+}
+
+#[tokio::test]
+async fn start_serves_the_name_server_and_stops_cleanly_on_sigterm() {
+    let mut b = Basalt::start(bin(), "start", &[]).unwrap();
+    let addr = b.addr("namesrv").unwrap();
+    assert!(b.data_dir().join("run/ready.json").exists());
+    let c = basalt_remoting::connect(addr.as_str(), Arc::new(Router::new()))
+        .await
+        .unwrap();
+    let r = c
+        .invoke(
+            RemotingCommand::request(RequestCode::GetBrokerClusterInfo),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let status = b.terminate(Duration::from_secs(10)).unwrap();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        !b.data_dir().join("run/ready.json").exists(),
+        "ready.json removed at clean shutdown"
+    );
+}
+
+#[tokio::test]
+async fn properties_file_is_read_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("namesrv.properties");
+    let kv = dir.path().join("custom-kv.json");
+    std::fs::write(
+        &conf,
+        format!(
+            "# RocketMQ keys\nlistenPort=1\nkvConfigPath={}\nsomeUnknownKey=1\n",
+            kv.display()
+        ),
+    )
+    .unwrap();
+    // listenPort=1 from the file would fail to bind; the flag (port 0) wins.
+    let b = Basalt::start_in(
+        bin(),
+        "namesrv",
+        &dir.path().join("data"),
+        &["-c", conf.to_str().unwrap()],
+    )
+    .unwrap();
+    let addr = b.addr("namesrv").unwrap();
+    let c = basalt_remoting::connect(addr.as_str(), Arc::new(Router::new()))
+        .await
+        .unwrap();
+    let mut put = RemotingCommand::request(RequestCode::PutKvConfig);
+    for (k, v) in [("namespace", "n"), ("key", "k"), ("value", "v")] {
+        put.ext_fields.insert(k.into(), v.into());
+    }
+    let r = c.invoke(put, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    assert!(kv.exists(), "kvConfigPath from the properties file is used");
+}
+
+#[test]
+fn unreadable_config_fails_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin())
+        .args([
+            "namesrv",
+            "--namesrv-port",
+            "0",
+            "-c",
+            "/nonexistent/namesrv.properties",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot read config file"), "{err}");
+}

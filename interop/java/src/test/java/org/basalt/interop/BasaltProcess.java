@@ -1,0 +1,74 @@
+package org.basalt.interop;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Starts the real basalt binary and waits for its ready.json (never a sleep-and-hope). */
+final class BasaltProcess implements AutoCloseable {
+    private final Process process;
+    private final String readyJson;
+    final Path dataDir;
+
+    private BasaltProcess(Process process, String readyJson, Path dataDir) {
+        this.process = process;
+        this.readyJson = readyJson;
+        this.dataDir = dataDir;
+    }
+
+    static BasaltProcess start(String... extra) throws IOException, InterruptedException {
+        String bin = System.getProperty("basalt.bin");
+        if (bin == null || bin.isEmpty() || bin.startsWith("${")) {
+            bin = Path.of("..", "..", "target", "debug", "basalt").toString();
+        }
+        if (!new File(bin).canExecute()) {
+            throw new IllegalStateException("basalt binary not found at " + bin + " (build it with cargo build)");
+        }
+        Path dataDir = Files.createTempDirectory("basalt-interop");
+        List<String> cmd = new ArrayList<>(List.of(bin, "start", "--data-dir", dataDir.toString(),
+            "--namesrv-port", "0", "--bind", "127.0.0.1"));
+        cmd.addAll(List.of(extra));
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        Path ready = dataDir.resolve("run").resolve("ready.json");
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        while (Instant.now().isBefore(deadline)) {
+            if (!p.isAlive()) {
+                throw new IllegalStateException("basalt exited early with " + p.exitValue());
+            }
+            if (Files.exists(ready)) {
+                String json = Files.readString(ready, StandardCharsets.UTF_8);
+                if (json.trim().endsWith("}")) {
+                    return new BasaltProcess(p, json, dataDir);
+                }
+            }
+            Thread.sleep(20);
+        }
+        p.destroyForcibly();
+        throw new IllegalStateException("basalt not ready within 30 s");
+    }
+
+    /** An address from ready.json, e.g. "namesrv". */
+    String addr(String role) {
+        Matcher m = Pattern.compile("\"" + role + "\"\\s*:\\s*\"([^\"]+)\"").matcher(readyJson);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + role + " in ready.json: " + readyJson);
+        }
+        return m.group(1);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}
