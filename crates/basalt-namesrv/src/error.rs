@@ -18,24 +18,8 @@ pub enum NamesrvError {
     RegisterRejected(&'static str),
     #[error("disable")]
     Disabled,
-    #[error("cannot persist {path}: {source}")]
-    Persist {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot read {path}: {source}")]
-    Load {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] basalt_jsonfile::JsonFileError),
     #[error("configuration key `{key}` has invalid value `{value}`")]
     BadConfig { key: String, value: String },
-    #[error("{path} is not a valid KV config file: {source}")]
-    Corrupt {
-        path: String,
-        #[source]
-        source: ProtocolError,
-    },
 }

@@ -2,8 +2,7 @@
 //! `kvConfig.json` (`{"configTable":{ns:{key:value}}}`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -26,17 +25,12 @@ pub struct KvConfig {
 }
 
 impl KvConfig {
-    /// Loads `path`, or its `.bak` copy if the file is missing, or starts
-    /// empty when neither exists.
+    /// Loads `path` (or its `.bak`), or starts empty when neither exists.
     pub fn load(path: PathBuf) -> Result<Self, NamesrvError> {
-        let bak = bak_path(&path);
-        let table = match read(&path)? {
-            Some(t) => t,
-            None => read(&bak)?.unwrap_or_default(),
-        };
+        let file: KvFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
         Ok(Self {
             path,
-            table: Mutex::new(table),
+            table: Mutex::new(file.config_table),
         })
     }
 
@@ -73,63 +67,12 @@ impl KvConfig {
         self.table.lock().get(namespace).cloned()
     }
 
-    /// Writes a temp file, syncs it, keeps the old file as `.bak`, then
-    /// renames: a crash leaves either the old or the new table, never half.
-    fn persist(
-        &self,
-        table: &BTreeMap<String, BTreeMap<String, String>>,
-    ) -> Result<(), NamesrvError> {
-        let err = |source| NamesrvError::Persist {
-            path: self.path.display().to_string(),
-            source,
-        };
-        let json = serde_json::to_vec_pretty(&KvFile {
+    fn persist(&self, table: &Table) -> Result<(), NamesrvError> {
+        let file = KvFile {
             config_table: table.clone(),
-        })
-        .map_err(|e| err(std::io::Error::other(e)))?;
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let tmp = self.path.with_extension("json.tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(&json).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        if self.path.exists() {
-            std::fs::copy(&self.path, bak_path(&self.path)).map_err(err)?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(err)?;
-        Ok(())
+        };
+        Ok(basalt_jsonfile::persist(&self.path, &file)?)
     }
-}
-
-fn bak_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".bak");
-    PathBuf::from(s)
-}
-
-fn read(path: &Path) -> Result<Option<Table>, NamesrvError> {
-    let raw = match std::fs::read(path) {
-        Ok(raw) => raw,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(NamesrvError::Load {
-                path: path.display().to_string(),
-                source,
-            })
-        }
-    };
-    if raw.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let file: KvFile =
-        basalt_protocol::fastjson::from_slice("kvConfig.json", &raw).map_err(|source| {
-            NamesrvError::Corrupt {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
-    Ok(Some(file.config_table))
 }
 
 #[cfg(test)]

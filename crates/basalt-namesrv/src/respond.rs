@@ -23,10 +23,7 @@ pub fn reply(outcome: Result<RemotingCommand, NamesrvError>) -> RemotingCommand 
         | NamesrvError::Crc32Mismatch
         | NamesrvError::RegisterRejected(_)
         | NamesrvError::Disabled => ResponseCode::SystemError,
-        NamesrvError::Persist { .. }
-        | NamesrvError::Load { .. }
-        | NamesrvError::Corrupt { .. }
-        | NamesrvError::BadConfig { .. } => {
+        NamesrvError::File(_) | NamesrvError::BadConfig { .. } => {
             tracing::error!(error = %err, "name server failure");
             ResponseCode::SystemError
         }

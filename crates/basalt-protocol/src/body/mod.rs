@@ -2,6 +2,7 @@
 //! alphabetical, camelCase). Decoding goes through [`crate::fastjson`];
 //! encoding writes compact standard JSON.
 
+pub mod client;
 pub mod cluster;
 pub mod register;
 pub mod route;

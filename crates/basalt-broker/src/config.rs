@@ -1,0 +1,125 @@
+//! Broker settings under RocketMQ's `broker.conf` key names. Store keys are
+//! owned by `basalt-store`'s config; the binary offers every key to both.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::BrokerError;
+
+/// Settings of the broker role.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// `brokerClusterName`. Default: `DefaultCluster`.
+    pub cluster_name: String,
+    /// `brokerName`. Default: `broker-a` (the distribution's broker.conf).
+    pub broker_name: String,
+    /// `brokerId`: 0 is the master. Default: 0.
+    pub broker_id: i64,
+    /// `brokerIP1`: the address clients dial, and the store host in message
+    /// ids. Default: 127.0.0.1.
+    pub broker_ip1: IpAddr,
+    /// `listenPort`. Default: 10911. The fast port is `listenPort - 2`.
+    pub listen_port: u16,
+    /// `namesrvAddr`: `;`-separated name servers. Default: none (embedded
+    /// mode fills in its own).
+    pub namesrv_addr: Vec<String>,
+    /// `autoCreateTopicEnable`. Default: true.
+    pub auto_create_topic_enable: bool,
+    /// `autoCreateSubscriptionGroup`. Default: true.
+    pub auto_create_subscription_group: bool,
+    /// `defaultTopicQueueNums`: queues of TBW102 and admin-created topics.
+    /// Default: 8.
+    pub default_topic_queue_nums: i32,
+    /// `brokerPermission`. Default: 6 (read + write).
+    pub broker_permission: i32,
+    /// `registerNameServerPeriod`, ms, clamped to 10 s..60 s. Default: 30000.
+    pub register_name_server_period: u64,
+    /// `maxMessageSize`, bytes of body. Default: 4 MiB.
+    pub max_message_size: usize,
+    /// `longPollingEnable`. Default: true.
+    pub long_polling_enable: bool,
+    /// `shortPollingTimeMills` when long polling is off. Default: 1000.
+    pub short_polling_time_mills: u64,
+    /// `channelExpiredTimeout`, ms: clients silent this long are dropped.
+    /// Default: 120000.
+    pub channel_expired_timeout: u64,
+    /// `flushConsumerOffsetInterval`, ms. Default: 5000.
+    pub flush_consumer_offset_interval: u64,
+    /// Where `config/*.json` live (`storePathRootDir`). Default: `<data-dir>/store`.
+    pub store_path_root_dir: PathBuf,
+}
+
+impl BrokerConfig {
+    pub fn new(data_dir: &std::path::Path) -> Self {
+        Self {
+            cluster_name: "DefaultCluster".into(),
+            broker_name: "broker-a".into(),
+            broker_id: 0,
+            broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            listen_port: 10911,
+            namesrv_addr: Vec::new(),
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            broker_permission: 6,
+            register_name_server_period: 30_000,
+            max_message_size: 4 * 1024 * 1024,
+            long_polling_enable: true,
+            short_polling_time_mills: 1000,
+            channel_expired_timeout: 120_000,
+            flush_consumer_offset_interval: 5000,
+            store_path_root_dir: data_dir.join("store"),
+        }
+    }
+
+    /// Applies one setting; `Ok(false)` for keys the broker role does not own.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, BrokerError> {
+        let v = value.trim();
+        match key {
+            "brokerClusterName" => self.cluster_name = v.to_owned(),
+            "brokerName" => self.broker_name = v.to_owned(),
+            "brokerId" => self.broker_id = parse(key, v)?,
+            "brokerIP1" => self.broker_ip1 = parse(key, v)?,
+            "listenPort" => self.listen_port = parse(key, v)?,
+            "namesrvAddr" => {
+                self.namesrv_addr = v
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "autoCreateTopicEnable" => self.auto_create_topic_enable = parse(key, v)?,
+            "autoCreateSubscriptionGroup" => self.auto_create_subscription_group = parse(key, v)?,
+            "defaultTopicQueueNums" => self.default_topic_queue_nums = parse(key, v)?,
+            "brokerPermission" => self.broker_permission = parse(key, v)?,
+            "registerNameServerPeriod" => self.register_name_server_period = parse(key, v)?,
+            "maxMessageSize" => self.max_message_size = parse(key, v)?,
+            "longPollingEnable" => self.long_polling_enable = parse(key, v)?,
+            "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
+            "channelExpiredTimeout" => self.channel_expired_timeout = parse(key, v)?,
+            "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse(key, v)?,
+            "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `brokerIP1:listenPort`, as registered and as written in message ids.
+    pub fn broker_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.broker_ip1, self.listen_port)
+    }
+
+    /// Directory of the JSON metadata files.
+    pub fn config_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("config")
+    }
+}
+
+fn parse<T: FromStr>(key: &str, value: &str) -> Result<T, BrokerError> {
+    value.parse().map_err(|_| BrokerError::BadConfig {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    })
+}

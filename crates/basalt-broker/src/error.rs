@@ -1,0 +1,35 @@
+//! The one error type of the broker. [`crate::respond`] maps it to wire codes.
+
+use basalt_protocol::ProtocolError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    File(#[from] basalt_jsonfile::JsonFileError),
+    #[error("configuration key `{key}` has invalid value `{value}`")]
+    BadConfig { key: String, value: String },
+    #[error("{0}")]
+    InvalidTopic(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    NoPermission(String),
+    #[error("topic[{0}] not exist, apply first please!")]
+    TopicNotExist(String),
+    #[error("subscription group [{0}] does not exist")]
+    GroupNotExist(String),
+    #[error("the consumer's subscription not exist, group: {group}, topic: {topic}")]
+    SubscriptionNotExist { group: String, topic: String },
+    #[error("the consumer's subscription not latest, group: {group}, topic: {topic}")]
+    SubscriptionNotLatest { group: String, topic: String },
+    #[error("the consumer group[{0}] has no live client")]
+    NoConsumer(String),
+    #[error("the consumer group[{0}] is not online")]
+    ConsumerNotOnline(String),
+    #[error("{0}")]
+    MessageIllegal(String),
+    #[error("{0}")]
+    NotFound(String),
+}

@@ -1,0 +1,134 @@
+//! Subscription groups (`subscriptionGroup.json`), auto-created on first use
+//! when `autoCreateSubscriptionGroup` is on.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use basalt_protocol::body::register::DataVersion;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+
+use crate::topics::now_ms;
+use crate::BrokerError;
+
+/// `SubscriptionGroupConfig` with RocketMQ's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupConfig {
+    pub attributes: BTreeMap<String, String>,
+    pub broker_id: i64,
+    pub consume_broadcast_enable: bool,
+    pub consume_enable: bool,
+    pub consume_from_min_enable: bool,
+    pub consume_message_orderly: bool,
+    pub consume_timeout_minute: i32,
+    pub group_name: String,
+    pub group_sys_flag: i32,
+    pub notify_consumer_ids_changed_enable: bool,
+    pub retry_max_times: i32,
+    pub retry_queue_nums: i32,
+    pub which_broker_when_consume_slowly: i64,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        Self {
+            attributes: BTreeMap::new(),
+            broker_id: 0,
+            consume_broadcast_enable: true,
+            consume_enable: true,
+            consume_from_min_enable: true,
+            consume_message_orderly: false,
+            consume_timeout_minute: 15,
+            group_name: String::new(),
+            group_sys_flag: 0,
+            notify_consumer_ids_changed_enable: true,
+            retry_max_times: 16,
+            retry_queue_nums: 1,
+            which_broker_when_consume_slowly: 1,
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct GroupsFile {
+    data_version: DataVersion,
+    forbidden_table: BTreeMap<String, serde_json::Value>,
+    subscription_group_table: BTreeMap<String, GroupConfig>,
+}
+
+pub struct Groups {
+    path: PathBuf,
+    auto_create: bool,
+    table: RwLock<GroupsFile>,
+}
+
+impl Groups {
+    pub fn load(path: PathBuf, auto_create: bool) -> Result<Self, BrokerError> {
+        let file: GroupsFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        Ok(Self {
+            path,
+            auto_create,
+            table: RwLock::new(file),
+        })
+    }
+
+    pub fn get(&self, group: &str) -> Option<GroupConfig> {
+        self.table
+            .read()
+            .subscription_group_table
+            .get(group)
+            .cloned()
+    }
+
+    /// The group's config, created with defaults if allowed; `None` when
+    /// the group is unknown and auto-creation is off.
+    pub fn find_or_create(&self, group: &str) -> Result<Option<GroupConfig>, BrokerError> {
+        if let Some(g) = self.get(group) {
+            return Ok(Some(g));
+        }
+        if !self.auto_create {
+            return Ok(None);
+        }
+        let config = GroupConfig {
+            group_name: group.to_owned(),
+            ..GroupConfig::default()
+        };
+        self.upsert(config.clone())?;
+        Ok(Some(config))
+    }
+
+    pub fn upsert(&self, config: GroupConfig) -> Result<(), BrokerError> {
+        {
+            let mut t = self.table.write();
+            t.subscription_group_table
+                .insert(config.group_name.clone(), config);
+            t.data_version.counter += 1;
+            t.data_version.timestamp = now_ms();
+        }
+        self.persist()
+    }
+
+    pub fn delete(&self, group: &str) -> Result<(), BrokerError> {
+        let removed = self
+            .table
+            .write()
+            .subscription_group_table
+            .remove(group)
+            .is_some();
+        if removed {
+            self.persist()?;
+        }
+        Ok(())
+    }
+
+    /// `{"dataVersion":..,"subscriptionGroupTable":{..}}` as GET_ALL_SUBSCRIPTIONGROUP_CONFIG answers.
+    pub fn encode_all(&self) -> Vec<u8> {
+        serde_json::to_vec(&*self.table.read()).unwrap_or_default()
+    }
+
+    fn persist(&self) -> Result<(), BrokerError> {
+        Ok(basalt_jsonfile::persist(&self.path, &*self.table.read())?)
+    }
+}

@@ -1,0 +1,23 @@
+//! The broker role: producers send here, consumers pull from here.
+//!
+//! Data path: `basalt-remoting` hands decoded commands to [`handlers`]
+//! (one file per request family); they read typed headers from
+//! `basalt-protocol`, act on the broker's tables ([`topics`], [`groups`],
+//! [`offsets`], [`clients`], [`locks`]) and on the store, and [`respond`]
+//! turns every error into a reply. The broker registers itself with name
+//! servers through the same remoting client any peer uses.
+//!
+//! Depends on protocol, remoting and store; nothing depends on it but the
+//! binary.
+
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod groups;
+pub mod locks;
+pub mod offsets;
+pub mod respond;
+pub mod topics;
+
+pub use config::BrokerConfig;
+pub use error::BrokerError;

@@ -1,0 +1,275 @@
+//! The broker's topic table (`topics.json`), system topics, validation and
+//! auto-creation from the TBW102 template.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use basalt_protocol::body::register::{
+    perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper,
+};
+use parking_lot::RwLock;
+
+use crate::BrokerError;
+
+/// The auto-create template topic.
+pub const TBW102: &str = "TBW102";
+pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+pub const RETRY_PREFIX: &str = "%RETRY%";
+pub const DLQ_PREFIX: &str = "%DLQ%";
+const MAX_TOPIC_LEN: usize = 127;
+const MAX_RETRY_TOPIC_LEN: usize = 255;
+
+/// Topics producers may not send to.
+const NOT_ALLOWED_SEND: [&str; 6] = [
+    SCHEDULE_TOPIC,
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+];
+
+/// Checks a topic name as RocketMQ's `TopicValidator` does.
+pub fn validate(topic: &str) -> Result<(), BrokerError> {
+    if topic.trim().is_empty() {
+        return Err(BrokerError::InvalidTopic(
+            "the specified topic is blank".into(),
+        ));
+    }
+    let max = if topic.starts_with(RETRY_PREFIX) || topic.starts_with(DLQ_PREFIX) {
+        MAX_RETRY_TOPIC_LEN
+    } else {
+        MAX_TOPIC_LEN
+    };
+    if topic.len() > max {
+        return Err(BrokerError::InvalidTopic(format!(
+            "the specified topic is longer than topic max length {max}"
+        )));
+    }
+    if !topic
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
+    {
+        return Err(BrokerError::InvalidTopic(format!(
+            "the specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses sends to internal topics.
+pub fn check_send_allowed(topic: &str) -> Result<(), BrokerError> {
+    if NOT_ALLOWED_SEND.contains(&topic) {
+        return Err(BrokerError::NoPermission(format!(
+            "sending message to topic[{topic}] is forbidden"
+        )));
+    }
+    Ok(())
+}
+
+pub fn retry_topic(group: &str) -> String {
+    format!("{RETRY_PREFIX}{group}")
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct TopicsFile {
+    data_version: DataVersion,
+    topic_config_table: BTreeMap<String, TopicConfig>,
+}
+
+/// The topic table. Changes bump the data version, persist, and (through
+/// the caller) trigger a re-registration with the name servers.
+pub struct Topics {
+    path: PathBuf,
+    table: RwLock<TopicsFile>,
+}
+
+fn topic(name: &str, queues: i32, p: i32) -> TopicConfig {
+    TopicConfig {
+        topic_name: name.to_owned(),
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm: p,
+        ..TopicConfig::default()
+    }
+}
+
+impl Topics {
+    /// Loads `topics.json` and adds the system topics RocketMQ creates at
+    /// start.
+    pub fn load(
+        path: PathBuf,
+        cluster: &str,
+        broker_name: &str,
+        auto_create: bool,
+        default_queues: i32,
+    ) -> Result<Self, BrokerError> {
+        let mut file: TopicsFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        let rw = perm::READ | perm::WRITE;
+        let mut system = vec![
+            topic("SELF_TEST_TOPIC", 1, rw),
+            topic("BenchmarkTest", 1024, rw),
+            topic(cluster, 16, perm::INHERIT),
+            topic(broker_name, 1, perm::INHERIT),
+            topic("OFFSET_MOVED_EVENT", 1, rw),
+            topic(SCHEDULE_TOPIC, 18, rw),
+            topic(&format!("{cluster}_REPLY_TOPIC"), 1, rw),
+            topic("RMQ_SYS_TRANS_HALF_TOPIC", 1, rw),
+            topic("RMQ_SYS_TRANS_OP_HALF_TOPIC", 1, rw),
+            topic("rmq_sys_wheel_timer", 1, rw),
+        ];
+        if auto_create {
+            system.push(topic(TBW102, default_queues, rw | perm::INHERIT));
+        } else {
+            file.topic_config_table.remove(TBW102);
+        }
+        for t in system {
+            file.topic_config_table
+                .entry(t.topic_name.clone())
+                .or_insert(t);
+        }
+        let topics = Self {
+            path,
+            table: RwLock::new(file),
+        };
+        topics.persist()?;
+        Ok(topics)
+    }
+
+    pub fn get(&self, name: &str) -> Option<TopicConfig> {
+        self.table.read().topic_config_table.get(name).cloned()
+    }
+
+    pub fn all(&self) -> BTreeMap<String, TopicConfig> {
+        self.table.read().topic_config_table.clone()
+    }
+
+    /// The table as registered with name servers, perms masked by the
+    /// broker's own permission.
+    pub fn wrapper(&self, broker_perm: i32) -> TopicConfigSerializeWrapper {
+        let t = self.table.read();
+        let mut topic_config_table = t.topic_config_table.clone();
+        for tc in topic_config_table.values_mut() {
+            if broker_perm & perm::WRITE == 0 || broker_perm & perm::READ == 0 {
+                tc.perm &= broker_perm;
+            }
+        }
+        TopicConfigSerializeWrapper {
+            data_version: t.data_version.clone(),
+            topic_config_table,
+        }
+    }
+
+    /// Creates or replaces a topic.
+    pub fn upsert(&self, config: TopicConfig) -> Result<(), BrokerError> {
+        {
+            let mut t = self.table.write();
+            t.topic_config_table
+                .insert(config.topic_name.clone(), config);
+            bump(&mut t.data_version);
+        }
+        self.persist()
+    }
+
+    pub fn delete(&self, name: &str) -> Result<bool, BrokerError> {
+        let removed = {
+            let mut t = self.table.write();
+            let removed = t.topic_config_table.remove(name).is_some();
+            if removed {
+                bump(&mut t.data_version);
+            }
+            removed
+        };
+        if removed {
+            self.persist()?;
+        }
+        Ok(removed)
+    }
+
+    /// Creates `name` from `template` for a send to an unknown topic:
+    /// queues = min(requested, template write queues), perm = template perm
+    /// without INHERIT. `None` when the template is missing or does not
+    /// allow inheritance.
+    pub fn create_from_template(
+        &self,
+        name: &str,
+        template: &str,
+        requested_queues: i32,
+    ) -> Result<Option<TopicConfig>, BrokerError> {
+        if let Some(existing) = self.get(name) {
+            return Ok(Some(existing));
+        }
+        let Some(tpl) = self.get(template) else {
+            return Ok(None);
+        };
+        if tpl.perm & perm::INHERIT == 0 {
+            return Ok(None);
+        }
+        let queues = requested_queues.clamp(1, tpl.write_queue_nums.max(1));
+        let config = topic(name, queues, tpl.perm & !perm::INHERIT);
+        self.upsert(config.clone())?;
+        Ok(Some(config))
+    }
+
+    /// Creates a retry/DLQ-style system topic with `queues` queues if absent.
+    /// Returns whether it was created.
+    pub fn ensure(&self, name: &str, queues: i32) -> Result<bool, BrokerError> {
+        if self.get(name).is_some() {
+            return Ok(false);
+        }
+        self.upsert(topic(name, queues, perm::READ | perm::WRITE))?;
+        Ok(true)
+    }
+
+    fn persist(&self) -> Result<(), BrokerError> {
+        let t = self.table.read();
+        Ok(basalt_jsonfile::persist(&self.path, &*t)?)
+    }
+}
+
+fn bump(v: &mut DataVersion) {
+    v.counter += 1;
+    v.timestamp = now_ms();
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_matches_rocketmq() {
+        assert!(validate("Topic_A-1|%x").is_ok());
+        assert!(validate("").is_err());
+        assert!(validate("bad topic").is_err());
+        assert!(validate("bad/topic").is_err());
+        assert!(validate(&"a".repeat(128)).is_err());
+        assert!(validate(&format!("%RETRY%{}", "g".repeat(200))).is_ok());
+        assert!(check_send_allowed("SCHEDULE_TOPIC_XXXX").is_err());
+        assert!(check_send_allowed("T").is_ok());
+    }
+
+    #[test]
+    fn auto_create_from_template_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config/topics.json");
+        let t = Topics::load(path.clone(), "C", "b", true, 8).unwrap();
+        let created = t.create_from_template("NewT", TBW102, 4).unwrap().unwrap();
+        assert_eq!((created.write_queue_nums, created.perm), (4, 6));
+        let again = Topics::load(path.clone(), "C", "b", true, 8).unwrap();
+        assert_eq!(again.get("NewT").unwrap().read_queue_nums, 4);
+        let raw: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(raw["topicConfigTable"]["NewT"]["topicName"], "NewT");
+        assert!(raw["dataVersion"]["counter"].as_i64().unwrap() >= 1);
+
+        let off = Topics::load(dir.path().join("other.json"), "C", "b", false, 8).unwrap();
+        assert!(off.create_from_template("X", TBW102, 4).unwrap().is_none());
+    }
+}

@@ -1,0 +1,101 @@
+//! SEND_MESSAGE (10, long keys), SEND_MESSAGE_V2 (310) and
+//! SEND_BATCH_MESSAGE (320) (one-letter keys), and their response.
+
+use crate::command_header;
+use crate::header::CommandHeader;
+use crate::{ExtFields, ProtocolError, RequestCode};
+
+command_header! {
+    /// SEND_MESSAGE (10) request, with Java's field names as keys.
+    pub struct SendMessageRequest {
+        pub producer_group: String => "producerGroup",
+        pub topic: String => "topic",
+        pub default_topic: String => "defaultTopic",
+        pub default_topic_queue_nums: i32 => "defaultTopicQueueNums",
+        pub queue_id: i32 => "queueId",
+        pub sys_flag: i32 => "sysFlag",
+        pub born_timestamp: i64 => "bornTimestamp",
+        pub flag: i32 => "flag",
+        pub properties: Option<String> => "properties",
+        pub reconsume_times: Option<i32> => "reconsumeTimes",
+        pub unit_mode: Option<bool> => "unitMode",
+        pub batch: Option<bool> => "batch",
+        pub max_reconsume_times: Option<i32> => "maxReconsumeTimes",
+    }
+}
+
+command_header! {
+    /// SEND_MESSAGE_V2 (310) / SEND_BATCH_MESSAGE (320) request: the same
+    /// fields under one-letter keys, to keep the hot path's header small.
+    pub struct SendMessageRequestV2 {
+        pub a: String => "a",
+        pub b: String => "b",
+        pub c: String => "c",
+        pub d: i32 => "d",
+        pub e: i32 => "e",
+        pub f: i32 => "f",
+        pub g: i64 => "g",
+        pub h: i32 => "h",
+        pub i: Option<String> => "i",
+        pub j: Option<i32> => "j",
+        pub k: Option<bool> => "k",
+        pub l: Option<i32> => "l",
+        pub m: Option<bool> => "m",
+    }
+}
+
+impl From<SendMessageRequestV2> for SendMessageRequest {
+    fn from(v: SendMessageRequestV2) -> Self {
+        Self {
+            producer_group: v.a,
+            topic: v.b,
+            default_topic: v.c,
+            default_topic_queue_nums: v.d,
+            queue_id: v.e,
+            sys_flag: v.f,
+            born_timestamp: v.g,
+            flag: v.h,
+            properties: v.i,
+            reconsume_times: v.j,
+            unit_mode: v.k,
+            max_reconsume_times: v.l,
+            batch: v.m,
+        }
+    }
+}
+
+impl SendMessageRequest {
+    /// Reads the header of any of the three send codes.
+    pub fn decode_for(code: RequestCode, ext: &ExtFields) -> Result<Self, ProtocolError> {
+        match code {
+            RequestCode::SendMessageV2 | RequestCode::SendBatchMessage => {
+                Ok(SendMessageRequestV2::decode(ext)?.into())
+            }
+            _ => Self::decode(ext),
+        }
+    }
+}
+
+command_header! {
+    /// Send response.
+    pub struct SendMessageResponse {
+        pub msg_id: String => "msgId",
+        pub queue_id: i32 => "queueId",
+        pub queue_offset: i64 => "queueOffset",
+        pub transaction_id: Option<String> => "transactionId",
+        pub batch_uniq_id: Option<String> => "batchUniqId",
+    }
+}
+
+command_header! {
+    /// CONSUMER_SEND_MSG_BACK (36) request.
+    pub struct ConsumerSendMsgBackRequest {
+        pub offset: i64 => "offset",
+        pub group: String => "group",
+        pub delay_level: i32 => "delayLevel",
+        pub origin_msg_id: Option<String> => "originMsgId",
+        pub origin_topic: Option<String> => "originTopic",
+        pub unit_mode: Option<bool> => "unitMode",
+        pub max_reconsume_times: Option<i32> => "maxReconsumeTimes",
+    }
+}
