@@ -32,4 +32,13 @@ pub enum BrokerError {
     MessageIllegal(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    FilterUnsupported(String),
+    /// A lookup by id found nothing; Java answers SYSTEM_ERROR here.
+    #[error("{0}")]
+    MessageNotFound(String),
+    #[error("{0}")]
+    Startup(String),
+    #[error(transparent)]
+    Store(#[from] basalt_store::StoreError),
 }

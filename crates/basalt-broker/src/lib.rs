@@ -14,10 +14,15 @@ pub mod clients;
 pub mod config;
 pub mod error;
 pub mod groups;
+pub mod handlers;
 pub mod locks;
+pub mod long_poll;
 pub mod offsets;
+pub mod register;
 pub mod respond;
+mod serve;
 pub mod topics;
 
 pub use config::BrokerConfig;
 pub use error::BrokerError;
+pub use serve::{open, Broker, Listeners};

@@ -2,6 +2,8 @@
 
 use basalt_protocol::{RemotingCommand, ResponseCode};
 
+use basalt_store::StoreError;
+
 use crate::BrokerError;
 
 pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
@@ -10,8 +12,12 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         Err(e) => e,
     };
     let code = match &err {
-        BrokerError::Protocol(_) | BrokerError::NoConsumer(_) => ResponseCode::SystemError,
-        BrokerError::File(_) | BrokerError::BadConfig { .. } => {
+        BrokerError::Protocol(_)
+        | BrokerError::NoConsumer(_)
+        | BrokerError::FilterUnsupported(_)
+        | BrokerError::MessageNotFound(_) => ResponseCode::SystemError,
+        BrokerError::Store(e) => return store_error(e),
+        BrokerError::File(_) | BrokerError::BadConfig { .. } | BrokerError::Startup(_) => {
             tracing::error!(error = %err, "broker failure");
             ResponseCode::SystemError
         }
@@ -28,4 +34,23 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         BrokerError::NotFound(_) => ResponseCode::QueryNotFound,
     };
     RemotingCommand::response(code, err.to_string())
+}
+
+/// Store refusals: a full disk, a poisoned or stopped store means "try
+/// another broker" (SERVICE_NOT_AVAILABLE, which the Java producer retries
+/// elsewhere); a bad message is the client's fault; the rest is ours.
+fn store_error(e: &StoreError) -> RemotingCommand {
+    let code = match e {
+        StoreError::DiskFull { .. } | StoreError::Poisoned(_) | StoreError::Shutdown => {
+            tracing::warn!(error = %e, "store refused a write");
+            ResponseCode::ServiceNotAvailable
+        }
+        StoreError::MessageTooLarge { .. } | StoreError::Encode(_) => ResponseCode::MessageIllegal,
+        StoreError::BadTopic(_) => ResponseCode::InvalidParameter,
+        _ => {
+            tracing::error!(error = %e, "store failure");
+            ResponseCode::SystemError
+        }
+    };
+    RemotingCommand::response(code, e.to_string())
 }

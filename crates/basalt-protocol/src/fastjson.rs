@@ -229,3 +229,40 @@ mod tests {
         assert!(parse(deep.as_bytes()).is_err());
     }
 }
+
+/// Writes a map whose keys are objects, as fastjson writes
+/// `Map<MessageQueue, V>`: `{{"brokerName":"b","queueId":0,"topic":"T"}:{...}}`.
+/// Java admin tools read `TopicStatsTable` and `ConsumeStats` only in this
+/// form, so these bodies are written by hand around it.
+pub fn object_key_map<'a, K, V>(entries: impl IntoIterator<Item = (&'a K, &'a V)>) -> String
+where
+    K: serde::Serialize + 'a,
+    V: serde::Serialize + 'a,
+{
+    let mut out = String::from("{");
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(k).unwrap_or_else(|_| "null".into()));
+        out.push(':');
+        out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into()));
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod object_key_tests {
+    use super::*;
+
+    #[test]
+    fn object_keys_round_trip_through_the_lenient_reader() {
+        let k = serde_json::json!({"brokerName":"b","queueId":0,"topic":"T"});
+        let v = serde_json::json!({"maxOffset":3});
+        let text = object_key_map([(&k, &v)]);
+        assert_eq!(text, r#"{{"brokerName":"b","queueId":0,"topic":"T"}:{"maxOffset":3}}"#);
+        let back = parse(text.as_bytes()).unwrap();
+        assert_eq!(back[k.to_string()]["maxOffset"], 3);
+    }
+}

@@ -72,6 +72,11 @@ impl Connection {
         self.closed.is_cancelled()
     }
 
+    /// Resolves when the connection has closed.
+    pub async fn closed(&self) {
+        self.closed.cancelled().await;
+    }
+
     /// Closes the connection; pending calls fail with `Closed`.
     pub fn close(&self) {
         self.closed.cancel();

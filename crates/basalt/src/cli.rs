@@ -6,11 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "basalt",
-    version,
-    about = "A RocketMQ-compatible message broker"
-)]
+#[command(name = "basalt", version, about = "A RocketMQ-compatible message broker")]
 pub struct Cli {
     /// Log filter, e.g. `info`, `debug`, `basalt_remoting=trace`.
     #[arg(long, global = true, env = "BASALT_LOG", default_value = "info")]
@@ -21,10 +17,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every role in one process (today: the name server).
+    /// Run the name server and a broker in one process.
     Start(RoleArgs),
     /// Run the name server alone.
     Namesrv(RoleArgs),
+    /// Run a broker alone, registering with `-n` name servers.
+    Broker(RoleArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -38,6 +36,12 @@ pub struct RoleArgs {
     /// Name server port (`listenPort` of namesrv.properties); 0 picks a free one.
     #[arg(long, env = "BASALT_NAMESRV_PORT")]
     pub namesrv_port: Option<u16>,
+    /// Broker port (`listenPort` of broker.conf); 0 picks a free one.
+    #[arg(long, env = "BASALT_BROKER_PORT")]
+    pub broker_port: Option<u16>,
+    /// Name servers for a broker (`namesrvAddr`), `;`-separated.
+    #[arg(short = 'n', long = "namesrv-addr", env = "NAMESRV_ADDR")]
+    pub namesrv_addr: Option<String>,
     /// Address to bind.
     #[arg(long, env = "BASALT_BIND", default_value = "0.0.0.0")]
     pub bind: String,

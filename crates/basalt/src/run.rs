@@ -1,12 +1,16 @@
 //! Binding, starting roles, readiness, and shutdown on Ctrl-C / SIGTERM.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use basalt_broker::{BrokerConfig, Listeners};
 use basalt_namesrv::NamesrvConfig;
+use basalt_store::StoreConfig;
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Command, RoleArgs};
@@ -14,53 +18,142 @@ use crate::properties;
 
 /// `<data-dir>/run/ready.json`: written once every role serves, removed at
 /// clean shutdown. Tests and scripts wait on this file, never on a sleep.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Ready {
     pid: u32,
-    namesrv: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namesrv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broker: Option<String>,
+}
+
+/// Every role's configuration, from one properties file plus flags.
+struct Configs {
+    namesrv: NamesrvConfig,
+    broker: BrokerConfig,
+    store: StoreConfig,
 }
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
-    let args = match command {
-        Command::Start(a) | Command::Namesrv(a) => a,
+    let (args, with_namesrv, with_broker) = match command {
+        Command::Start(a) => (a, true, true),
+        Command::Namesrv(a) => (a, true, false),
+        Command::Broker(a) => (a, false, true),
     };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let namesrv = namesrv_config(&args)?;
-    let listener = bind(&args.bind, namesrv.listen_port).await?;
-    let namesrv_addr = advertised(listener.local_addr()?);
+    let mut cfg = configs(&args, with_namesrv, with_broker)?;
+    let mut ready = Ready {
+        pid: std::process::id(),
+        ..Ready::default()
+    };
+    let namesrv_stop = CancellationToken::new();
+    let broker_stop = CancellationToken::new();
+    let mut namesrv_task: Option<JoinHandle<anyhow::Result<()>>> = None;
+    let mut broker_task: Option<JoinHandle<anyhow::Result<()>>> = None;
 
-    let stop = CancellationToken::new();
-    let role = tokio::spawn(basalt_namesrv::serve(
-        namesrv,
-        listener,
-        stop.clone().cancelled_owned(),
-    ));
+    if with_namesrv {
+        let listener = bind(&args.bind, cfg.namesrv.listen_port).await?;
+        let addr = advertised(listener.local_addr()?);
+        ready.namesrv = Some(addr.to_string());
+        if with_broker && cfg.broker.namesrv_addr.is_empty() {
+            // Embedded mode: the broker registers with its own name server
+            // over loopback, through the same code as a remote one.
+            cfg.broker.namesrv_addr = vec![addr.to_string()];
+        }
+        let stop = namesrv_stop.clone().cancelled_owned();
+        let config = cfg.namesrv.clone();
+        namesrv_task = Some(tokio::spawn(async move {
+            basalt_namesrv::serve(config, listener, stop)
+                .await
+                .context("name server failed")
+        }));
+    }
+    if with_broker {
+        let main = bind(&args.bind, cfg.broker.listen_port).await?;
+        let port = main.local_addr()?.port();
+        cfg.broker.listen_port = port;
+        // The fast (VIP) port, listenPort - 2, for clients before 4.5.1. Only
+        // with a fixed port: a random one has no meaningful neighbour.
+        let fast = match (args.broker_port, port.checked_sub(2)) {
+            (Some(0), _) | (_, None) => None,
+            (_, Some(p)) => match bind(&args.bind, p).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    tracing::warn!(error = %e, "fast port not bound");
+                    None
+                }
+            },
+        };
+        ready.broker = Some(cfg.broker.broker_addr().to_string());
+        let broker = basalt_broker::open(cfg.broker.clone(), cfg.store.clone())
+            .await
+            .context("broker failed to start")?;
+        let stop = broker_stop.clone().cancelled_owned();
+        broker_task = Some(tokio::spawn(async move {
+            broker.serve(Listeners { main, fast }, stop).await.context("broker failed")
+        }));
+    }
 
     let ready_path = args.data_dir.join("run").join("ready.json");
-    write_ready(
-        &ready_path,
-        &Ready {
-            pid: std::process::id(),
-            namesrv: namesrv_addr.to_string(),
-        },
-    )?;
-    tracing::info!(namesrv = %namesrv_addr, data_dir = %args.data_dir.display(), "basalt is ready");
+    write_ready(&ready_path, &ready)?;
+    tracing::info!(namesrv = ?ready.namesrv, broker = ?ready.broker, data_dir = %args.data_dir.display(), "basalt is ready");
 
-    wait_for_signal().await;
+    let failed = tokio::select! {
+        () = wait_for_signal() => None,
+        r = join_opt(&mut broker_task) => Some(r),
+        r = join_opt(&mut namesrv_task) => Some(r),
+    };
     tracing::info!("shutting down");
-    stop.cancel();
-    let outcome = role.await.context("name server task failed")?;
+    // Broker first, so it can unregister from a name server still running.
+    broker_stop.cancel();
+    let mut outcome = match failed {
+        Some(r) => r,
+        None => Ok(()),
+    };
+    if let Some(t) = broker_task.take() {
+        outcome = outcome.and(t.await.context("broker task panicked")?);
+    }
+    namesrv_stop.cancel();
+    if let Some(t) = namesrv_task.take() {
+        outcome = outcome.and(t.await.context("name server task panicked")?);
+    }
     let _ = std::fs::remove_file(&ready_path);
-    outcome.context("name server stopped with an error")
+    outcome
 }
 
-fn namesrv_config(args: &RoleArgs) -> anyhow::Result<NamesrvConfig> {
-    let mut cfg = NamesrvConfig::new(&args.data_dir);
+/// Resolves when the task (if any) ends; pending forever without one.
+async fn join_opt(task: &mut Option<JoinHandle<anyhow::Result<()>>>) -> anyhow::Result<()> {
+    match task {
+        Some(t) => {
+            let r = t.await.context("role task panicked")?;
+            *task = None;
+            r.and(Err(anyhow::anyhow!("role stopped unexpectedly")))
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn configs(args: &RoleArgs, with_namesrv: bool, with_broker: bool) -> anyhow::Result<Configs> {
+    let mut namesrv = NamesrvConfig::new(&args.data_dir);
+    let mut broker = BrokerConfig::new(&args.data_dir);
+    let mut store = StoreConfig::with_root(args.data_dir.join("store"));
     if let Some(path) = &args.config {
-        let mut unknown = std::collections::BTreeSet::new();
+        let mut unknown = BTreeSet::new();
         for (key, value) in properties::load(path)? {
-            if !cfg.set(&key, &value)? {
+            let mut known = false;
+            // `listenPort` means the broker's port in a broker.conf and the
+            // name server's in a namesrv.properties: with both roles in one
+            // process it goes to the broker, as in `broker.conf`.
+            let namesrv_owns = with_namesrv && !(with_broker && key == "listenPort");
+            if namesrv_owns {
+                known |= namesrv.set(&key, &value)?;
+            }
+            if with_broker {
+                known |= broker.set(&key, &value)?;
+                known |= properties::apply_serde(&mut store, &key, &value)?;
+            }
+            if !known {
                 unknown.insert(key);
             }
         }
@@ -69,9 +162,20 @@ fn namesrv_config(args: &RoleArgs) -> anyhow::Result<NamesrvConfig> {
         }
     }
     if let Some(port) = args.namesrv_port {
-        cfg.listen_port = port;
+        namesrv.listen_port = port;
     }
-    Ok(cfg)
+    if let Some(port) = args.broker_port {
+        broker.listen_port = port;
+    }
+    if let Some(addrs) = &args.namesrv_addr {
+        broker.set("namesrvAddr", addrs)?;
+    }
+    if with_broker && !with_namesrv && broker.namesrv_addr.is_empty() {
+        anyhow::bail!("a broker needs name servers: pass -n host:9876 or set namesrvAddr");
+    }
+    // One root for the store and the broker's metadata, whichever key set it.
+    broker.store_path_root_dir.clone_from(&store.store_path_root_dir);
+    Ok(Configs { namesrv, broker, store })
 }
 
 async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {

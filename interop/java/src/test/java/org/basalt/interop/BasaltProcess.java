@@ -34,7 +34,7 @@ final class BasaltProcess implements AutoCloseable {
         }
         Path dataDir = Files.createTempDirectory("basalt-interop");
         List<String> cmd = new ArrayList<>(List.of(bin, "start", "--data-dir", dataDir.toString(),
-            "--namesrv-port", "0", "--bind", "127.0.0.1"));
+            "--namesrv-port", "0", "--broker-port", "0", "--bind", "127.0.0.1"));
         cmd.addAll(List.of(extra));
         Process p = new ProcessBuilder(cmd).inheritIO().start();
         Path ready = dataDir.resolve("run").resolve("ready.json");

@@ -1,0 +1,258 @@
+//! Admin codes: topics, subscription groups, stats, connections, runtime info.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use basalt_protocol::body::client::MessageQueue;
+use basalt_protocol::body::register::{perm, TopicConfig};
+use basalt_protocol::body::JsonBody;
+use basalt_protocol::fastjson::object_key_map;
+use basalt_protocol::headers::admin::{ConsumeStatsRequest, CreateTopicRequest, DeleteGroupRequest, TopicRequest};
+use basalt_protocol::headers::client::{ConsumerGroupRequest, ProducerGroupRequest};
+use basalt_protocol::{RemotingCommand, BASALT_VERSION};
+use basalt_remoting::Request;
+use basalt_store::Store;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::Outcome;
+use crate::clients::{ClientChannel, Clients};
+use crate::groups::{GroupConfig, Groups};
+use crate::offsets::Offsets;
+use crate::topics::{self, now_ms, Topics};
+use crate::BrokerError;
+
+pub struct AdminState {
+    pub store: Store,
+    pub topics: Arc<Topics>,
+    pub groups: Arc<Groups>,
+    pub offsets: Arc<Offsets>,
+    pub clients: Arc<Clients>,
+    pub reregister: Arc<Notify>,
+    pub broker_name: String,
+    pub broker_permission: i32,
+    pub boot_ms: i64,
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub fn create_topic(s: &AdminState, req: &Request) -> Outcome {
+    let h: CreateTopicRequest = req.cmd.header()?;
+    topics::validate(&h.topic)?;
+    if topics::check_send_allowed(&h.topic).is_err() || h.topic == topics::TBW102 {
+        return Err(BrokerError::InvalidParameter(format!(
+            "The topic[{}] is conflict with system topic.",
+            h.topic
+        )));
+    }
+    if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
+        return Err(BrokerError::InvalidParameter("queue nums must be positive".into()));
+    }
+    s.topics.upsert(TopicConfig {
+        topic_name: h.topic,
+        read_queue_nums: h.read_queue_nums,
+        write_queue_nums: h.write_queue_nums,
+        perm: h.perm,
+        topic_filter_type: h.topic_filter_type.unwrap_or_else(|| "SINGLE_TAG".into()),
+        topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
+        order: h.order.unwrap_or(false),
+        ..TopicConfig::default()
+    })?;
+    s.reregister.notify_one();
+    Ok(RemotingCommand::success())
+}
+
+pub fn delete_topic(s: &AdminState, req: &Request) -> Outcome {
+    let h: TopicRequest = req.cmd.header()?;
+    if topics::check_send_allowed(&h.topic).is_err() {
+        return Err(BrokerError::InvalidParameter(format!(
+            "The topic[{}] is conflict with system topic.",
+            h.topic
+        )));
+    }
+    s.topics.delete(&h.topic)?;
+    s.offsets.remove_topic(&h.topic);
+    s.reregister.notify_one();
+    Ok(RemotingCommand::success())
+}
+
+pub fn all_topic_config(s: &AdminState, _req: &Request) -> Outcome {
+    let wrapper = s.topics.wrapper(perm::READ | perm::WRITE);
+    let total = wrapper.topic_config_table.len();
+    let mut reply = RemotingCommand::success().with_body(wrapper.encode());
+    reply.ext_fields.insert("totalTopicNum".into(), total.to_string());
+    Ok(reply)
+}
+
+pub fn topic_config(s: &AdminState, req: &Request) -> Outcome {
+    let h: TopicRequest = req.cmd.header()?;
+    let config = s.topics.get(&h.topic).ok_or(BrokerError::TopicNotExist(h.topic))?;
+    Ok(RemotingCommand::success().with_body(serde_json::to_vec(&config).unwrap_or_default()))
+}
+
+fn mq(topic: &str, broker: &str, queue_id: i32) -> MessageQueue {
+    MessageQueue {
+        broker_name: broker.to_owned(),
+        queue_id,
+        topic: topic.to_owned(),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicOffset {
+    last_update_timestamp: i64,
+    max_offset: i64,
+    min_offset: i64,
+}
+
+pub fn topic_stats(s: &AdminState, req: &Request) -> Outcome {
+    let h: TopicRequest = req.cmd.header()?;
+    let config = s.topics.get(&h.topic).ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
+    let mut table = BTreeMap::new();
+    for q in 0..config.write_queue_nums {
+        let max = s.store.max_offset(&h.topic, q);
+        let last = max
+            .checked_sub(1)
+            .and_then(|o| s.store.store_timestamp(&h.topic, q, o))
+            .unwrap_or(0);
+        table.insert(
+            mq(&h.topic, &s.broker_name, q),
+            TopicOffset {
+                last_update_timestamp: last,
+                max_offset: to_i64(max),
+                min_offset: to_i64(s.store.min_offset(&h.topic, q)),
+            },
+        );
+    }
+    let body = format!("{{\"offsetTable\":{},\"topicPutTps\":0.0}}", object_key_map(&table));
+    Ok(RemotingCommand::success().with_body(body.into_bytes()))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OffsetWrapper {
+    broker_offset: i64,
+    consumer_offset: i64,
+    last_timestamp: i64,
+    pull_offset: i64,
+}
+
+pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
+    let h: ConsumeStatsRequest = req.cmd.header()?;
+    let topics = match h.topic.filter(|t| !t.is_empty()) {
+        Some(t) => vec![t],
+        None => {
+            let mut ts = s.offsets.topics_of(&h.consumer_group);
+            if let Some(g) = s.clients.consumer_group(&h.consumer_group) {
+                ts.extend(g.subscriptions.into_keys());
+            }
+            ts.sort();
+            ts.dedup();
+            ts
+        }
+    };
+    let mut table = BTreeMap::new();
+    for topic in topics {
+        let Some(config) = s.topics.get(&topic) else { continue };
+        let committed = s.offsets.of(&h.consumer_group, &topic);
+        for q in 0..config.write_queue_nums {
+            let max = to_i64(s.store.max_offset(&topic, q));
+            let consumer = committed.get(&q).copied().unwrap_or(0);
+            let last = u64::try_from(consumer - 1)
+                .ok()
+                .and_then(|o| s.store.store_timestamp(&topic, q, o))
+                .unwrap_or(0);
+            table.insert(
+                mq(&topic, &s.broker_name, q),
+                OffsetWrapper {
+                    broker_offset: max,
+                    consumer_offset: consumer,
+                    last_timestamp: last,
+                    pull_offset: consumer,
+                },
+            );
+        }
+    }
+    let body = format!("{{\"consumeTps\":0.0,\"offsetTable\":{}}}", object_key_map(&table));
+    Ok(RemotingCommand::success().with_body(body.into_bytes()))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Connection {
+    client_addr: String,
+    client_id: String,
+    language: &'static str,
+    version: i32,
+}
+
+fn connections(chs: impl IntoIterator<Item = ClientChannel>) -> Vec<Connection> {
+    chs.into_iter()
+        .map(|c| Connection {
+            client_addr: c.conn.peer().to_string(),
+            client_id: c.client_id,
+            language: c.language.name(),
+            version: c.version,
+        })
+        .collect()
+}
+
+pub fn consumer_connections(s: &AdminState, req: &Request) -> Outcome {
+    let h: ConsumerGroupRequest = req.cmd.header()?;
+    let g = s
+        .clients
+        .consumer_group(&h.consumer_group)
+        .filter(|g| !g.channels.is_empty())
+        .ok_or_else(|| BrokerError::ConsumerNotOnline(h.consumer_group.clone()))?;
+    let body = serde_json::json!({
+        "connectionSet": connections(g.channels.into_values()),
+        "consumeFromWhere": g.consume_from_where,
+        "consumeType": g.consume_type,
+        "messageModel": g.message_model,
+        "subscriptionTable": g.subscriptions,
+    });
+    Ok(RemotingCommand::success().with_body(body.to_string().into_bytes()))
+}
+
+pub fn producer_connections(s: &AdminState, req: &Request) -> Outcome {
+    let h: ProducerGroupRequest = req.cmd.header()?;
+    let body = serde_json::json!({ "connectionSet": connections(s.clients.producer_group(&h.producer_group)) });
+    Ok(RemotingCommand::success().with_body(body.to_string().into_bytes()))
+}
+
+pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
+    let mut table = BTreeMap::new();
+    table.insert("brokerVersionDesc", "V5_3_3".to_owned());
+    table.insert("brokerVersion", BASALT_VERSION.to_string());
+    table.insert("bootTimestamp", s.boot_ms.to_string());
+    table.insert("runtime", format!("{} ms", now_ms() - s.boot_ms));
+    table.insert("commitLogMinOffset", s.store.commit_log_min_offset().to_string());
+    table.insert("commitLogMaxOffset", s.store.commit_log_max_offset().to_string());
+    table.insert("brokerActive", "true".to_owned());
+    table.insert("brokerPermission", s.broker_permission.to_string());
+    table.insert("server", "basalt".to_owned());
+    let body = serde_json::json!({ "table": table });
+    Ok(RemotingCommand::success().with_body(body.to_string().into_bytes()))
+}
+
+pub fn upsert_group(s: &AdminState, req: &Request) -> Outcome {
+    let config: GroupConfig = basalt_protocol::fastjson::from_slice("SubscriptionGroupConfig", &req.cmd.body)?;
+    if config.group_name.trim().is_empty() {
+        return Err(BrokerError::InvalidParameter("groupName is blank".into()));
+    }
+    s.groups.upsert(config)?;
+    Ok(RemotingCommand::success())
+}
+
+pub fn all_groups(s: &AdminState, _req: &Request) -> Outcome {
+    Ok(RemotingCommand::success().with_body(s.groups.encode_all()))
+}
+
+pub fn delete_group(s: &AdminState, req: &Request) -> Outcome {
+    let h: DeleteGroupRequest = req.cmd.header()?;
+    s.groups.delete(&h.group_name)?;
+    Ok(RemotingCommand::success())
+}

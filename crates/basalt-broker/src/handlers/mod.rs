@@ -1,0 +1,47 @@
+//! Request handlers, one file per family, and the router table: the only
+//! list of codes the broker serves.
+
+pub mod admin;
+pub mod client;
+pub mod locks;
+pub mod offset;
+pub mod pull;
+pub mod query;
+pub mod send;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use basalt_protocol::{RemotingCommand, RequestCode};
+use basalt_remoting::{Family, Request, Router};
+
+use crate::respond::reply;
+use crate::BrokerError;
+
+pub type Outcome = Result<RemotingCommand, BrokerError>;
+
+/// Adds a synchronous handler that sees only the state `S` it needs.
+pub fn add<S: Send + Sync + 'static>(
+    router: Router,
+    code: RequestCode,
+    family: &Arc<Family>,
+    state: &Arc<S>,
+    handler: fn(&S, &Request) -> Outcome,
+) -> Router {
+    let state = Arc::clone(state);
+    router.route(code, family, move |req| std::future::ready(reply(handler(&state, &req))))
+}
+
+/// Adds an async handler over state `S`.
+pub fn add_async<S, F, Fut>(router: Router, code: RequestCode, family: &Arc<Family>, state: &Arc<S>, handler: F) -> Router
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    let state = Arc::clone(state);
+    router.route(code, family, move |req| {
+        let fut = handler(Arc::clone(&state), req);
+        async move { reply(fut.await) }
+    })
+}

@@ -1,0 +1,193 @@
+//! SEND_MESSAGE (10), SEND_MESSAGE_V2 (310), SEND_BATCH_MESSAGE (320).
+//!
+//! Checks follow RocketMQ's `AbstractSendMessageProcessor.msgCheck`:
+//! broker writable, topic name valid and not internal, topic known (or
+//! auto-created from the template), topic writable, queue id in range, body
+//! within `maxMessageSize`. Then the store appends, and the flush outcome
+//! becomes the send status.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use basalt_message::properties::{UNIQ_KEY, WAIT};
+use basalt_message::{decode_batch, MessageExtBrokerInner, Properties, UniqKeyGenerator};
+use basalt_protocol::body::register::{perm, TopicConfig};
+use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponse};
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use basalt_remoting::Request;
+use basalt_store::{PutOutcome, PutStatus, Store};
+use tokio::sync::Notify;
+
+use super::Outcome;
+use crate::topics::{self, now_ms, Topics, RETRY_PREFIX};
+use crate::BrokerError;
+
+pub struct SendState {
+    pub store: Store,
+    pub topics: Arc<Topics>,
+    pub reregister: Arc<Notify>,
+    pub store_host: SocketAddr,
+    pub cluster_name: String,
+    pub broker_permission: i32,
+    pub auto_create_topic: bool,
+    pub max_message_size: usize,
+    pub uniq: UniqKeyGenerator,
+}
+
+pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
+    let code = req.cmd.request_code();
+    let h = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)?;
+    let topic_config = check(&s, &h)?;
+    let queue_id = pick_queue(&topic_config, h.queue_id)?;
+    let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
+    let base = MessageExtBrokerInner {
+        topic: h.topic.clone(),
+        queue_id,
+        flag: h.flag,
+        body: req.cmd.body.clone(),
+        properties: Properties::parse(h.properties.as_deref().unwrap_or("")),
+        sys_flag: h.sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host: req.conn.peer(),
+        store_host: s.store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+        tags_code: None,
+    };
+    let outcome = if batch {
+        if h.topic.starts_with(RETRY_PREFIX) {
+            return Err(BrokerError::MessageIllegal("batch request does not support retry group".into()));
+        }
+        let items = decode_batch(&req.cmd.body).map_err(|e| BrokerError::MessageIllegal(format!("bad batch body: {e}")))?;
+        if items.is_empty() {
+            return Err(BrokerError::MessageIllegal("empty batch".into()));
+        }
+        // The wrapper's WAIT decides whether the batch waits for the flush.
+        let wait = base.properties.get(WAIT).map(str::to_owned);
+        let msgs = items
+            .into_iter()
+            .map(|item| {
+                let mut m = base.clone();
+                m.flag = item.flag;
+                m.body = item.body;
+                m.properties = item.properties;
+                if let Some(w) = &wait {
+                    m.properties.insert(WAIT, w.clone());
+                }
+                self::finish_properties(&s, &mut m);
+                m
+            })
+            .collect::<Vec<_>>();
+        if let Some(big) = msgs.iter().find(|m| m.body.len() > s.max_message_size) {
+            return Err(too_large(big.body.len(), s.max_message_size));
+        }
+        s.store.put_batch(msgs).await?
+    } else {
+        if base.body.len() > s.max_message_size {
+            return Err(too_large(base.body.len(), s.max_message_size));
+        }
+        let mut m = base;
+        finish_properties(&s, &mut m);
+        let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
+        let outcome = s.store.put(m).await?;
+        return Ok(respond(&outcome, queue_id, uniq));
+    };
+    Ok(respond(&outcome, queue_id, None))
+}
+
+fn too_large(size: usize, max: usize) -> BrokerError {
+    BrokerError::MessageIllegal(format!("the message body size {size} is over the max message size {max}"))
+}
+
+/// Adds what the broker owns: a UNIQ_KEY if the producer sent none, and the
+/// cluster name.
+fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
+    if m.properties.get(UNIQ_KEY).is_none_or(str::is_empty) {
+        m.properties.insert(UNIQ_KEY, s.uniq.next(now_ms()));
+    }
+    m.properties.insert("CLUSTER", s.cluster_name.clone());
+}
+
+fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerError> {
+    if s.broker_permission & perm::WRITE == 0 {
+        return Err(BrokerError::NoPermission(format!(
+            "the broker[{}] sending message is forbidden",
+            s.store_host
+        )));
+    }
+    topics::validate(&h.topic)?;
+    topics::check_send_allowed(&h.topic)?;
+    let config = match s.topics.get(&h.topic) {
+        Some(c) => c,
+        None => {
+            let created = if h.topic.starts_with(RETRY_PREFIX) {
+                s.topics.ensure(&h.topic, 1)?;
+                s.topics.get(&h.topic)
+            } else if s.auto_create_topic {
+                let template = if h.default_topic.is_empty() { topics::TBW102 } else { &h.default_topic };
+                s.topics.create_from_template(&h.topic, template, h.default_topic_queue_nums)?
+            } else {
+                None
+            };
+            let Some(c) = created else {
+                return Err(BrokerError::TopicNotExist(h.topic.clone()));
+            };
+            tracing::info!(topic = %h.topic, queues = c.write_queue_nums, "topic auto-created");
+            s.reregister.notify_one();
+            c
+        }
+    };
+    if config.perm & perm::WRITE == 0 {
+        return Err(BrokerError::NoPermission(format!(
+            "the topic[{}] sending message is forbidden",
+            h.topic
+        )));
+    }
+    Ok(config)
+}
+
+/// A negative queue id lets the broker choose; otherwise it must exist.
+fn pick_queue(config: &TopicConfig, requested: i32) -> Result<i32, BrokerError> {
+    let max = config.read_queue_nums.max(config.write_queue_nums);
+    if requested < 0 {
+        let n = u128::from(config.write_queue_nums.max(1).unsigned_abs());
+        let pick = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() % n);
+        return Ok(i32::try_from(pick).unwrap_or(0));
+    }
+    if requested >= max {
+        return Err(BrokerError::InvalidParameter(format!(
+            "request queueId[{requested}] is illegal, topic[{}] read/write queue nums {}/{}",
+            config.topic_name, config.read_queue_nums, config.write_queue_nums
+        )));
+    }
+    Ok(requested)
+}
+
+fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> RemotingCommand {
+    let code = match outcome.status {
+        PutStatus::PutOk => ResponseCode::Success,
+        PutStatus::FlushDiskTimeout => ResponseCode::FlushDiskTimeout,
+    };
+    let msg_id = outcome
+        .appended
+        .iter()
+        .map(|a| a.msg_id.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let queue_offset = outcome
+        .appended
+        .first()
+        .map_or(0, |a| i64::try_from(a.queue_offset).unwrap_or(i64::MAX));
+    let mut reply = RemotingCommand::response(code, None).with_header(&SendMessageResponse {
+        msg_id,
+        queue_id,
+        queue_offset,
+        transaction_id: uniq,
+        batch_uniq_id: None,
+    });
+    reply.ext_fields.insert("MSG_REGION".into(), "DefaultRegion".into());
+    reply.ext_fields.insert("TRACE_ON".into(), "true".into());
+    reply
+}

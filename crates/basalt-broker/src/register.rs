@@ -1,0 +1,122 @@
+//! Registration with every configured name server: at start, every
+//! `registerNameServerPeriod`, and right after the topic table changes;
+//! UNREGISTER_BROKER at shutdown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_protocol::body::register::RegisterBrokerBody;
+use basalt_protocol::body::JsonBody;
+use basalt_protocol::headers::namesrv::{RegisterBrokerRequest, UnregisterBrokerRequest};
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use basalt_remoting::{Connection, Router};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::topics::Topics;
+use crate::BrokerConfig;
+
+/// Java's timeout for REGISTER_BROKER.
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(24);
+
+pub struct Registrar {
+    config: Arc<BrokerConfig>,
+    topics: Arc<Topics>,
+    conns: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
+}
+
+impl Registrar {
+    pub fn new(config: Arc<BrokerConfig>, topics: Arc<Topics>) -> Self {
+        Self {
+            config,
+            topics,
+            conns: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Re-registers every period and on `trigger` until `stop`, then
+    /// unregisters. The first registration is the caller's (at open).
+    pub async fn run(self: Arc<Self>, trigger: Arc<Notify>, stop: CancellationToken) {
+        let period = Duration::from_millis(self.config.register_name_server_period.clamp(10_000, 60_000));
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                () = trigger.notified() => {}
+                () = stop.cancelled() => break,
+            }
+            self.register_all().await;
+        }
+        self.unregister_all().await;
+    }
+
+    async fn conn(&self, addr: &str) -> Option<Arc<Connection>> {
+        let mut conns = self.conns.lock().await;
+        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
+            return Some(Arc::clone(c));
+        }
+        match basalt_remoting::connect(addr, Arc::new(Router::new())).await {
+            Ok(c) => {
+                conns.insert(addr.to_owned(), Arc::clone(&c));
+                Some(c)
+            }
+            Err(e) => {
+                tracing::warn!(namesrv = addr, error = %e, "cannot reach name server");
+                None
+            }
+        }
+    }
+
+    /// One REGISTER_BROKER to every name server; failures are logged and
+    /// retried at the next period.
+    pub async fn register_all(&self) {
+        let wrapper = self.topics.wrapper(self.config.broker_permission);
+        let body = RegisterBrokerBody {
+            filter_server_list: Vec::new(),
+            topic_config_serialize_wrapper: wrapper,
+        }
+        .encode();
+        let crc = i32::try_from(crc32fast::hash(&body) & 0x7FFF_FFFF).unwrap_or(0);
+        let addr = self.config.broker_addr();
+        let header = RegisterBrokerRequest {
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: addr.to_string(),
+            cluster_name: self.config.cluster_name.clone(),
+            ha_server_addr: Some(format!("{}:{}", addr.ip(), addr.port().saturating_add(1))),
+            broker_id: self.config.broker_id,
+            heartbeat_timeout_millis: None,
+            enable_acting_master: Some(false),
+            compressed: Some(false),
+            body_crc32: Some(crc),
+        };
+        for ns in &self.config.namesrv_addr {
+            let Some(conn) = self.conn(ns).await else { continue };
+            let cmd = RemotingCommand::request(RequestCode::RegisterBroker)
+                .with_header(&header)
+                .with_body(body.clone());
+            match conn.invoke(cmd, REGISTER_TIMEOUT).await {
+                Ok(r) if r.response_code() == ResponseCode::Success => {
+                    tracing::debug!(namesrv = %ns, "registered");
+                }
+                Ok(r) => tracing::warn!(namesrv = %ns, code = r.code, remark = ?r.remark, "registration refused"),
+                Err(e) => tracing::warn!(namesrv = %ns, error = %e, "registration failed"),
+            }
+        }
+    }
+
+    async fn unregister_all(&self) {
+        let header = UnregisterBrokerRequest {
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: self.config.broker_addr().to_string(),
+            cluster_name: self.config.cluster_name.clone(),
+            broker_id: self.config.broker_id,
+        };
+        for ns in &self.config.namesrv_addr {
+            let Some(conn) = self.conn(ns).await else { continue };
+            let cmd = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&header);
+            if let Err(e) = conn.invoke(cmd, Duration::from_secs(3)).await {
+                tracing::warn!(namesrv = %ns, error = %e, "unregister failed");
+            }
+        }
+    }
+}
