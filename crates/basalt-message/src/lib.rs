@@ -17,6 +17,7 @@ mod msgid;
 pub mod properties;
 mod record;
 pub mod sysflag;
+pub mod time;
 
 pub use batch::{decode_batch, encode_batch, BatchItem};
 pub use error::MessageError;

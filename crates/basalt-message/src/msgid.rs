@@ -105,15 +105,8 @@ impl UniqKeyGenerator {
 fn month_start_utc(ms: i64) -> i64 {
     const DAY: i64 = 86_400_000;
     let days = ms.div_euclid(DAY);
-    // Civil-from-days (Howard Hinnant), reduced to the day of the month.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day_of_month = doy - (153 * mp + 2) / 5; // 0-based
-    (days - day_of_month) * DAY
+    let (_, _, day) = crate::time::civil_from_days(days);
+    (days - i64::from(day) + 1) * DAY
 }
 
 #[cfg(test)]
