@@ -10,4 +10,5 @@ mod common;
 mod basics;
 mod faults;
 mod flush;
+mod kill9;
 mod recovery;
