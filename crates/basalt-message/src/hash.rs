@@ -1,0 +1,36 @@
+/// Java's `String.hashCode()`: `h = 31*h + c` over UTF-16 code units with
+/// 32-bit wrapping. Tag codes and IndexFile slots depend on matching it exactly,
+/// including for characters outside the BMP (two surrogate units each).
+pub fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16().fold(0i32, |h, unit| {
+        h.wrapping_mul(31).wrapping_add(i32::from(unit))
+    })
+}
+
+/// The ConsumeQueue tags code: the Java hash of the `TAGS` property,
+/// sign-extended; 0 when there is no tag (an empty tag counts as none).
+pub fn tags_code(tags: Option<&str>) -> i64 {
+    match tags {
+        Some(t) if !t.is_empty() => i64::from(java_string_hash(t)),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_java_values() {
+        // Values computed with java.lang.String#hashCode.
+        assert_eq!(java_string_hash(""), 0);
+        assert_eq!(java_string_hash("TagA"), 2_598_919);
+        assert_eq!(java_string_hash("hello"), 99_162_322);
+        assert_eq!(java_string_hash("polygenelubricants"), i32::MIN);
+        // U+1F600 is the surrogate pair D83D DE00.
+        assert_eq!(java_string_hash("\u{1F600}"), 0xD83D * 31 + 0xDE00);
+        assert_eq!(tags_code(Some("polygenelubricants")), -2_147_483_648);
+        assert_eq!(tags_code(None), 0);
+        assert_eq!(tags_code(Some("")), 0);
+    }
+}

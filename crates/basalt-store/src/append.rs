@@ -1,0 +1,141 @@
+//! The write path: validate and encode outside the lock, then under the one
+//! append lock assign queue offsets and store timestamps, write the CommitLog
+//! and dispatch to the ConsumeQueue and index, then publish arrivals.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use basalt_message::{encode_offset_msg_id, sysflag, EncodeParams, MessageExtBrokerInner, Record};
+
+use crate::consume_queue::CqEntry;
+use crate::error::{Result, StoreError};
+use crate::store::Shared;
+use crate::types::{AppendResult, Arrival};
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Topic names become directory names: refuse anything that is not a plain name.
+pub(crate) fn validate_topic(topic: &str, queue_id: i32) -> Result<()> {
+    let bad = topic.is_empty()
+        || topic.len() > i16::MAX as usize
+        || topic == "."
+        || topic == ".."
+        || topic.contains(['/', '\\', '\0']);
+    if bad {
+        return Err(StoreError::BadTopic(format!(
+            "topic {topic:?} is not allowed"
+        )));
+    }
+    if queue_id < 0 {
+        return Err(StoreError::BadTopic(format!(
+            "queue id {queue_id} is negative"
+        )));
+    }
+    Ok(())
+}
+
+impl Shared {
+    fn validate(&self, msg: &MessageExtBrokerInner) -> Result<()> {
+        validate_topic(&msg.topic, msg.queue_id)?;
+        let limit = self.config.max_message_size as usize;
+        if msg.body.len() > limit {
+            return Err(StoreError::MessageTooLarge {
+                size: msg.body.len(),
+                limit,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn append_one(&self, msg: &MessageExtBrokerInner) -> Result<AppendResult> {
+        self.append_many(std::slice::from_ref(msg))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::BadTopic("empty put".to_owned()))
+    }
+
+    pub(crate) fn append_many(&self, msgs: &[MessageExtBrokerInner]) -> Result<Vec<AppendResult>> {
+        self.check_writable()?;
+        let mut encoded = Vec::with_capacity(msgs.len());
+        for m in msgs {
+            self.validate(m)?;
+            encoded.push(Record::encode(m, EncodeParams::default())?);
+        }
+        let mut results = Vec::with_capacity(msgs.len());
+        let mut arrivals = Vec::with_capacity(msgs.len());
+        {
+            let mut st = self.append.lock();
+            self.check_writable()?;
+            for (m, mut buf) in msgs.iter().zip(encoded) {
+                let ts = now_ms().max(st.last_store_timestamp);
+                let consumable = sysflag::is_consumable(m.sys_flag);
+                let queue_offset = if consumable {
+                    st.queue_offsets
+                        .get(&m.topic)
+                        .and_then(|q| q.get(&m.queue_id))
+                        .copied()
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
+                // Make sure the queue has room before the CommitLog write, so a
+                // failed queue-file creation cannot leave an undispatched record.
+                let cq = if consumable {
+                    let cq = self.queues.find_or_create(&m.topic, m.queue_id)?;
+                    cq.reserve(queue_offset)?;
+                    Some(cq)
+                } else {
+                    None
+                };
+                let phys = self.commitlog.append(&mut buf, queue_offset as i64, ts)?;
+                st.last_store_timestamp = ts;
+                let size = buf.len() as u32;
+                let tags_code = m.effective_tags_code();
+                if let Some(cq) = cq {
+                    cq.put(
+                        queue_offset,
+                        CqEntry {
+                            phys_offset: phys as i64,
+                            size: size as i32,
+                            tags_code,
+                        },
+                    )?;
+                    st.queue_offsets
+                        .entry(m.topic.clone())
+                        .or_default()
+                        .insert(m.queue_id, queue_offset + 1);
+                    arrivals.push(Arrival {
+                        topic: Arc::from(m.topic.as_str()),
+                        queue_id: m.queue_id,
+                        max_offset: queue_offset + 1,
+                        store_timestamp: ts,
+                        tags_code,
+                    });
+                }
+                if let Some(index) = &self.index {
+                    index.add(&m.topic, &m.properties, m.sys_flag, phys, ts);
+                }
+                // Published after dispatch: the flusher reads it before syncing,
+                // so a checkpointed timestamp covers CommitLog and queue bytes.
+                self.last_store_timestamp.store(ts, Ordering::Release);
+                results.push(AppendResult {
+                    phys_offset: phys,
+                    queue_offset,
+                    store_timestamp: ts,
+                    size,
+                    msg_id: encode_offset_msg_id(m.store_host, phys as i64),
+                });
+            }
+        }
+        for a in arrivals {
+            // No subscriber is fine: nobody is long-polling.
+            let _ = self.arrivals.send(a);
+        }
+        Ok(results)
+    }
+}

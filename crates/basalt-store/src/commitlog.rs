@@ -1,0 +1,112 @@
+//! The CommitLog: every record of every topic, appended to fixed-size
+//! segments. A record never straddles two files: when it does not fit (with
+//! room for the 8-byte blank marker after it), the marker pads the file and
+//! the record goes at the start of the next one.
+
+use std::sync::Arc;
+
+use basalt_message::{BlankOrRecord, EncodeParams, Record};
+use bytes::Bytes;
+
+use crate::disk::Disk;
+use crate::error::{Result, StoreError};
+use crate::segments::{Segment, SegmentQueue};
+
+/// Room always left at the end of a file for the blank marker.
+const BLANK_LEN: u64 = 8;
+
+pub(crate) struct CommitLog {
+    segs: SegmentQueue,
+}
+
+impl CommitLog {
+    pub(crate) fn open(dir: &std::path::Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
+        Ok(Self {
+            segs: SegmentQueue::open(dir, file_size, disk, true)?,
+        })
+    }
+
+    pub(crate) fn segments(&self) -> &SegmentQueue {
+        &self.segs
+    }
+
+    /// Largest record a file can take.
+    pub(crate) fn max_record_len(&self) -> u64 {
+        self.segs.file_size() - BLANK_LEN
+    }
+
+    /// Writes an encoded record, patching its append-time fields. Callers
+    /// hold the store's append lock. Returns the record's commit-log offset.
+    pub(crate) fn append(
+        &self,
+        buf: &mut [u8],
+        queue_offset: i64,
+        store_timestamp: i64,
+    ) -> Result<u64> {
+        let len = buf.len() as u64;
+        if len > self.max_record_len() {
+            return Err(StoreError::MessageTooLarge {
+                size: buf.len(),
+                limit: self.max_record_len() as usize,
+            });
+        }
+        let mut seg = match self.segs.last() {
+            Some(s) => s,
+            None => self.segs.roll(0)?,
+        };
+        if seg.wrote() + len + BLANK_LEN > seg.size() {
+            pad_with_blank(&seg);
+            seg = self.segs.roll(0)?;
+        }
+        let phys = seg.end();
+        Record::patch(
+            buf,
+            EncodeParams {
+                queue_offset,
+                physical_offset: phys as i64,
+                store_timestamp,
+            },
+        );
+        seg.region.append(buf).ok_or_else(|| StoreError::Corrupt {
+            file: seg.path().to_owned(),
+            offset: seg.wrote(),
+            reason: "record does not fit after roll".to_owned(),
+        })?;
+        Ok(phys)
+    }
+
+    /// The record bytes at `phys` of `size` bytes (zero-copy).
+    pub(crate) fn slice(&self, phys: u64, size: usize) -> Option<Bytes> {
+        let seg = self.segs.find(phys)?;
+        seg.region.bytes((phys - seg.start) as usize, size)
+    }
+
+    /// Reads the record at `phys`, whatever its size.
+    pub(crate) fn record_at(&self, phys: u64) -> Option<(Bytes, Box<Record>)> {
+        let seg = self.segs.find(phys)?;
+        let rel = (phys - seg.start) as usize;
+        let head = seg.region.bytes(rel, 4)?;
+        let size = usize::try_from(i32::from_be_bytes(head.as_ref().try_into().ok()?)).ok()?;
+        let bytes = seg.region.bytes(rel, size)?;
+        match BlankOrRecord::decode(&bytes, false).ok()? {
+            BlankOrRecord::Record(r) => Some((bytes, r)),
+            BlankOrRecord::Blank { .. } => None,
+        }
+    }
+
+    /// Store timestamp of the first record of `seg`, if it has one.
+    pub(crate) fn first_timestamp(&self, seg: &Segment) -> Option<i64> {
+        self.record_at(seg.start).map(|(_, r)| r.store_timestamp)
+    }
+}
+
+fn pad_with_blank(seg: &Segment) {
+    let remaining = seg.size() - seg.wrote();
+    if remaining >= BLANK_LEN {
+        let marker = BlankOrRecord::blank_marker(i32::try_from(remaining).unwrap_or(i32::MAX));
+        let _ = seg.region.append(&marker);
+    }
+    // The rest of the file is padding: count it as written so readers and
+    // the flusher move on to the next file.
+    seg.region.set_wrote(seg.size() as usize);
+}

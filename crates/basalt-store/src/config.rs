@@ -1,0 +1,153 @@
+//! Store configuration, with RocketMQ's `MessageStoreConfig` key names so
+//! existing `broker.conf` files keep working. Unknown keys are ignored.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// When a put is acknowledged relative to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FlushDiskType {
+    /// Acknowledge after the record is durable (group commit).
+    SyncFlush,
+    /// Acknowledge after the record is in the page cache; a flusher syncs periodically.
+    #[default]
+    AsyncFlush,
+}
+
+/// What recovery does with a CommitLog record that fails validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecoveryPolicy {
+    /// Default. An invalid record with no valid record after it is a torn
+    /// tail (a write the crash interrupted): truncate it. An invalid record
+    /// followed by a valid one is corruption in the middle: refuse to open,
+    /// naming the file and offset.
+    #[default]
+    TruncateTornTail,
+    /// Apache RocketMQ's behaviour: truncate at the first invalid record,
+    /// dropping everything after it, even valid records.
+    TruncateAtFirstInvalid,
+    /// Refuse to open on any invalid record, even a torn tail.
+    Strict,
+}
+
+/// Store settings. Durations are in milliseconds unless named otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StoreConfig {
+    /// Root of `commitlog/`, `consumequeue/`, `index/`, `checkpoint`, `abort`.
+    /// Default: `$HOME/store`.
+    pub store_path_root_dir: PathBuf,
+    /// CommitLog file size in bytes. Default: 1 GiB (1073741824).
+    pub mapped_file_size_commit_log: u64,
+    /// ConsumeQueue file size in bytes, a multiple of 20. Default: 300000 x 20 = 6000000.
+    pub mapped_file_size_consume_queue: u64,
+    /// Default: `ASYNC_FLUSH`.
+    pub flush_disk_type: FlushDiskType,
+    /// How long a SYNC_FLUSH put waits for durability before answering
+    /// FLUSH_DISK_TIMEOUT (the record stays stored). Default: 5000.
+    pub sync_flush_timeout: u64,
+    /// ASYNC_FLUSH flusher period. Default: 500.
+    pub flush_interval_commit_log: u64,
+    /// ASYNC_FLUSH flushes only when this many 4 KiB pages are dirty. Default: 4.
+    pub flush_commit_log_least_pages: u32,
+    /// ASYNC_FLUSH flushes everything at least this often. Default: 10000.
+    pub flush_commit_log_thorough_interval: u64,
+    /// ConsumeQueue / index flush period. Default: 1000.
+    pub flush_interval_consume_queue: u64,
+    /// Write to pooled buffers and commit to the file periodically.
+    /// Not implemented: logged and ignored. Default: false.
+    pub transient_store_pool_enable: bool,
+    /// Commit period of the transient store pool. Default: 200.
+    pub commit_interval_commit_log: u64,
+    /// Largest accepted body in bytes. Default: 4 MiB (4194304).
+    pub max_message_size: u32,
+    /// Writes are refused while disk usage is above this percentage. Default: 75.
+    pub disk_max_used_space_ratio: u32,
+    /// Retention deletes files regardless of age above this percentage. Default: 85.
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// Hours a CommitLog file is kept after its last write. Default: 72.
+    pub file_reserved_time: u64,
+    /// Hour(s) of the day when expired files are deleted, `;`-separated. Default: "04".
+    pub delete_when: String,
+    /// IndexFile hash slots. Default: 5000000.
+    pub max_hash_slot_num: u32,
+    /// IndexFile entries. Default: 20000000.
+    pub max_index_num: u32,
+    /// Index `KEYS`/`UNIQ_KEY` into IndexFiles. Default: true.
+    pub message_index_enable: bool,
+    /// Verify body CRCs while recovering. Default: true.
+    pub check_crc_on_recover: bool,
+    /// What recovery does with invalid records (Basalt-specific key).
+    /// Default: `TRUNCATE_TORN_TAIL`.
+    pub recovery_policy: RecoveryPolicy,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+        Self {
+            store_path_root_dir: home.join("store"),
+            mapped_file_size_commit_log: 1024 * 1024 * 1024,
+            mapped_file_size_consume_queue: 300_000 * 20,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            sync_flush_timeout: 5_000,
+            flush_interval_commit_log: 500,
+            flush_commit_log_least_pages: 4,
+            flush_commit_log_thorough_interval: 10_000,
+            flush_interval_consume_queue: 1_000,
+            transient_store_pool_enable: false,
+            commit_interval_commit_log: 200,
+            max_message_size: 4 * 1024 * 1024,
+            disk_max_used_space_ratio: 75,
+            disk_space_clean_forcibly_ratio: 85,
+            file_reserved_time: 72,
+            delete_when: "04".to_owned(),
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
+            message_index_enable: true,
+            check_crc_on_recover: true,
+            recovery_policy: RecoveryPolicy::TruncateTornTail,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// A config rooted at `dir` with every other value at its default.
+    pub fn with_root(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            store_path_root_dir: dir.into(),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn commit_log_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("commitlog")
+    }
+
+    pub(crate) fn consume_queue_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("consumequeue")
+    }
+
+    pub(crate) fn index_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("index")
+    }
+
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        let bad = |m: &str| Err(crate::StoreError::Config(m.to_owned()));
+        if self.mapped_file_size_commit_log < 4096 {
+            return bad("mappedFileSizeCommitLog must be at least 4096");
+        }
+        if self.mapped_file_size_consume_queue < 20
+            || !self.mapped_file_size_consume_queue.is_multiple_of(20)
+        {
+            return bad("mappedFileSizeConsumeQueue must be a positive multiple of 20");
+        }
+        if self.max_hash_slot_num == 0 || self.max_index_num < 2 {
+            return bad("maxHashSlotNum must be > 0 and maxIndexNum > 1");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! ConsumeQueue: per topic-queue index into the CommitLog, 20-byte entries.
+//!
+//! ```text
+//! entry k at byte k*20 of the queue's stream (files of mappedFileSizeConsumeQueue bytes):
+//!   0  i64  commit-log offset
+//!   8  i32  record size
+//!  12  i64  tags code (delivery time in SCHEDULE_TOPIC_XXXX)
+//! ```
+//! A queue whose first file starts past its first entry is padded with
+//! `(0, i32::MAX, 0)` entries, as RocketMQ does.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::disk::Disk;
+use crate::error::{Result, StoreError};
+use crate::segments::SegmentQueue;
+
+pub(crate) const ENTRY: u64 = 20;
+
+/// One ConsumeQueue entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqEntry {
+    /// Commit-log offset of the record.
+    pub phys_offset: i64,
+    /// Record size.
+    pub size: i32,
+    /// Tags hash (or delivery time for scheduled messages).
+    pub tags_code: i64,
+}
+
+const FILLER: CqEntry = CqEntry {
+    phys_offset: 0,
+    size: i32::MAX,
+    tags_code: 0,
+};
+
+impl CqEntry {
+    fn encode(&self) -> [u8; 20] {
+        let mut out = [0u8; 20];
+        let (a, rest) = out.split_at_mut(8);
+        let (b, c) = rest.split_at_mut(4);
+        a.copy_from_slice(&self.phys_offset.to_be_bytes());
+        b.copy_from_slice(&self.size.to_be_bytes());
+        c.copy_from_slice(&self.tags_code.to_be_bytes());
+        out
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Option<Self> {
+        Some(Self {
+            phys_offset: i64::from_be_bytes(b.get(0..8)?.try_into().ok()?),
+            size: i32::from_be_bytes(b.get(8..12)?.try_into().ok()?),
+            tags_code: i64::from_be_bytes(b.get(12..20)?.try_into().ok()?),
+        })
+    }
+
+    /// A written entry (RocketMQ: offset >= 0 and size > 0).
+    fn is_valid(&self) -> bool {
+        self.phys_offset >= 0 && self.size > 0
+    }
+
+    /// Padding that points at no record.
+    pub(crate) fn is_filler(&self) -> bool {
+        *self == FILLER
+    }
+}
+
+pub(crate) struct ConsumeQueue {
+    segs: SegmentQueue,
+    /// Logical offsets below this are gone (CommitLog retention).
+    min_offset: AtomicU64,
+}
+
+impl ConsumeQueue {
+    fn open(dir: &Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
+        let segs = SegmentQueue::open(dir, file_size, disk, false)?;
+        let cq = Self {
+            min_offset: AtomicU64::new(segs.min_offset() / ENTRY),
+            segs,
+        };
+        cq.find_end()?;
+        Ok(cq)
+    }
+
+    /// Sets the write position after the last valid entry of the last three
+    /// files (earlier files are full by construction).
+    fn find_end(&self) -> Result<()> {
+        let segs = self.segs.snapshot();
+        let from = segs.len().saturating_sub(3);
+        for seg in segs.iter().skip(from) {
+            let size = seg.size() as usize;
+            let Some(all) = seg.region.bytes(0, size) else {
+                continue;
+            };
+            let valid = all
+                .chunks_exact(ENTRY as usize)
+                .take_while(|c| CqEntry::decode(c).is_some_and(|e| e.is_valid()))
+                .count();
+            let end = valid * ENTRY as usize;
+            if end < size {
+                return self.segs.truncate_from(seg.start + end as u64, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// One past the last entry.
+    pub(crate) fn max_offset(&self) -> u64 {
+        self.segs.max_offset() / ENTRY
+    }
+
+    pub(crate) fn min_offset(&self) -> u64 {
+        self.min_offset.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_min_offset(&self, offset: u64) {
+        self.min_offset.fetch_max(offset, Ordering::AcqRel);
+    }
+
+    /// Writes entry `queue_offset`. Entries already present are left alone
+    /// (recovery re-dispatches idempotently); a gap is padded with fillers.
+    pub(crate) fn put(&self, queue_offset: u64, entry: CqEntry) -> Result<()> {
+        let mut next = self.max_offset();
+        if queue_offset < next {
+            return Ok(());
+        }
+        if self.segs.last().is_none() {
+            self.reserve(queue_offset)?;
+            next = self.segs.min_offset() / ENTRY;
+        }
+        while next < queue_offset {
+            self.append(FILLER)?;
+            next += 1;
+        }
+        self.append(entry)
+    }
+
+    /// Creates the file entry `queue_offset` will go into, if missing.
+    pub(crate) fn reserve(&self, queue_offset: u64) -> Result<()> {
+        match self.segs.last() {
+            Some(s) if s.wrote() < s.size() || queue_offset < self.max_offset() => Ok(()),
+            Some(_) => self.segs.roll(0).map(|_| ()),
+            None => {
+                let size = self.segs.file_size();
+                self.segs.roll(queue_offset * ENTRY / size * size)?;
+                self.set_min_offset(queue_offset);
+                Ok(())
+            }
+        }
+    }
+
+    fn append(&self, entry: CqEntry) -> Result<()> {
+        let bytes = entry.encode();
+        let seg = match self.segs.last() {
+            Some(s) if s.wrote() < s.size() => s,
+            _ => self.segs.roll(0)?,
+        };
+        seg.region
+            .append(&bytes)
+            .map(|_| ())
+            .ok_or_else(|| StoreError::Corrupt {
+                file: seg.path().to_owned(),
+                offset: seg.wrote(),
+                reason: "ConsumeQueue entry does not fit".to_owned(),
+            })
+    }
+
+    /// Entry `queue_offset`, if written.
+    pub(crate) fn entry(&self, queue_offset: u64) -> Option<CqEntry> {
+        let pos = queue_offset.checked_mul(ENTRY)?;
+        let seg = self.segs.find(pos)?;
+        let b = seg
+            .region
+            .bytes((pos - seg.start) as usize, ENTRY as usize)?;
+        CqEntry::decode(&b)
+    }
+
+    /// Up to `max` entries from `queue_offset`, staying within one file.
+    pub(crate) fn entries(&self, queue_offset: u64, max: usize) -> Vec<(u64, CqEntry)> {
+        let Some(pos) = queue_offset.checked_mul(ENTRY) else {
+            return Vec::new();
+        };
+        let Some(seg) = self.segs.find(pos) else {
+            return Vec::new();
+        };
+        let rel = (pos - seg.start) as usize;
+        let avail = (seg.wrote() as usize).saturating_sub(rel) / ENTRY as usize;
+        let n = avail.min(max);
+        let Some(b) = seg.region.bytes(rel, n * ENTRY as usize) else {
+            return Vec::new();
+        };
+        b.chunks_exact(ENTRY as usize)
+            .filter_map(CqEntry::decode)
+            .enumerate()
+            .map(|(i, e)| (queue_offset + i as u64, e))
+            .collect()
+    }
+
+    /// Drops entries that point at or past `phys_end` (the CommitLog end).
+    pub(crate) fn truncate_beyond(&self, phys_end: u64) -> Result<()> {
+        let mut end = self.max_offset();
+        let min = self.segs.min_offset() / ENTRY;
+        while end > min {
+            match self.entry(end - 1) {
+                Some(e) if e.is_filler() => break,
+                Some(e) if (e.phys_offset as u64).saturating_add(e.size as u64) > phys_end => {
+                    end -= 1
+                }
+                _ => break,
+            }
+        }
+        if end < self.max_offset() {
+            self.segs.truncate_from(end * ENTRY, false)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn segments(&self) -> &SegmentQueue {
+        &self.segs
+    }
+}
+
+/// Every ConsumeQueue, keyed by topic and queue id.
+pub(crate) struct ConsumeQueueSet {
+    root: std::path::PathBuf,
+    file_size: u64,
+    disk: Arc<dyn Disk>,
+    queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
+}
+
+impl ConsumeQueueSet {
+    /// Loads `consumequeue/<topic>/<queueId>/`.
+    pub(crate) fn open(root: &Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
+        fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
+        let mut queues: HashMap<String, HashMap<i32, Arc<ConsumeQueue>>> = HashMap::new();
+        for topic in fs::read_dir(root).map_err(|e| StoreError::io("list", root, e))? {
+            let topic = topic.map_err(|e| StoreError::io("list", root, e))?;
+            let Ok(name) = topic.file_name().into_string() else {
+                continue;
+            };
+            let tdir = topic.path();
+            if !tdir.is_dir() {
+                continue;
+            }
+            for q in fs::read_dir(&tdir).map_err(|e| StoreError::io("list", &tdir, e))? {
+                let q = q.map_err(|e| StoreError::io("list", &tdir, e))?;
+                let Some(qid) = q.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                    continue;
+                };
+                let cq = ConsumeQueue::open(&q.path(), file_size, Arc::clone(&disk))?;
+                queues
+                    .entry(name.clone())
+                    .or_default()
+                    .insert(qid, Arc::new(cq));
+            }
+        }
+        Ok(Self {
+            root: root.to_owned(),
+            file_size,
+            disk,
+            queues: RwLock::new(queues),
+        })
+    }
+
+    pub(crate) fn find(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        self.queues.read().get(topic)?.get(&queue_id).cloned()
+    }
+
+    pub(crate) fn find_or_create(&self, topic: &str, queue_id: i32) -> Result<Arc<ConsumeQueue>> {
+        if let Some(q) = self.find(topic, queue_id) {
+            return Ok(q);
+        }
+        let mut all = self.queues.write();
+        let per_topic = all.entry(topic.to_owned()).or_default();
+        if let Some(q) = per_topic.get(&queue_id) {
+            return Ok(Arc::clone(q));
+        }
+        let dir = self.root.join(topic).join(queue_id.to_string());
+        let cq = Arc::new(ConsumeQueue::open(
+            &dir,
+            self.file_size,
+            Arc::clone(&self.disk),
+        )?);
+        per_topic.insert(queue_id, Arc::clone(&cq));
+        Ok(cq)
+    }
+
+    /// Every queue with its topic and id.
+    pub(crate) fn all(&self) -> Vec<(String, i32, Arc<ConsumeQueue>)> {
+        self.queues
+            .read()
+            .iter()
+            .flat_map(|(t, qs)| {
+                qs.iter()
+                    .map(move |(id, q)| (t.clone(), *id, Arc::clone(q)))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,354 @@
+//! IndexFile: a persistent hash index from `topic#key` to commit-log
+//! offsets, RocketMQ's layout (`IndexFile`, `IndexHeader`, `IndexService`).
+//!
+//! ```text
+//! [header 40][hash slots maxHashSlotNum x 4][entries maxIndexNum x 20]
+//! header: beginTimestamp i64 @0, endTimestamp i64 @8, beginPhyOffset i64 @16,
+//!         endPhyOffset i64 @24, hashSlotCount i32 @32, indexCount i32 @36 (starts at 1)
+//! slot:   i32, newest entry number for the slot (0 = none)
+//! entry:  keyHash i32, phyOffset i64, timeDiff i32 (s since beginTimestamp), prevIndex i32
+//! ```
+//! Files are named by creation time `yyyyMMddHHmmssSSS` (UTC here; RocketMQ
+//! uses local time). Keys indexed per record: `UNIQ_KEY` and each `KEYS`
+//! token; rollback records are skipped.
+
+use std::fs;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use basalt_message::{java_string_hash, sysflag, Properties};
+use parking_lot::Mutex;
+
+use crate::config::StoreConfig;
+use crate::disk::Disk;
+use crate::error::{Result, StoreError};
+use crate::mmap::MappedRegion;
+
+const HEADER: usize = 40;
+const ENTRY: usize = 20;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Header {
+    begin_timestamp: i64,
+    end_timestamp: i64,
+    begin_phy_offset: i64,
+    end_phy_offset: i64,
+    hash_slot_count: i32,
+    index_count: i32,
+}
+
+struct IndexFile {
+    region: MappedRegion,
+    header: Header,
+    slots: u32,
+    entries: u32,
+}
+
+fn key_hash(key: &str) -> i32 {
+    // Math.abs(Integer.MIN_VALUE) stays negative in Java, which then uses 0.
+    java_string_hash(key).checked_abs().unwrap_or(0)
+}
+
+impl IndexFile {
+    fn read_i32(&self, pos: usize) -> i32 {
+        let mut b = [0u8; 4];
+        self.region.read_at(pos, &mut b);
+        i32::from_be_bytes(b)
+    }
+
+    fn read_i64(&self, pos: usize) -> i64 {
+        let mut b = [0u8; 8];
+        self.region.read_at(pos, &mut b);
+        i64::from_be_bytes(b)
+    }
+
+    fn load(region: MappedRegion, slots: u32, entries: u32) -> Self {
+        let mut f = Self {
+            region,
+            header: Header::default(),
+            slots,
+            entries,
+        };
+        f.header = Header {
+            begin_timestamp: f.read_i64(0),
+            end_timestamp: f.read_i64(8),
+            begin_phy_offset: f.read_i64(16),
+            end_phy_offset: f.read_i64(24),
+            hash_slot_count: f.read_i32(32),
+            index_count: f.read_i32(36).max(1),
+        };
+        f
+    }
+
+    fn write_header(&self) {
+        let h = &self.header;
+        let mut b = Vec::with_capacity(HEADER);
+        b.extend_from_slice(&h.begin_timestamp.to_be_bytes());
+        b.extend_from_slice(&h.end_timestamp.to_be_bytes());
+        b.extend_from_slice(&h.begin_phy_offset.to_be_bytes());
+        b.extend_from_slice(&h.end_phy_offset.to_be_bytes());
+        b.extend_from_slice(&h.hash_slot_count.to_be_bytes());
+        b.extend_from_slice(&h.index_count.to_be_bytes());
+        self.region.write_at(0, &b);
+    }
+
+    fn is_full(&self) -> bool {
+        self.header.index_count as u32 >= self.entries
+    }
+
+    fn slot_pos(&self, hash: i32) -> usize {
+        HEADER + (hash as u32 % self.slots) as usize * 4
+    }
+
+    fn entry_pos(&self, n: i32) -> usize {
+        HEADER + self.slots as usize * 4 + n as usize * ENTRY
+    }
+
+    fn put(&mut self, key: &str, phy: i64, store_ts: i64) {
+        let hash = key_hash(key);
+        let slot_pos = self.slot_pos(hash);
+        let mut prev = self.read_i32(slot_pos);
+        if prev <= 0 || prev > self.header.index_count {
+            prev = 0;
+        }
+        let diff = if self.header.begin_timestamp <= 0 {
+            0
+        } else {
+            ((store_ts - self.header.begin_timestamp) / 1000).clamp(0, i64::from(i32::MAX)) as i32
+        };
+        let n = self.header.index_count;
+        let mut e = Vec::with_capacity(ENTRY);
+        e.extend_from_slice(&hash.to_be_bytes());
+        e.extend_from_slice(&phy.to_be_bytes());
+        e.extend_from_slice(&diff.to_be_bytes());
+        e.extend_from_slice(&prev.to_be_bytes());
+        self.region.write_at(self.entry_pos(n), &e);
+        self.region.write_at(slot_pos, &n.to_be_bytes());
+        if n <= 1 {
+            self.header.begin_phy_offset = phy;
+            self.header.begin_timestamp = store_ts;
+        }
+        if prev == 0 {
+            self.header.hash_slot_count += 1;
+        }
+        self.header.index_count = n + 1;
+        self.header.end_phy_offset = phy;
+        self.header.end_timestamp = store_ts;
+        self.write_header();
+    }
+
+    fn overlaps(&self, begin: i64, end: i64) -> bool {
+        self.header.begin_timestamp <= end && self.header.end_timestamp >= begin
+    }
+
+    fn select(&self, key: &str, max: usize, begin: i64, end: i64, out: &mut Vec<i64>) {
+        let hash = key_hash(key);
+        let mut cur = self.read_i32(self.slot_pos(hash));
+        let count = self.header.index_count;
+        while cur > 0 && cur < count && out.len() < max {
+            let pos = self.entry_pos(cur);
+            let h = self.read_i32(pos);
+            let phy = self.read_i64(pos + 4);
+            let diff = i64::from(self.read_i32(pos + 12));
+            let prev = self.read_i32(pos + 16);
+            let ts = self.header.begin_timestamp + diff * 1000;
+            if h == hash && ts >= begin && ts <= end {
+                out.push(phy);
+            }
+            if prev <= 0 || prev >= cur || ts < begin {
+                break;
+            }
+            cur = prev;
+        }
+    }
+}
+
+/// Every IndexFile, newest last.
+pub(crate) struct IndexService {
+    dir: PathBuf,
+    slots: u32,
+    entries: u32,
+    disk: Arc<dyn Disk>,
+    files: Mutex<Vec<IndexFile>>,
+}
+
+fn file_name(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (y, m, d) = basalt_message::time::civil_from_days(days);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    format!("{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}{milli:03}")
+}
+
+impl IndexService {
+    pub(crate) fn open(config: &StoreConfig, disk: Arc<dyn Disk>) -> Result<Self> {
+        let dir = config.index_dir();
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io("create dir", &dir, e))?;
+        let (slots, entries) = (config.max_hash_slot_num, config.max_index_num);
+        let size = HEADER as u64 + u64::from(slots) * 4 + u64::from(entries) * ENTRY as u64;
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .map_err(|e| StoreError::io("list", &dir, e))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.len() == 17 && n.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        names.sort();
+        let mut files = Vec::new();
+        for name in names {
+            let path = dir.join(name);
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| StoreError::io("open", &path, e))?;
+            let region =
+                MappedRegion::map(&path, file, 0).map_err(|e| StoreError::io("map", &path, e))?;
+            if region.len() as u64 != size {
+                tracing::warn!(path = %path.display(), "IndexFile size does not match maxHashSlotNum/maxIndexNum; skipped");
+                continue;
+            }
+            files.push(IndexFile::load(region, slots, entries));
+        }
+        Ok(Self {
+            dir,
+            slots,
+            entries,
+            disk,
+            files: Mutex::new(files),
+        })
+    }
+
+    fn create(&self, now: i64, prev: Option<&Header>) -> Result<IndexFile> {
+        let size =
+            HEADER as u64 + u64::from(self.slots) * 4 + u64::from(self.entries) * ENTRY as u64;
+        let mut path = self.dir.join(file_name(now));
+        let mut bump = now;
+        while path.exists() {
+            bump += 1;
+            path = self.dir.join(file_name(bump));
+        }
+        let file = self
+            .disk
+            .create_preallocated(&path, size)
+            .map_err(|e| StoreError::io("create index", &path, e))?;
+        let region =
+            MappedRegion::map(&path, file, 0).map_err(|e| StoreError::io("map", &path, e))?;
+        let mut f = IndexFile::load(region, self.slots, self.entries);
+        if let Some(p) = prev {
+            f.header.begin_phy_offset = p.end_phy_offset;
+            f.header.end_phy_offset = p.end_phy_offset;
+            f.header.begin_timestamp = p.end_timestamp;
+            f.header.end_timestamp = p.end_timestamp;
+        }
+        f.write_header();
+        Ok(f)
+    }
+
+    /// Indexes one record. Records at or below the last indexed offset are
+    /// skipped (recovery re-dispatch). Failures are logged, not fatal: the
+    /// index is a lookup aid, the CommitLog is the truth.
+    pub(crate) fn add(&self, topic: &str, props: &Properties, sys_flag: i32, phy: u64, ts: i64) {
+        if sysflag::transaction_type(sys_flag) == sysflag::TRANSACTION_ROLLBACK_TYPE {
+            return;
+        }
+        let keys: Vec<&str> = props.uniq_key().into_iter().chain(props.keys()).collect();
+        if keys.is_empty() {
+            return;
+        }
+        let mut files = self.files.lock();
+        let seen =
+            |f: &IndexFile| f.header.index_count > 1 && (phy as i64) <= f.header.end_phy_offset;
+        if files.last().is_some_and(seen) {
+            return;
+        }
+        for key in keys {
+            let full = format!("{topic}#{key}");
+            if files.last().is_none_or(IndexFile::is_full) {
+                match self.create(ts, files.last().map(|f| &f.header)) {
+                    Ok(f) => files.push(f),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot create IndexFile; record not indexed");
+                        return;
+                    }
+                }
+            }
+            if let Some(f) = files.last_mut() {
+                f.put(&full, phy as i64, ts);
+            }
+        }
+    }
+
+    /// Commit-log offsets whose `topic#key` hashes like the key, stored
+    /// within `[begin, end]` ms, newest files first. Callers check the record.
+    pub(crate) fn query(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> Vec<i64> {
+        let full = format!("{topic}#{key}");
+        let files = self.files.lock();
+        let mut out = Vec::new();
+        for f in files.iter().rev() {
+            if out.len() >= max {
+                break;
+            }
+            if f.overlaps(begin, end) {
+                f.select(&full, max, begin, end, &mut out);
+            }
+        }
+        out
+    }
+
+    /// After the CommitLog was cut at `end`, let later records be indexed again.
+    pub(crate) fn clamp_end(&self, end: u64) {
+        for f in self.files.lock().iter_mut() {
+            if f.header.end_phy_offset as u64 >= end {
+                f.header.end_phy_offset = (end as i64 - 1).max(0);
+            }
+        }
+    }
+
+    pub(crate) fn flush(&self) -> std::io::Result<()> {
+        let files = self.files.lock();
+        for f in files.iter() {
+            let r = &f.region;
+            self.disk.sync(r.path(), &mut || r.sync(0, r.len()))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes files whose every entry is below `min_phy` (CommitLog retention).
+    pub(crate) fn delete_below(&self, min_phy: u64) -> usize {
+        let mut files = self.files.lock();
+        let before = files.len();
+        let mut keep_from = 0;
+        for (i, f) in files.iter().enumerate() {
+            if i + 1 < before && (f.header.end_phy_offset as u64) < min_phy {
+                let _ = fs::remove_file(f.region.path());
+                keep_from = i + 1;
+            } else {
+                break;
+            }
+        }
+        files.drain(..keep_from);
+        before - files.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_files_by_utc_time() {
+        assert_eq!(file_name(1_709_251_201_500), "20240301000001500");
+        assert_eq!(key_hash("polygenelubricants"), 0);
+    }
+}

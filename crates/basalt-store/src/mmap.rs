@@ -1,0 +1,186 @@
+//! The one module with `unsafe`: memory-mapped segment files.
+//!
+//! Soundness rests on one protocol, enforced here rather than by callers:
+//! appends go through [`MappedRegion::append`], which writes bytes above the
+//! published `wrote` position under `append_lock` and then publishes the new
+//! position with `Release`; readers only ever form slices below a `wrote` they
+//! loaded with `Acquire`. Published bytes are never written again through the
+//! mapping (truncation during recovery writes through the file, before any
+//! reader exists). Random-access files (IndexFile) use `read_at`/`write_at`,
+//! whose callers serialise all access with their own lock.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use memmap2::{MmapOptions, MmapRaw};
+use parking_lot::Mutex;
+
+/// A whole file mapped read-write and shared.
+#[derive(Debug)]
+pub(crate) struct MappedRegion {
+    path: PathBuf,
+    file: File,
+    map: MmapRaw,
+    len: usize,
+    wrote: AtomicUsize,
+    append_lock: Mutex<()>,
+}
+
+/// Owner that keeps the mapping alive for as long as a `Bytes` slice of it lives.
+struct View {
+    region: Arc<MappedRegion>,
+    start: usize,
+    len: usize,
+}
+
+impl AsRef<[u8]> for View {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: `View`s are only built by `MappedRegion::bytes`, which checked
+        // `start + len <= wrote` (Acquire). Those bytes are published and never
+        // rewritten through the mapping, and `region` keeps the mapping alive.
+        unsafe { std::slice::from_raw_parts(self.region.map.as_ptr().add(self.start), self.len) }
+    }
+}
+
+impl MappedRegion {
+    /// Maps all of `file` (already sized). `wrote` starts at `wrote`.
+    pub(crate) fn map(path: &Path, file: File, wrote: usize) -> io::Result<Self> {
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let map = MmapOptions::new().len(len).map_raw(&file)?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            map,
+            len,
+            wrote: AtomicUsize::new(wrote.min(len)),
+            append_lock: Mutex::new(()),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes published so far.
+    pub(crate) fn wrote(&self) -> usize {
+        self.wrote.load(Ordering::Acquire)
+    }
+
+    /// Appends `data` at the write position; `None` when it does not fit.
+    /// Returns the position it was written at.
+    pub(crate) fn append(&self, data: &[u8]) -> Option<usize> {
+        let _guard = self.append_lock.lock();
+        let pos = self.wrote.load(Ordering::Acquire);
+        let end = pos.checked_add(data.len())?;
+        if end > self.len {
+            return None;
+        }
+        // SAFETY: `pos..end` lies inside the mapping (checked above) and above
+        // `wrote`, so no reader holds a slice of it; `append_lock` excludes
+        // other writers. `data` cannot overlap the mapping's unpublished part.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.map.as_mut_ptr().add(pos),
+                data.len(),
+            );
+        }
+        self.wrote.store(end, Ordering::Release);
+        Some(pos)
+    }
+
+    /// A zero-copy slice of published bytes, or `None` when out of range.
+    pub(crate) fn bytes(self: &Arc<Self>, start: usize, len: usize) -> Option<Bytes> {
+        let end = start.checked_add(len)?;
+        if end > self.wrote() {
+            return None;
+        }
+        Some(Bytes::from_owner(View {
+            region: Arc::clone(self),
+            start,
+            len,
+        }))
+    }
+
+    /// Copies `buf.len()` bytes from `pos` (any part of the file).
+    /// Callers serialise with every `write_at` on this region.
+    pub(crate) fn read_at(&self, pos: usize, buf: &mut [u8]) -> bool {
+        match pos.checked_add(buf.len()) {
+            Some(end) if end <= self.len => {
+                // SAFETY: in bounds (checked); the caller's lock excludes
+                // concurrent `write_at`, and `append` is not used on
+                // random-access regions.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        self.map.as_ptr().add(pos),
+                        buf.as_mut_ptr(),
+                        buf.len(),
+                    );
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Writes `data` at `pos` (any part of the file). Callers serialise
+    /// with every `read_at`/`write_at` on this region.
+    pub(crate) fn write_at(&self, pos: usize, data: &[u8]) -> bool {
+        match pos.checked_add(data.len()) {
+            Some(end) if end <= self.len => {
+                // SAFETY: in bounds (checked); the caller's lock gives exclusive
+                // access, and no `View` exists over random-access regions.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        data.as_ptr(),
+                        self.map.as_mut_ptr().add(pos),
+                        data.len(),
+                    );
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Makes `pos..pos+len` durable (msync).
+    pub(crate) fn sync(&self, pos: usize, len: usize) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        self.map.flush_range(pos, len)
+    }
+
+    /// Zeroes `from..len` through the file and moves the write position back
+    /// to `from`. Only used by recovery, before any reader exists.
+    pub(crate) fn truncate_to(&self, from: usize) -> io::Result<()> {
+        let from = from.min(self.len);
+        let zeros = vec![0u8; 1 << 16];
+        let mut pos = from;
+        while pos < self.len {
+            let n = (self.len - pos).min(zeros.len());
+            let chunk = zeros.get(..n).unwrap_or_default();
+            self.file.write_all_at(chunk, pos as u64)?;
+            pos += n;
+        }
+        self.file.sync_data()?;
+        self.wrote.store(from, Ordering::Release);
+        Ok(())
+    }
+
+    /// Sets the write position after recovery found the valid end.
+    pub(crate) fn set_wrote(&self, pos: usize) {
+        self.wrote.store(pos.min(self.len), Ordering::Release);
+    }
+}

@@ -1,0 +1,274 @@
+//! Recovery at open: find the valid end of the CommitLog, apply the
+//! [`RecoveryPolicy`] to invalid records, trim ConsumeQueues past the end and
+//! re-dispatch the scanned window into queues and index (idempotently).
+//!
+//! After a clean shutdown (no `abort` file) the last three CommitLog files
+//! are checked, as RocketMQ does. After a crash the scan starts at the last
+//! file whose first record is not newer than the checkpoint's
+//! `min(physicMsgTimestamp, logicsMsgTimestamp)`, so everything that might
+//! not have been flushed is re-verified and re-dispatched.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use basalt_message::{sysflag, BlankOrRecord, MAGIC_CODE_V1, MAGIC_CODE_V2};
+use bytes::Bytes;
+
+use crate::checkpoint::CheckpointData;
+use crate::config::RecoveryPolicy;
+use crate::consume_queue::CqEntry;
+use crate::error::{Result, StoreError};
+use crate::segments::Segment;
+use crate::store::Shared;
+
+/// What sits at a scan position.
+enum Step {
+    /// A valid record of this many bytes (and its store timestamp).
+    Record(u64, i64),
+    /// The blank marker: the rest of the file is padding.
+    Blank,
+    /// Zeroed header: no more data was ever written here.
+    End,
+    /// Something that is not a valid record.
+    Invalid(String),
+}
+
+fn step(data: &Bytes, pos: usize, seg_start: u64, check_crc: bool) -> Step {
+    let Some(rest) = data.get(pos..) else {
+        return Step::End;
+    };
+    if rest.len() < 8 || rest.get(..8).is_some_and(|h| h.iter().all(|b| *b == 0)) {
+        return Step::End;
+    }
+    match BlankOrRecord::decode(&data.slice(pos..), check_crc) {
+        Ok(BlankOrRecord::Blank { .. }) => Step::Blank,
+        Ok(BlankOrRecord::Record(r)) if r.physical_offset as u64 != seg_start + pos as u64 => {
+            Step::Invalid(format!("PHYSICALOFFSET field says {}", r.physical_offset))
+        }
+        // The body CRC does not cover topic and properties; RocketMQ always
+        // ends a non-empty properties string with U+0002 and topics are
+        // printable, which catches a torn write in the record's tail.
+        Ok(BlankOrRecord::Record(r))
+            if r.properties_raw.last().is_some_and(|b| *b != 2) || r.topic.contains('\0') =>
+        {
+            Step::Invalid("torn topic or properties".to_owned())
+        }
+        Ok(BlankOrRecord::Record(r)) => Step::Record(r.total_size as u64, r.store_timestamp),
+        Err(e) => Step::Invalid(e.to_string()),
+    }
+}
+
+fn whole(seg: &Segment) -> Option<Bytes> {
+    seg.region.bytes(0, seg.wrote() as usize)
+}
+
+/// Is there any valid record after `pos` of `segs[i]` (or in a later file)?
+fn valid_record_after(segs: &[Arc<Segment>], i: usize, pos: usize, check_crc: bool) -> bool {
+    let v1 = MAGIC_CODE_V1.to_be_bytes();
+    let v2 = MAGIC_CODE_V2.to_be_bytes();
+    if let Some((seg, data)) = segs.get(i).and_then(|s| Some((s, whole(s)?))) {
+        for p in pos + 1..data.len().saturating_sub(8) {
+            let magic = data.get(p + 4..p + 8);
+            if magic == Some(&v1[..]) || magic == Some(&v2[..]) {
+                if let Step::Record(..) = step(&data, p, seg.start, check_crc) {
+                    return true;
+                }
+            }
+        }
+    }
+    segs.iter().skip(i + 1).any(|s| {
+        whole(s).is_some_and(|d| matches!(step(&d, 0, s.start, check_crc), Step::Record(..)))
+    })
+}
+
+/// Result of scanning the CommitLog.
+struct Scan {
+    end: u64,
+    last_timestamp: i64,
+    /// The end position's bytes are known to be zero already.
+    clean: bool,
+}
+
+fn scan(s: &Shared, segs: &[Arc<Segment>], from: usize) -> Result<Scan> {
+    let policy = s.config.recovery_policy;
+    let crc = s.config.check_crc_on_recover;
+    let mut out = Scan {
+        end: segs.get(from).map_or(0, |seg| seg.start),
+        last_timestamp: 0,
+        clean: true,
+    };
+    for (i, seg) in segs.iter().enumerate().skip(from) {
+        let Some(data) = whole(seg) else { continue };
+        let mut pos = 0usize;
+        loop {
+            match step(&data, pos, seg.start, crc) {
+                Step::Record(n, ts) => {
+                    pos += n as usize;
+                    out.last_timestamp = ts;
+                    out.end = seg.start + pos as u64;
+                }
+                Step::Blank => {
+                    out.end = seg.start + seg.size();
+                    break;
+                }
+                Step::End => {
+                    let rest_zero = data.get(pos..).is_none_or(|r| r.iter().all(|b| *b == 0));
+                    let later_data = segs.iter().skip(i + 1).any(|l| {
+                        whole(l)
+                            .is_some_and(|d| d.get(..8).is_some_and(|h| h.iter().any(|b| *b != 0)))
+                    });
+                    if rest_zero && !later_data {
+                        return Ok(out);
+                    }
+                    return invalid(
+                        s,
+                        segs,
+                        i,
+                        pos,
+                        "zeroed record header before more data".into(),
+                        policy,
+                        out,
+                    );
+                }
+                Step::Invalid(reason) => return invalid(s, segs, i, pos, reason, policy, out),
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn invalid(
+    s: &Shared,
+    segs: &[Arc<Segment>],
+    i: usize,
+    pos: usize,
+    reason: String,
+    policy: RecoveryPolicy,
+    mut out: Scan,
+) -> Result<Scan> {
+    let seg = segs.get(i).ok_or(StoreError::Shutdown)?;
+    let corrupt = || StoreError::Corrupt {
+        file: seg.path().to_owned(),
+        offset: pos as u64,
+        reason: reason.clone(),
+    };
+    let truncate = match policy {
+        RecoveryPolicy::Strict => return Err(corrupt()),
+        RecoveryPolicy::TruncateAtFirstInvalid => true,
+        RecoveryPolicy::TruncateTornTail => {
+            if valid_record_after(segs, i, pos, s.config.check_crc_on_recover) {
+                return Err(corrupt());
+            }
+            true
+        }
+    };
+    if truncate {
+        tracing::warn!(file = %seg.path().display(), offset = pos, %reason, "truncating torn CommitLog tail");
+        out.end = seg.start + pos as u64;
+        out.clean = false;
+    }
+    Ok(out)
+}
+
+/// Index of the file where an abnormal recovery starts.
+fn crash_start(s: &Shared, segs: &[Arc<Segment>], cp: &CheckpointData) -> usize {
+    let min_ts = cp.min_timestamp();
+    if min_ts <= 0 {
+        return 0;
+    }
+    for (i, seg) in segs.iter().enumerate().rev() {
+        if let Some(ts) = s.commitlog.first_timestamp(seg) {
+            if ts <= min_ts {
+                return i;
+            }
+        }
+    }
+    0
+}
+
+pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<()> {
+    let segs = s.commitlog.segments().snapshot();
+    let from = if crashed {
+        crash_start(s, &segs, cp)
+    } else {
+        segs.len().saturating_sub(3)
+    };
+    if crashed {
+        tracing::warn!(from_file = from, "abort marker found: abnormal recovery");
+    }
+    let scan = scan(s, &segs, from)?;
+    s.commitlog.segments().truncate_from(scan.end, scan.clean)?;
+    for (_, _, cq) in s.queues.all() {
+        cq.truncate_beyond(scan.end)?;
+    }
+    if let Some(index) = &s.index {
+        index.clamp_end(scan.end);
+    }
+    let window_start = segs.get(from).map_or(0, |seg| seg.start);
+    let min = s.commitlog.segments().min_offset();
+    if redispatch(s, window_start, scan.end, false)? && window_start > min {
+        tracing::warn!("ConsumeQueue entries missing before the scan window; rebuilding from the CommitLog start");
+        redispatch(s, min, scan.end, true)?;
+    }
+    let mut st = s.append.lock();
+    for (topic, qid, cq) in s.queues.all() {
+        st.queue_offsets
+            .entry(topic)
+            .or_default()
+            .insert(qid, cq.max_offset());
+        crate::retention::correct_min_offset(&cq, &s.commitlog, min);
+    }
+    st.last_store_timestamp = scan.last_timestamp;
+    s.last_store_timestamp
+        .store(scan.last_timestamp, Ordering::Release);
+    drop(st);
+    let root = &s.config.store_path_root_dir;
+    let flushed = s
+        .commitlog
+        .segments()
+        .flush(0)
+        .map_err(|e| StoreError::io("flush after recovery", root, e))?;
+    s.flush.publish(flushed);
+    Ok(())
+}
+
+/// Re-dispatches records in `from..to` into queues and index. Returns true
+/// when a queue was missing entries before `from` (and `allow_gap` is false).
+fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
+    let mut phys = from;
+    while phys < to {
+        let Some((bytes, r)) = s.commitlog.record_at(phys) else {
+            // Blank marker or end of a file: continue in the next one.
+            let size = s.commitlog.segments().file_size();
+            phys = (phys / size + 1) * size;
+            continue;
+        };
+        if sysflag::is_consumable(r.sys_flag) {
+            let cq = s.queues.find_or_create(&r.topic, r.queue_id)?;
+            let qo = r.queue_offset as u64;
+            if qo > cq.max_offset() && !allow_gap {
+                return Ok(true);
+            }
+            let tags = basalt_message::tags_code(r.properties().tags());
+            cq.put(
+                qo,
+                CqEntry {
+                    phys_offset: phys as i64,
+                    size: r.total_size,
+                    tags_code: tags,
+                },
+            )?;
+        }
+        if let Some(index) = &s.index {
+            index.add(
+                &r.topic,
+                &r.properties(),
+                r.sys_flag,
+                phys,
+                r.store_timestamp,
+            );
+        }
+        phys += bytes.len() as u64;
+    }
+    Ok(false)
+}

@@ -1,0 +1,111 @@
+//! Retention (RocketMQ's `CleanCommitLogService` / `CleanConsumeQueueService`):
+//! delete CommitLog files older than `fileReservedTime` hours at the
+//! `deleteWhen` hour, or any age once disk usage passes
+//! `diskSpaceCleanForciblyRatio`; then drop ConsumeQueue and index files
+//! that only point below the new CommitLog minimum. The newest file is never
+//! deleted. Readers are safe: a `Bytes` slice keeps its mapping alive after
+//! the file is unlinked.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use crate::commitlog::CommitLog;
+use crate::consume_queue::{ConsumeQueue, CqEntry, ENTRY};
+use crate::error::{Result, StoreError};
+use crate::store::Shared;
+
+/// How often the cleaner looks (RocketMQ `cleanResourceInterval`).
+const CLEAN_INTERVAL: Duration = Duration::from_secs(10);
+
+pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("basalt-clean".into())
+        .spawn(move || loop {
+            {
+                let mut g = shared.stop_lock.lock();
+                if !shared.shutdown.load(Ordering::Acquire) {
+                    shared.stop_cv.wait_for(&mut g, CLEAN_INTERVAL);
+                }
+            }
+            if shared.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            let hour = current_hour_utc();
+            let timely = shared
+                .config
+                .delete_when
+                .split(';')
+                .any(|h| h.trim().parse::<u32>().ok() == Some(hour));
+            let forced = shared
+                .disk
+                .usage(&shared.config.store_path_root_dir)
+                .is_ok_and(|u| u.used_percent() > shared.config.disk_space_clean_forcibly_ratio);
+            if timely || forced {
+                if let Err(e) = clean(&shared, SystemTime::now(), forced) {
+                    tracing::warn!(error = %e, "retention pass failed");
+                }
+            }
+        })
+        .map_err(|e| StoreError::io("spawn cleaner", "", e))
+}
+
+fn current_hour_utc() -> u32 {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    ((secs / 3600) % 24) as u32
+}
+
+/// One retention pass. Returns how many CommitLog files were deleted.
+pub(crate) fn clean(s: &Shared, now: SystemTime, force: bool) -> Result<usize> {
+    let reserved = Duration::from_secs(s.config.file_reserved_time.saturating_mul(3600));
+    let deleted = s.commitlog.segments().remove_front_while(|seg| {
+        if force {
+            return true;
+        }
+        std::fs::metadata(seg.path())
+            .and_then(|m| m.modified())
+            .is_ok_and(|mtime| mtime + reserved <= now)
+    })?;
+    if deleted == 0 {
+        return Ok(0);
+    }
+    let min = s.commitlog.segments().min_offset();
+    for (_, _, cq) in s.queues.all() {
+        cq.segments().remove_front_while(|seg| {
+            seg.wrote() >= seg.size()
+                && seg
+                    .region
+                    .bytes(seg.size() as usize - ENTRY as usize, ENTRY as usize)
+                    .and_then(|b| CqEntry::decode(&b))
+                    .is_some_and(|e| (e.phys_offset as u64) < min)
+        })?;
+        correct_min_offset(&cq, &s.commitlog, min);
+    }
+    if let Some(index) = &s.index {
+        index.delete_below(min);
+    }
+    tracing::info!(
+        deleted,
+        min_offset = min,
+        "retention deleted CommitLog files"
+    );
+    Ok(deleted)
+}
+
+/// Moves a queue's minimum past entries whose records are gone.
+pub(crate) fn correct_min_offset(cq: &ConsumeQueue, _log: &CommitLog, commit_log_min: u64) {
+    let file_min = cq.segments().min_offset() / ENTRY;
+    cq.set_min_offset(file_min);
+    let mut off = cq.min_offset();
+    let max = cq.max_offset();
+    while off < max {
+        match cq.entry(off) {
+            Some(e) if e.is_filler() || (e.phys_offset as u64) < commit_log_min => off += 1,
+            _ => break,
+        }
+    }
+    cq.set_min_offset(off);
+}

@@ -1,0 +1,295 @@
+//! The store facade the broker calls.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+
+use basalt_message::MessageExtBrokerInner;
+use parking_lot::Mutex;
+use tokio::sync::broadcast;
+
+use crate::checkpoint::{Checkpoint, CheckpointData};
+use crate::commitlog::CommitLog;
+use crate::config::{FlushDiskType, StoreConfig};
+use crate::consume_queue::ConsumeQueueSet;
+use crate::disk::{Disk, RealDisk};
+use crate::error::{Result, StoreError};
+use crate::flush::FlushSignal;
+use crate::index::IndexService;
+use crate::types::{Arrival, PutOutcome};
+
+const ARRIVAL_CAPACITY: usize = 8192;
+
+/// Queue offsets handed out so far, guarded by the one append lock.
+#[derive(Debug, Default)]
+pub(crate) struct AppendState {
+    pub(crate) queue_offsets: HashMap<String, HashMap<i32, u64>>,
+    pub(crate) last_store_timestamp: i64,
+}
+
+/// State shared by the facade, the flusher and the cleaner.
+pub(crate) struct Shared {
+    pub(crate) config: StoreConfig,
+    pub(crate) disk: Arc<dyn Disk>,
+    pub(crate) commitlog: CommitLog,
+    pub(crate) queues: ConsumeQueueSet,
+    pub(crate) index: Option<IndexService>,
+    pub(crate) append: Mutex<AppendState>,
+    pub(crate) arrivals: broadcast::Sender<Arrival>,
+    pub(crate) flush: FlushSignal,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) checkpoint_data: Mutex<CheckpointData>,
+    pub(crate) poison: OnceLock<Arc<io::Error>>,
+    pub(crate) disk_full: AtomicBool,
+    pub(crate) shutdown: AtomicBool,
+    /// Set by `simulate_crash`: stop without the final flush.
+    pub(crate) crashing: AtomicBool,
+    /// Wakes the cleaner at shutdown.
+    pub(crate) stop_lock: Mutex<()>,
+    pub(crate) stop_cv: parking_lot::Condvar,
+    /// Store time of the newest appended record (read by the flusher before
+    /// it syncs, so the checkpoint never claims more than was flushed).
+    pub(crate) last_store_timestamp: AtomicI64,
+}
+
+impl Shared {
+    /// Marks the store poisoned and wakes every waiter.
+    pub(crate) fn poison(&self, err: io::Error) {
+        tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
+        let _ = self.poison.set(Arc::new(err));
+        self.flush.wake_all_poisoned();
+    }
+
+    /// Updates the disk-full flag from the current usage ratio.
+    pub(crate) fn refresh_disk_full(&self) {
+        let Ok(usage) = self.disk.usage(&self.config.store_path_root_dir) else {
+            return;
+        };
+        let full = usage.used_percent() > self.config.disk_max_used_space_ratio;
+        if self.disk_full.swap(full, Ordering::AcqRel) != full {
+            tracing::warn!(
+                used_percent = usage.used_percent(),
+                full,
+                "disk-full state changed"
+            );
+        }
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.shutdown.load(Ordering::Acquire) {
+            return Err(StoreError::Shutdown);
+        }
+        if let Some(e) = self.poison.get() {
+            return Err(StoreError::Poisoned(Arc::clone(e)));
+        }
+        if self.disk_full.load(Ordering::Acquire) {
+            return Err(StoreError::DiskFull {
+                reason: format!(
+                    "disk usage above diskMaxUsedSpaceRatio ({}%)",
+                    self.config.disk_max_used_space_ratio
+                ),
+                source: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A RocketMQ-format message store: CommitLog, ConsumeQueues, IndexFiles.
+///
+/// Cheap to clone; clones share the store. Dropping the last clone without
+/// [`Store::shutdown`] behaves like a crash (the abort marker stays).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) shared: Arc<Shared>,
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("root", &self.shared.config.store_path_root_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn abort_path(config: &StoreConfig) -> PathBuf {
+    config.store_path_root_dir.join("abort")
+}
+
+impl Store {
+    /// Opens (or creates) the store at `config.storePathRootDir`, recovering
+    /// after a crash when the abort marker is present.
+    pub fn open(config: StoreConfig) -> Result<Self> {
+        Self::open_with_disk(config, Arc::new(RealDisk))
+    }
+
+    /// [`Store::open`] through a custom file-system seam (fault injection).
+    pub fn open_with_disk(config: StoreConfig, disk: Arc<dyn Disk>) -> Result<Self> {
+        config.validate()?;
+        if config.transient_store_pool_enable {
+            tracing::warn!(
+                "transientStorePoolEnable is not implemented; writing through the mapping"
+            );
+        }
+        let root = &config.store_path_root_dir;
+        fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
+        let abort = abort_path(&config);
+        let crashed = abort.exists();
+        let (checkpoint, cp_data) = Checkpoint::open(&root.join("checkpoint"))?;
+        let commitlog = CommitLog::open(
+            &config.commit_log_dir(),
+            config.mapped_file_size_commit_log,
+            Arc::clone(&disk),
+        )?;
+        let queues = ConsumeQueueSet::open(
+            &config.consume_queue_dir(),
+            config.mapped_file_size_consume_queue,
+            Arc::clone(&disk),
+        )?;
+        let index = if config.message_index_enable {
+            Some(IndexService::open(&config, Arc::clone(&disk))?)
+        } else {
+            None
+        };
+        let (arrivals, _) = broadcast::channel(ARRIVAL_CAPACITY);
+        let shared = Arc::new(Shared {
+            disk,
+            commitlog,
+            queues,
+            index,
+            append: Mutex::new(AppendState::default()),
+            arrivals,
+            flush: FlushSignal::new(),
+            checkpoint,
+            checkpoint_data: Mutex::new(cp_data),
+            poison: OnceLock::new(),
+            disk_full: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            crashing: AtomicBool::new(false),
+            stop_lock: Mutex::new(()),
+            stop_cv: parking_lot::Condvar::new(),
+            last_store_timestamp: AtomicI64::new(0),
+            config,
+        });
+        crate::recovery::recover(&shared, crashed, &cp_data)?;
+        shared.refresh_disk_full();
+        fs::write(&abort, std::process::id().to_string())
+            .map_err(|e| StoreError::io("create", &abort, e))?;
+        let mut threads = vec![crate::flush::spawn_flusher(Arc::clone(&shared))?];
+        threads.push(crate::retention::spawn_cleaner(Arc::clone(&shared))?);
+        Ok(Self {
+            shared,
+            threads: Arc::new(Mutex::new(threads)),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &StoreConfig {
+        &self.shared.config
+    }
+
+    /// Appends one message and applies the flush policy: under SYNC_FLUSH
+    /// waits (off the executor) for the group commit unless `WAIT=false`.
+    pub async fn put(&self, msg: MessageExtBrokerInner) -> Result<PutOutcome> {
+        let wait = waits_for_flush(&msg);
+        let appended = vec![self.shared.append_one(&msg)?];
+        self.finish(appended, wait).await
+    }
+
+    /// Appends messages (a decoded batch: same topic and queue) with
+    /// consecutive queue offsets under one hold of the append lock.
+    pub async fn put_batch(&self, msgs: Vec<MessageExtBrokerInner>) -> Result<PutOutcome> {
+        let wait = msgs.iter().all(waits_for_flush);
+        let appended = self.shared.append_many(&msgs)?;
+        self.finish(appended, wait).await
+    }
+
+    async fn finish(
+        &self,
+        appended: Vec<crate::types::AppendResult>,
+        wait: bool,
+    ) -> Result<PutOutcome> {
+        let end = appended
+            .iter()
+            .map(|a| a.phys_offset + u64::from(a.size))
+            .max()
+            .unwrap_or(0);
+        let status = if wait && self.shared.config.flush_disk_type == FlushDiskType::SyncFlush {
+            crate::flush::wait_durable(&self.shared, end).await?
+        } else {
+            crate::types::PutStatus::PutOk
+        };
+        Ok(PutOutcome { status, appended })
+    }
+
+    /// Runs one retention pass now (the cleaner also runs every 10 s at the
+    /// `deleteWhen` hour). `force` deletes regardless of age, as the
+    /// disk-pressure path does; the newest file is always kept. Blocking.
+    pub fn clean_expired(&self, force: bool) -> Result<usize> {
+        crate::retention::clean(&self.shared, std::time::SystemTime::now(), force)
+    }
+
+    /// Re-reads disk usage and refuses or resumes writes accordingly
+    /// (the flusher does this every `flushIntervalConsumeQueue`).
+    pub fn refresh_disk_state(&self) {
+        self.shared.refresh_disk_full();
+    }
+
+    /// Commit-log offset below which everything is durable.
+    pub fn flushed_offset(&self) -> u64 {
+        self.shared.commitlog.segments().flushed()
+    }
+
+    /// Stops the background threads without the final flush and leaves the
+    /// abort marker, as a crash would (page-cache contents stay, as after
+    /// kill -9). For tests of abnormal recovery.
+    #[doc(hidden)]
+    pub fn simulate_crash(&self) {
+        self.shared.crashing.store(true, Ordering::Release);
+        self.stop_threads();
+    }
+
+    fn stop_threads(&self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        self.shared.flush.wake_flusher();
+        {
+            let _g = self.shared.stop_lock.lock();
+            self.shared.stop_cv.notify_all();
+        }
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Subscribes to "new data for topic/queue" signals.
+    pub fn subscribe_arrivals(&self) -> broadcast::Receiver<Arrival> {
+        self.shared.arrivals.subscribe()
+    }
+
+    /// The error that poisoned the store, if a flush failed.
+    pub fn poisoned(&self) -> Option<Arc<io::Error>> {
+        self.shared.poison.get().cloned()
+    }
+
+    /// Flushes everything, writes the checkpoint, stops the background
+    /// threads and removes the abort marker (so the next open recovers
+    /// normally). Blocking; call from `spawn_blocking` in async code.
+    pub fn shutdown(&self) -> Result<()> {
+        self.stop_threads();
+        if let Some(e) = self.shared.poison.get() {
+            return Err(StoreError::Poisoned(Arc::clone(e)));
+        }
+        let abort = abort_path(&self.shared.config);
+        fs::remove_file(&abort).map_err(|e| StoreError::io("remove", &abort, e))
+    }
+}
+
+fn waits_for_flush(msg: &MessageExtBrokerInner) -> bool {
+    msg.properties.get(basalt_message::properties::WAIT) != Some("false")
+}

@@ -1,0 +1,103 @@
+//! Values the store hands to the broker.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// Where and when one record was appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Commit-log offset of the record.
+    pub phys_offset: u64,
+    /// Logical offset in its ConsumeQueue (0 for prepared/rollback records).
+    pub queue_offset: u64,
+    /// Store time (ms since the epoch), non-decreasing across appends.
+    pub store_timestamp: i64,
+    /// Bytes written.
+    pub size: u32,
+    /// Offset message id (store host + commit-log offset, uppercase hex).
+    pub msg_id: String,
+}
+
+/// How far a put got with the flush policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutStatus {
+    /// Stored; durable too under SYNC_FLUSH (unless the message said `WAIT=false`).
+    PutOk,
+    /// Stored, but not durable within `syncFlushTimeout` (RocketMQ FLUSH_DISK_TIMEOUT:
+    /// the record stays and will be flushed).
+    FlushDiskTimeout,
+}
+
+/// The answer to a put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutOutcome {
+    /// Flush outcome.
+    pub status: PutStatus,
+    /// One entry per stored record (several for a batch, in order).
+    pub appended: Vec<AppendResult>,
+}
+
+/// RocketMQ's `GetMessageStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GetStatus {
+    /// At least one message returned.
+    Found,
+    /// Entries were read but none passed the filter.
+    NoMatchedMessage,
+    /// The entries point at CommitLog data already deleted.
+    MessageWasRemoving,
+    /// The queue file for the offset is missing.
+    OffsetFoundNull,
+    /// `offset > max`.
+    OffsetOverflowBadly,
+    /// `offset == max`: caught up, park the pull.
+    OffsetOverflowOne,
+    /// `offset < min`.
+    OffsetTooSmall,
+    /// No such topic/queue.
+    NoMatchedLogicQueue,
+    /// The queue exists but is empty.
+    NoMessageInQueue,
+}
+
+/// The answer to a get.
+#[derive(Debug, Clone)]
+pub struct GetResult {
+    /// Outcome.
+    pub status: GetStatus,
+    /// Records, byte-for-byte, zero-copy slices of the mapped files.
+    pub messages: Vec<Bytes>,
+    /// Queue offset of each returned record.
+    pub queue_offsets: Vec<u64>,
+    /// Where the next pull should start.
+    pub next_begin_offset: u64,
+    /// Queue minimum.
+    pub min_offset: u64,
+    /// Queue maximum (one past the last entry).
+    pub max_offset: u64,
+}
+
+impl GetResult {
+    /// Sum of the returned record sizes.
+    pub fn total_bytes(&self) -> usize {
+        self.messages.iter().map(Bytes::len).sum()
+    }
+}
+
+/// "New data for topic/queue", published after every append so long-polling
+/// pulls wake up. Sent on a `tokio::sync::broadcast` channel: a receiver that
+/// lags gets `RecvError::Lagged` and should then re-check every parked pull.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Queue id.
+    pub queue_id: i32,
+    /// The queue's new maximum offset (one past the new record).
+    pub max_offset: u64,
+    /// Store time of the record.
+    pub store_timestamp: i64,
+    /// Tags code of the record.
+    pub tags_code: i64,
+}

@@ -1,0 +1,238 @@
+use std::time::Duration;
+
+use basalt_message::{encode_offset_msg_id, properties};
+use basalt_store::{FlushDiskType, GetStatus, PutStatus, Store, StoreError};
+use bytes::Bytes;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn put_get_roundtrip_across_file_rollover() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    let mut phys = Vec::new();
+    for i in 0..400u32 {
+        let mut m = msg("TopicA", (i % 2) as i32, vec![i as u8; 300]);
+        m.properties
+            .insert(properties::TAGS, if i % 3 == 0 { "red" } else { "blue" });
+        let out = store.put(m).await.unwrap();
+        assert_eq!(out.status, PutStatus::PutOk);
+        let a = &out.appended[0];
+        assert_eq!(a.queue_offset, u64::from(i / 2));
+        assert_eq!(
+            a.msg_id,
+            encode_offset_msg_id("10.0.0.1:10911".parse().unwrap(), a.phys_offset as i64)
+        );
+        phys.push(a.phys_offset);
+    }
+    // 400 x ~400 bytes spans several 64 KiB files; no record straddles a file.
+    assert!(commitlog_files(dir.path()).len() >= 3);
+    for p in &phys {
+        assert_eq!(p / 65536, (p + 390) / 65536);
+    }
+    assert_eq!(store.max_offset("TopicA", 0), 200);
+    assert_eq!(store.min_offset("TopicA", 0), 0);
+    let mut next = 0;
+    let mut seen = 0;
+    while next < 200 {
+        let r = store.get("TopicA", 1, next, 32, 1 << 20);
+        assert_eq!(r.status, GetStatus::Found);
+        for (b, qo) in r.messages.iter().zip(&r.queue_offsets) {
+            let rec = decode(b);
+            assert_eq!(rec.queue_offset as u64, *qo);
+            assert_eq!(rec.queue_id, 1);
+            assert_eq!(rec.body[0], (qo * 2 + 1) as u8);
+            seen += 1;
+        }
+        next = r.next_begin_offset;
+    }
+    assert_eq!(seen, 200);
+    // Tag filtering by tags code.
+    let red = basalt_message::tags_code(Some("red"));
+    let r = store.get_filtered("TopicA", 0, 0, 1000, usize::MAX, &|t| t == red);
+    assert!(r
+        .messages
+        .iter()
+        .all(|b| decode(b).properties().tags() == Some("red")));
+    assert_eq!(r.messages.len(), 67);
+    // Lookup by message id.
+    let id = encode_offset_msg_id("10.0.0.1:10911".parse().unwrap(), phys[7] as i64);
+    assert_eq!(
+        decode(&store.message_by_id(&id).unwrap().unwrap()).body[0],
+        7
+    );
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn get_statuses_follow_rocketmq() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    let r = store.get("Nope", 0, 0, 10, 1000);
+    assert_eq!(r.status, GetStatus::NoMatchedLogicQueue);
+    for _ in 0..5 {
+        store.put(msg("T", 0, &b"x"[..])).await.unwrap();
+    }
+    let r = store.get("T", 0, 5, 10, 1000);
+    assert_eq!(
+        (r.status, r.next_begin_offset),
+        (GetStatus::OffsetOverflowOne, 5)
+    );
+    let r = store.get("T", 0, 9, 10, 1000);
+    assert_eq!(
+        (r.status, r.next_begin_offset),
+        (GetStatus::OffsetOverflowBadly, 5)
+    );
+    let r = store.get("T", 0, 1, 2, 1000);
+    assert_eq!(
+        (r.status, r.messages.len(), r.next_begin_offset),
+        (GetStatus::Found, 2, 3)
+    );
+    // max_bytes: the first record always comes back whole.
+    let r = store.get("T", 0, 0, 10, 1);
+    assert_eq!(r.messages.len(), 1);
+    let r = store.get_filtered("T", 0, 0, 10, 1000, &|_| false);
+    assert_eq!(
+        (r.status, r.next_begin_offset),
+        (GetStatus::NoMatchedMessage, 5)
+    );
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn bad_input_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.max_message_size = 1000;
+    let store = Store::open(cfg).unwrap();
+    let too_big = store.put(msg("T", 0, vec![0u8; 1001])).await.unwrap_err();
+    assert!(matches!(too_big, StoreError::MessageTooLarge { .. }));
+    for topic in ["", "..", "a/b"] {
+        assert!(matches!(
+            store.put(msg(topic, 0, &b"x"[..])).await,
+            Err(StoreError::BadTopic(_))
+        ));
+    }
+    assert!(matches!(
+        store.put(msg("T", -1, &b"x"[..])).await,
+        Err(StoreError::BadTopic(_))
+    ));
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn batch_gets_consecutive_offsets_and_arrivals_are_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    let mut rx = store.subscribe_arrivals();
+    store.put(msg("B", 3, &b"first"[..])).await.unwrap();
+    let batch: Vec<_> = (0..5).map(|i| msg("B", 3, vec![i; 10])).collect();
+    let out = store.put_batch(batch).await.unwrap();
+    let offsets: Vec<u64> = out.appended.iter().map(|a| a.queue_offset).collect();
+    assert_eq!(offsets, [1, 2, 3, 4, 5]);
+    let first = rx.recv().await.unwrap();
+    assert_eq!(
+        (&*first.topic, first.queue_id, first.max_offset),
+        ("B", 3, 1)
+    );
+    let mut last = first;
+    for _ in 0..5 {
+        last = rx.recv().await.unwrap();
+    }
+    assert_eq!(last.max_offset, 6);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn offset_by_time_and_query_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    let mut stamps = Vec::new();
+    for i in 0..60 {
+        let mut m = msg("K", 0, vec![1u8; 50]);
+        m.properties
+            .insert(properties::KEYS, format!("order-{} common", i % 10));
+        m.properties
+            .insert(properties::UNIQ_KEY, format!("UNIQ{i:04}"));
+        stamps.push(store.put(m).await.unwrap().appended[0].store_timestamp);
+        if i % 20 == 19 {
+            // Let the clock move so timestamps differ between groups.
+            let before = *stamps.last().unwrap();
+            eventually(Duration::from_secs(2), || async move {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as i64
+                    > before + 2
+            })
+            .await;
+        }
+    }
+    assert_eq!(store.offset_by_time("K", 0, 0), 0);
+    assert_eq!(store.offset_by_time("K", 0, i64::MAX), 60);
+    let t = stamps[20];
+    let first = stamps.iter().position(|s| *s >= t).unwrap() as u64;
+    assert_eq!(store.offset_by_time("K", 0, t), first);
+
+    let hits = store.query_by_key("K", "order-3", 100, 0, i64::MAX);
+    assert_eq!(hits.len(), 6);
+    assert!(hits
+        .iter()
+        .all(|b| decode(b).properties().keys().any(|k| k == "order-3")));
+    assert_eq!(
+        store.query_by_key("K", "common", 100, 0, i64::MAX).len(),
+        60
+    );
+    assert_eq!(store.query_by_key("K", "common", 7, 0, i64::MAX).len(), 7);
+    let one = store.query_by_key("K", "UNIQ0042", 10, 0, i64::MAX);
+    assert_eq!(one.len(), 1);
+    assert!(store
+        .query_by_key("Other", "order-3", 10, 0, i64::MAX)
+        .is_empty());
+    assert!(store.query_by_key("K", "order-3", 10, 0, 1).is_empty());
+    store.shutdown().unwrap();
+    // The index survives a restart.
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    assert_eq!(
+        store.query_by_key("K", "order-3", 100, 0, i64::MAX).len(),
+        6
+    );
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn zero_copy_slices_outlive_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    for i in 0..600u32 {
+        store
+            .put(msg("R", 0, vec![(i % 251) as u8; 300]))
+            .await
+            .unwrap();
+    }
+    let held: Bytes = store.get("R", 0, 0, 1, 1 << 20).messages[0].clone();
+    let files_before = commitlog_files(dir.path()).len();
+    let deleted = store.clean_expired(true).unwrap();
+    // Everything but the current file goes (the file created ahead is not yet in use).
+    assert!(deleted >= files_before - 2 && deleted >= 2);
+    assert!(store.commit_log_min_offset() > 0);
+    // The slice still reads the deleted file's bytes.
+    assert_eq!(decode(&held).body[0], 0);
+    let min = store.min_offset("R", 0);
+    assert!(min > 0);
+    let r = store.get("R", 0, 0, 10, 1 << 20);
+    assert_eq!(
+        (r.status, r.next_begin_offset),
+        (GetStatus::OffsetTooSmall, min)
+    );
+    let r = store.get("R", 0, min, 10, 1 << 20);
+    assert_eq!(r.status, GetStatus::Found);
+    assert_eq!(decode(&r.messages[0]).queue_offset as u64, min);
+    // Writes go on after retention.
+    store.put(msg("R", 0, &b"after"[..])).await.unwrap();
+    store.shutdown().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    assert_eq!(store.min_offset("R", 0), min);
+    assert_eq!(store.max_offset("R", 0), 601);
+    store.shutdown().unwrap();
+}

@@ -1,0 +1,143 @@
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_store::{FlushDiskType, PutStatus, Store, StoreError};
+
+use crate::common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_group_commits_concurrent_appenders() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    // A slow disk makes appenders pile up behind each sync.
+    disk.sync_delay_ms.store(5, Ordering::SeqCst);
+    let store = Store::open_with_disk(
+        small_config(dir.path(), FlushDiskType::SyncFlush),
+        disk.clone(),
+    )
+    .unwrap();
+    let before = disk.syncs.load(Ordering::SeqCst);
+    let mut tasks = Vec::new();
+    for w in 0..64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ends = Vec::new();
+            for i in 0..5 {
+                let out = store
+                    .put(msg("S", w % 4, vec![i as u8 + 1; 100]))
+                    .await
+                    .unwrap();
+                assert_eq!(out.status, PutStatus::PutOk);
+                let a = &out.appended[0];
+                ends.push(a.phys_offset + u64::from(a.size));
+                // Acknowledged means durable.
+                assert!(store.flushed_offset() >= a.phys_offset + u64::from(a.size));
+            }
+            ends
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let syncs = disk.syncs.load(Ordering::SeqCst) - before;
+    assert!(
+        syncs < 320 / 2,
+        "320 puts took {syncs} syncs: no group commit"
+    );
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn slow_disk_answers_flush_timeout_and_keeps_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    let mut cfg = small_config(dir.path(), FlushDiskType::SyncFlush);
+    cfg.sync_flush_timeout = 20;
+    let store = Store::open_with_disk(cfg, disk.clone()).unwrap();
+    disk.sync_delay_ms.store(300, Ordering::SeqCst);
+    let out = store.put(msg("S", 0, &b"slow"[..])).await.unwrap();
+    assert_eq!(out.status, PutStatus::FlushDiskTimeout);
+    assert_eq!(store.get("S", 0, 0, 1, 1000).messages.len(), 1);
+    disk.sync_delay_ms.store(0, Ordering::SeqCst);
+    let end = out.appended[0].phys_offset + u64::from(out.appended[0].size);
+    wait_flushed(&store, end).await;
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn wait_false_does_not_wait_for_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    let mut cfg = small_config(dir.path(), FlushDiskType::SyncFlush);
+    cfg.sync_flush_timeout = 60_000;
+    let store = Store::open_with_disk(cfg, disk.clone()).unwrap();
+    disk.sync_delay_ms.store(200, Ordering::SeqCst);
+    let mut m = msg("S", 0, &b"nowait"[..]);
+    m.properties
+        .insert(basalt_message::properties::WAIT, "false");
+    let out = tokio::time::timeout(Duration::from_millis(150), store.put(m))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status, PutStatus::PutOk);
+    disk.sync_delay_ms.store(0, Ordering::SeqCst);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn async_flush_flushes_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    // Over 4 dirty pages so the least-pages rule lets the flusher run.
+    for _ in 0..40 {
+        store.put(msg("A", 0, vec![7u8; 1000])).await.unwrap();
+    }
+    let end = store.commit_log_max_offset();
+    wait_flushed(&store, end).await;
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn failed_fsync_poisons_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    let store = Store::open_with_disk(
+        small_config(dir.path(), FlushDiskType::SyncFlush),
+        disk.clone(),
+    )
+    .unwrap();
+    store.put(msg("P", 0, &b"before"[..])).await.unwrap();
+    disk.fail_sync.store(true, Ordering::SeqCst);
+    let err = store.put(msg("P", 0, &b"during"[..])).await.unwrap_err();
+    assert!(matches!(err, StoreError::Poisoned(_)), "{err:?}");
+    assert_eq!(store.poisoned().unwrap().raw_os_error(), Some(5));
+    disk.fail_sync.store(false, Ordering::SeqCst);
+    // Every later write is refused, without retrying the sync.
+    let syncs = disk.syncs.load(Ordering::SeqCst);
+    for _ in 0..3 {
+        assert!(matches!(
+            store.put(msg("P", 0, &b"after"[..])).await,
+            Err(StoreError::Poisoned(_))
+        ));
+    }
+    assert_eq!(disk.syncs.load(Ordering::SeqCst), syncs);
+    // Reads go on.
+    assert_eq!(store.get("P", 0, 0, 10, 1 << 20).messages.len(), 2);
+    assert!(matches!(store.shutdown(), Err(StoreError::Poisoned(_))));
+    drop(store);
+    // Reopening recovers (abort marker left, so abnormal recovery).
+    let store = Store::open(small_config(dir.path(), FlushDiskType::SyncFlush)).unwrap();
+    assert_eq!(store.max_offset("P", 0), 2);
+    store.put(msg("P", 0, &b"again"[..])).await.unwrap();
+    store.shutdown().unwrap();
+}
+
+async fn wait_flushed(store: &Store, end: u64) {
+    let s = store.clone();
+    eventually(Duration::from_secs(5), || {
+        let s = s.clone();
+        async move { s.flushed_offset() >= end }
+    })
+    .await;
+}

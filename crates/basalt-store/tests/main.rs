@@ -1,0 +1,14 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+mod basics;
+mod faults;
+mod flush;
+mod kill9;
+mod recovery;

@@ -1,0 +1,254 @@
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use basalt_message::properties;
+use basalt_store::{FlushDiskType, RecoveryPolicy, Store, StoreConfig, StoreError};
+
+use crate::common::*;
+
+/// xorshift64*: deterministic cases without a rand dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Put {
+    topic: String,
+    queue: i32,
+    body: Vec<u8>,
+    phys: u64,
+    size: u64,
+}
+
+fn cfg(dir: &Path) -> StoreConfig {
+    small_config(dir, FlushDiskType::AsyncFlush)
+}
+
+async fn random_puts(store: &Store, rng: &mut Rng, n: usize) -> Vec<Put> {
+    let mut model = Vec::new();
+    for i in 0..n {
+        let topic = format!("T{}", rng.below(3));
+        let queue = rng.below(3) as i32;
+        let max = if rng.below(10) == 0 { 6000 } else { 300 };
+        let len = 1 + rng.below(max) as usize;
+        // Bodies without zero bytes, so zeroing a suffix always changes them.
+        let body: Vec<u8> = (0..len).map(|_| 1 + rng.below(255) as u8).collect();
+        let mut m = msg(&topic, queue, body.clone());
+        m.properties.insert(properties::UNIQ_KEY, format!("U{i}"));
+        let a = store.put(m).await.unwrap().appended.remove(0);
+        model.push(Put {
+            topic,
+            queue,
+            body,
+            phys: a.phys_offset,
+            size: u64::from(a.size),
+        });
+    }
+    model
+}
+
+fn file_of(root: &Path, phys: u64) -> (std::path::PathBuf, u64) {
+    let start = phys / (64 * 1024) * (64 * 1024);
+    (
+        root.join("commitlog").join(format!("{start:020}")),
+        phys - start,
+    )
+}
+
+/// XORs the byte at commit-log offset `at` with `mask`; returns its file.
+fn flip(root: &Path, at: u64, mask: u8) -> std::path::PathBuf {
+    let (path, rel) = file_of(root, at);
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, rel).unwrap();
+    f.write_all_at(&[b[0] ^ mask], rel).unwrap();
+    path
+}
+
+/// Reads every queue and compares with the surviving prefix of the model.
+fn assert_matches(store: &Store, model: &[Put]) {
+    let mut per_queue: BTreeMap<(String, i32), Vec<&Put>> = BTreeMap::new();
+    for p in model {
+        per_queue
+            .entry((p.topic.clone(), p.queue))
+            .or_default()
+            .push(p);
+    }
+    for t in 0..3 {
+        for q in 0..3 {
+            let topic = format!("T{t}");
+            let expected = per_queue
+                .get(&(topic.clone(), q))
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                store.max_offset(&topic, q),
+                expected.len() as u64,
+                "{topic}/{q}"
+            );
+            let r = store.get(&topic, q, 0, 10_000, usize::MAX);
+            assert_eq!(r.messages.len(), expected.len(), "{topic}/{q}");
+            for (i, (b, e)) in r.messages.iter().zip(expected).enumerate() {
+                let rec = decode(b);
+                assert_eq!(rec.queue_offset, i as i64);
+                assert_eq!(rec.physical_offset as u64, e.phys);
+                assert_eq!(&rec.body[..], &e.body[..]);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn model_crash_at_a_random_byte() {
+    for seed in 1..=24u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let store = Store::open(cfg(dir.path())).unwrap();
+        let n = 20 + rng.below(250) as usize;
+        let model = random_puts(&store, &mut rng, n).await;
+        store.simulate_crash();
+        drop(store);
+        let survivors = match seed % 3 {
+            // Truncate: zero from a random byte of one of the last records to the
+            // end of its file, and lose every later file.
+            0 | 1 => {
+                let k = model.len() - 1 - rng.below(model.len().min(5) as u64) as usize;
+                let cut = model[k].phys + rng.below(model[k].size);
+                let (path, rel) = file_of(dir.path(), cut);
+                let f = OpenOptions::new().write(true).open(&path).unwrap();
+                f.write_all_at(&vec![0u8; (64 * 1024 - rel) as usize], rel)
+                    .unwrap();
+                for later in commitlog_files(dir.path()) {
+                    if later > path {
+                        std::fs::remove_file(later).unwrap();
+                    }
+                }
+                k
+            }
+            // Corrupt: flip a byte of the last record's size, magic or body.
+            _ => {
+                let last = model.last().unwrap();
+                let body_at = 88;
+                let choices = [0, 5, body_at + rng.below(last.body.len() as u64)];
+                let at = last.phys + choices[rng.below(3) as usize];
+                flip(dir.path(), at, 0x5A);
+                model.len() - 1
+            }
+        };
+        let store = Store::open(cfg(dir.path())).unwrap();
+        assert_matches(&store, &model[..survivors]);
+        // Queue offsets stay dense after recovery.
+        let next = store.put(msg("T0", 0, &b"after"[..])).await.unwrap();
+        let expected = model[..survivors]
+            .iter()
+            .filter(|p| p.topic == "T0" && p.queue == 0)
+            .count();
+        assert_eq!(
+            next.appended[0].queue_offset, expected as u64,
+            "seed {seed}"
+        );
+        store.shutdown().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn clean_restart_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    let model = random_puts(&store, &mut Rng(7), 300).await;
+    store.shutdown().unwrap();
+    assert!(!dir.path().join("abort").exists());
+    let cp = std::fs::read(dir.path().join("checkpoint")).unwrap();
+    assert_eq!(cp.len(), 4096);
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert!(dir.path().join("abort").exists());
+    assert_matches(&store, &model);
+    store.shutdown().unwrap();
+}
+
+/// A store with `n` random puts, crashed.
+async fn crashed_store(seed: u64, n: usize) -> (tempfile::TempDir, Vec<Put>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    let model = random_puts(&store, &mut Rng(seed), n).await;
+    store.simulate_crash();
+    drop(store);
+    (dir, model)
+}
+
+#[tokio::test]
+async fn corruption_in_the_middle_is_refused_with_file_and_offset() {
+    let (dir, model) = crashed_store(11, 200).await;
+    let victim = &model[model.len() - 10];
+    let path = flip(dir.path(), victim.phys + 90, 0xFF);
+    match Store::open(cfg(dir.path())) {
+        Err(StoreError::Corrupt { file, offset, .. }) => {
+            assert_eq!(file, path);
+            assert_eq!(offset, victim.phys % (64 * 1024));
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // RocketMQ's own policy truncates there instead.
+    let mut c = cfg(dir.path());
+    c.recovery_policy = RecoveryPolicy::TruncateAtFirstInvalid;
+    let store = Store::open(c).unwrap();
+    assert_matches(&store, &model[..model.len() - 10]);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn strict_policy_refuses_even_a_torn_tail() {
+    let (dir, model) = crashed_store(11, 200).await;
+    let last = model.last().unwrap();
+    let (path, rel) = file_of(dir.path(), last.phys + 90);
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&[0u8; 4], rel).unwrap();
+    let mut c = cfg(dir.path());
+    c.recovery_policy = RecoveryPolicy::Strict;
+    assert!(matches!(Store::open(c), Err(StoreError::Corrupt { .. })));
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert_matches(&store, &model[..model.len() - 1]);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn lost_consume_queue_entries_are_rebuilt() {
+    let (dir, model) = crashed_store(5, 400).await;
+    // Zero the tail of one queue's newest file and delete another queue's files.
+    let q = dir.path().join("consumequeue").join("T1").join("1");
+    let mut files: Vec<_> = std::fs::read_dir(&q)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let f = OpenOptions::new()
+        .write(true)
+        .open(files.last().unwrap())
+        .unwrap();
+    f.write_all_at(&[0u8; 100 * 20], 0).unwrap();
+    std::fs::remove_dir_all(dir.path().join("consumequeue").join("T2")).unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert_matches(&store, &model);
+    store.shutdown().unwrap();
+    // Also after a clean shutdown: the queue is trimmed then refilled.
+    let q0 = dir.path().join("consumequeue").join("T0").join("0");
+    std::fs::remove_dir_all(&q0).unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert_matches(&store, &model);
+    store.shutdown().unwrap();
+}
