@@ -2,7 +2,6 @@ package interop
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -173,4 +172,3 @@ func unique(prefix string) string {
 	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), time.Now().UnixNano())
 }
 
-var errNotReady = errors.New("not ready")
