@@ -171,4 +171,3 @@ func await(t *testing.T, deadline time.Duration, what string, cond func() (bool,
 func unique(prefix string) string {
 	return fmt.Sprintf("%s_%d_%d", prefix, os.Getpid(), time.Now().UnixNano())
 }
-

@@ -38,7 +38,11 @@ impl Registrar {
     /// Re-registers every period and on `trigger` until `stop`, then
     /// unregisters. The first registration is the caller's (at open).
     pub async fn run(self: Arc<Self>, trigger: Arc<Notify>, stop: CancellationToken) {
-        let period = Duration::from_millis(self.config.register_name_server_period.clamp(10_000, 60_000));
+        let period = Duration::from_millis(
+            self.config
+                .register_name_server_period
+                .clamp(10_000, 60_000),
+        );
         loop {
             tokio::select! {
                 () = tokio::time::sleep(period) => {}
@@ -90,7 +94,9 @@ impl Registrar {
             body_crc32: Some(crc),
         };
         for ns in &self.config.namesrv_addr {
-            let Some(conn) = self.conn(ns).await else { continue };
+            let Some(conn) = self.conn(ns).await else {
+                continue;
+            };
             let cmd = RemotingCommand::request(RequestCode::RegisterBroker)
                 .with_header(&header)
                 .with_body(body.clone());
@@ -98,7 +104,9 @@ impl Registrar {
                 Ok(r) if r.response_code() == ResponseCode::Success => {
                     tracing::debug!(namesrv = %ns, "registered");
                 }
-                Ok(r) => tracing::warn!(namesrv = %ns, code = r.code, remark = ?r.remark, "registration refused"),
+                Ok(r) => {
+                    tracing::warn!(namesrv = %ns, code = r.code, remark = ?r.remark, "registration refused")
+                }
                 Err(e) => tracing::warn!(namesrv = %ns, error = %e, "registration failed"),
             }
         }
@@ -112,7 +120,9 @@ impl Registrar {
             broker_id: self.config.broker_id,
         };
         for ns in &self.config.namesrv_addr {
-            let Some(conn) = self.conn(ns).await else { continue };
+            let Some(conn) = self.conn(ns).await else {
+                continue;
+            };
             let cmd = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&header);
             if let Err(e) = conn.invoke(cmd, Duration::from_secs(3)).await {
                 tracing::warn!(namesrv = %ns, error = %e, "unregister failed");

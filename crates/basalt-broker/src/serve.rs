@@ -58,13 +58,25 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         config.auto_create_topic_enable,
         config.default_topic_queue_nums,
     )?);
-    let groups = Arc::new(Groups::load(dir.join("subscriptionGroup.json"), config.auto_create_subscription_group)?);
+    let groups = Arc::new(Groups::load(
+        dir.join("subscriptionGroup.json"),
+        config.auto_create_subscription_group,
+    )?);
     let offsets = Arc::new(Offsets::load(dir.join("consumerOffset.json"))?);
     let clients = Arc::new(Clients::default());
     let stop = CancellationToken::new();
     let reregister = Arc::new(Notify::new());
     let arrivals = Arrivals::spawn(&store, stop.clone());
-    let router = Arc::new(router(&config, &store, &topics, &groups, &offsets, &clients, &arrivals, &reregister));
+    let router = Arc::new(router(
+        &config,
+        &store,
+        &topics,
+        &groups,
+        &offsets,
+        &clients,
+        &arrivals,
+        &reregister,
+    ));
     let registrar = Arc::new(Registrar::new(Arc::clone(&config), Arc::clone(&topics)));
     registrar.register_all().await;
     Ok(Broker {
@@ -84,7 +96,11 @@ impl Broker {
     /// Serves until `shutdown` resolves, then unregisters, persists offsets
     /// and shuts the store down cleanly (checkpoint written, abort marker
     /// removed).
-    pub async fn serve(self, listeners: Listeners, shutdown: impl Future<Output = ()>) -> Result<(), BrokerError> {
+    pub async fn serve(
+        self,
+        listeners: Listeners,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), BrokerError> {
         let Self {
             config,
             store,
@@ -109,7 +125,8 @@ impl Broker {
             let router = Arc::clone(&router);
             let stop = stop.clone();
             tokio::spawn(async move {
-                basalt_remoting::serve(l, router, ServerConfig::default(), stop.cancelled_owned()).await;
+                basalt_remoting::serve(l, router, ServerConfig::default(), stop.cancelled_owned())
+                    .await;
             })
         });
         tracing::info!(addr = %config.broker_addr(), name = %config.broker_name, "broker serving");
@@ -150,7 +167,10 @@ async fn housekeeping(
         }
         for g in clients.expire(tokio::time::Instant::now(), client_timeout) {
             tracing::info!(group = %g, "consumer expired: no heartbeat");
-            if groups.get(&g).is_none_or(|c| c.notify_consumer_ids_changed_enable) {
+            if groups
+                .get(&g)
+                .is_none_or(|c| c.notify_consumer_ids_changed_enable)
+            {
                 client::notify_ids_changed(&clients, &g);
             }
         }
@@ -231,38 +251,191 @@ fn router(
     for code in [C::PullMessage, C::LitePullMessage] {
         r = add_async(r, code, &pull_family, &pull_state, pull::pull);
     }
-    r = add(r, C::HeartBeat, &client_family, &client_state, client::heartbeat);
-    r = add(r, C::UnregisterClient, &client_family, &client_state, client::unregister);
-    r = add(r, C::GetConsumerListByGroup, &client_family, &client_state, client::consumer_list);
-    r = add(r, C::CheckClientConfig, &client_family, &client_state, client::check_client_config);
-    r = add(r, C::QueryConsumerOffset, &client_family, &offset_state, offset::query);
-    r = add(r, C::UpdateConsumerOffset, &client_family, &offset_state, offset::update);
-    r = add(r, C::GetMaxOffset, &client_family, &offset_state, offset::max);
-    r = add(r, C::GetMinOffset, &client_family, &offset_state, offset::min);
-    r = add(r, C::SearchOffsetByTimestamp, &client_family, &offset_state, offset::search);
-    r = add(r, C::GetEarliestMsgStoretime, &client_family, &offset_state, offset::earliest_time);
+    r = add(
+        r,
+        C::HeartBeat,
+        &client_family,
+        &client_state,
+        client::heartbeat,
+    );
+    r = add(
+        r,
+        C::UnregisterClient,
+        &client_family,
+        &client_state,
+        client::unregister,
+    );
+    r = add(
+        r,
+        C::GetConsumerListByGroup,
+        &client_family,
+        &client_state,
+        client::consumer_list,
+    );
+    r = add(
+        r,
+        C::CheckClientConfig,
+        &client_family,
+        &client_state,
+        client::check_client_config,
+    );
+    r = add(
+        r,
+        C::QueryConsumerOffset,
+        &client_family,
+        &offset_state,
+        offset::query,
+    );
+    r = add(
+        r,
+        C::UpdateConsumerOffset,
+        &client_family,
+        &offset_state,
+        offset::update,
+    );
+    r = add(
+        r,
+        C::GetMaxOffset,
+        &client_family,
+        &offset_state,
+        offset::max,
+    );
+    r = add(
+        r,
+        C::GetMinOffset,
+        &client_family,
+        &offset_state,
+        offset::min,
+    );
+    r = add(
+        r,
+        C::SearchOffsetByTimestamp,
+        &client_family,
+        &offset_state,
+        offset::search,
+    );
+    r = add(
+        r,
+        C::GetEarliestMsgStoretime,
+        &client_family,
+        &offset_state,
+        offset::earliest_time,
+    );
     r = add(r, C::LockBatchMq, &client_family, &lock_state, locks::lock);
-    r = add(r, C::UnlockBatchMq, &client_family, &lock_state, locks::unlock);
-    r = add(r, C::QueryMessage, &query_family, &store_state, query::query_message);
-    r = add(r, C::ViewMessageById, &query_family, &store_state, query::view_by_id);
-    r = add(r, C::UpdateAndCreateTopic, &admin_family, &admin_state, admin::create_topic);
-    r = add(r, C::DeleteTopicInBroker, &admin_family, &admin_state, admin::delete_topic);
-    r = add(r, C::GetAllTopicConfig, &admin_family, &admin_state, admin::all_topic_config);
-    r = add(r, C::GetTopicConfig, &admin_family, &admin_state, admin::topic_config);
-    r = add(r, C::GetTopicStatsInfo, &admin_family, &admin_state, admin::topic_stats);
-    r = add(r, C::GetConsumeStats, &admin_family, &admin_state, admin::consume_stats);
-    r = add(r, C::GetConsumerConnectionList, &admin_family, &admin_state, admin::consumer_connections);
-    r = add(r, C::GetProducerConnectionList, &admin_family, &admin_state, admin::producer_connections);
-    r = add(r, C::GetBrokerRuntimeInfo, &admin_family, &admin_state, admin::runtime_info);
-    r = add(r, C::UpdateAndCreateSubscriptionGroup, &admin_family, &admin_state, admin::upsert_group);
-    r = add(r, C::GetAllSubscriptionGroupConfig, &admin_family, &admin_state, admin::all_groups);
-    r = add(r, C::DeleteSubscriptionGroup, &admin_family, &admin_state, admin::delete_group);
+    r = add(
+        r,
+        C::UnlockBatchMq,
+        &client_family,
+        &lock_state,
+        locks::unlock,
+    );
+    r = add(
+        r,
+        C::QueryMessage,
+        &query_family,
+        &store_state,
+        query::query_message,
+    );
+    r = add(
+        r,
+        C::ViewMessageById,
+        &query_family,
+        &store_state,
+        query::view_by_id,
+    );
+    r = add(
+        r,
+        C::UpdateAndCreateTopic,
+        &admin_family,
+        &admin_state,
+        admin::create_topic,
+    );
+    r = add(
+        r,
+        C::DeleteTopicInBroker,
+        &admin_family,
+        &admin_state,
+        admin::delete_topic,
+    );
+    r = add(
+        r,
+        C::GetAllTopicConfig,
+        &admin_family,
+        &admin_state,
+        admin::all_topic_config,
+    );
+    r = add(
+        r,
+        C::GetTopicConfig,
+        &admin_family,
+        &admin_state,
+        admin::topic_config,
+    );
+    r = add(
+        r,
+        C::GetTopicStatsInfo,
+        &admin_family,
+        &admin_state,
+        admin::topic_stats,
+    );
+    r = add(
+        r,
+        C::GetConsumeStats,
+        &admin_family,
+        &admin_state,
+        admin::consume_stats,
+    );
+    r = add(
+        r,
+        C::GetConsumerConnectionList,
+        &admin_family,
+        &admin_state,
+        admin::consumer_connections,
+    );
+    r = add(
+        r,
+        C::GetProducerConnectionList,
+        &admin_family,
+        &admin_state,
+        admin::producer_connections,
+    );
+    r = add(
+        r,
+        C::GetBrokerRuntimeInfo,
+        &admin_family,
+        &admin_state,
+        admin::runtime_info,
+    );
+    r = add(
+        r,
+        C::UpdateAndCreateSubscriptionGroup,
+        &admin_family,
+        &admin_state,
+        admin::upsert_group,
+    );
+    r = add(
+        r,
+        C::GetAllSubscriptionGroupConfig,
+        &admin_family,
+        &admin_state,
+        admin::all_groups,
+    );
+    r = add(
+        r,
+        C::DeleteSubscriptionGroup,
+        &admin_family,
+        &admin_state,
+        admin::delete_group,
+    );
     let clients = Arc::clone(clients);
     let groups = Arc::clone(groups);
     r.on_close(move |conn| {
         for g in clients.connection_closed(conn.id()) {
             tracing::info!(group = %g, peer = %conn.peer(), "consumer connection closed");
-            if groups.get(&g).is_none_or(|c| c.notify_consumer_ids_changed_enable) {
+            if groups
+                .get(&g)
+                .is_none_or(|c| c.notify_consumer_ids_changed_enable)
+            {
                 client::notify_ids_changed(&clients, &g);
             }
         }

@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
-use basalt_protocol::body::client::{ConsumerData, ConsumerListBody, HeartbeatData, SubscriptionData};
+use basalt_protocol::body::client::{
+    ConsumerData, ConsumerListBody, HeartbeatData, SubscriptionData,
+};
 use basalt_protocol::body::JsonBody;
-use basalt_protocol::headers::client::{ConsumerGroupRequest, QueryConsumerOffsetRequest, UpdateConsumerOffsetRequest};
+use basalt_protocol::headers::client::{
+    ConsumerGroupRequest, QueryConsumerOffsetRequest, UpdateConsumerOffsetRequest,
+};
 use basalt_protocol::headers::pull::sys_flag;
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
@@ -14,7 +18,11 @@ use crate::{call, client, pull_cmd, records, send_cmd, start, start_in};
 async fn send_then_pull_returns_the_record_byte_for_byte() {
     let b = start(|_, _| {}).await;
     let c = client(b.addr).await;
-    let r = call(&c, send_cmd("FlowT", 1, b"hello", "TAGS\u{1}A\u{2}KEYS\u{1}k1\u{2}")).await;
+    let r = call(
+        &c,
+        send_cmd("FlowT", 1, b"hello", "TAGS\u{1}A\u{2}KEYS\u{1}k1\u{2}"),
+    )
+    .await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(r.ext_fields["queueId"], "1");
     assert_eq!(r.ext_fields["queueOffset"], "0");
@@ -42,7 +50,10 @@ async fn send_then_pull_returns_the_record_byte_for_byte() {
 async fn suspended_pull_wakes_on_arrival_and_survives_a_vanished_client() {
     let b = start(|_, _| {}).await;
     let c = client(b.addr).await;
-    assert_eq!(call(&c, send_cmd("LP", 0, b"m0", "")).await.response_code(), ResponseCode::Success);
+    assert_eq!(
+        call(&c, send_cmd("LP", 0, b"m0", "")).await.response_code(),
+        ResponseCode::Success
+    );
 
     // A pull at the end parks; a message for the queue answers it with
     // FOUND, well before its 15 s suspend timeout would answer NOT_FOUND.
@@ -54,15 +65,29 @@ async fn suspended_pull_wakes_on_arrival_and_survives_a_vanished_client() {
     let gone = client(b.addr).await;
     let gone_pull = {
         let g = gone.clone();
-        tokio::spawn(async move { g.invoke(pull_cmd("LP", 0, 1, sys_flag::SUSPEND, 15_000), Duration::from_secs(30)).await })
+        tokio::spawn(async move {
+            g.invoke(
+                pull_cmd("LP", 0, 1, sys_flag::SUSPEND, 15_000),
+                Duration::from_secs(30),
+            )
+            .await
+        })
     };
     gone.close();
     let _ = gone_pull.await;
 
     let sender = client(b.addr).await;
     // The send may race the parking; either way the pull must see m1.
-    assert_eq!(call(&sender, send_cmd("LP", 0, b"m1", "")).await.response_code(), ResponseCode::Success);
-    let r = tokio::time::timeout(Duration::from_secs(10), parked).await.expect("parked pull woke").unwrap();
+    assert_eq!(
+        call(&sender, send_cmd("LP", 0, b"m1", ""))
+            .await
+            .response_code(),
+        ResponseCode::Success
+    );
+    let r = tokio::time::timeout(Duration::from_secs(10), parked)
+        .await
+        .expect("parked pull woke")
+        .unwrap();
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(&records(&r.body)[0].body[..], b"m1");
     b.stop().await;
@@ -95,40 +120,66 @@ async fn heartbeat_offsets_and_restart_keep_state() {
     let c = client(b.addr).await;
     for i in 0..3 {
         let body = format!("r{i}");
-        assert_eq!(call(&c, send_cmd("RT", 0, body.as_bytes(), "")).await.response_code(), ResponseCode::Success);
+        assert_eq!(
+            call(&c, send_cmd("RT", 0, body.as_bytes(), ""))
+                .await
+                .response_code(),
+            ResponseCode::Success
+        );
     }
     let r = call(&c, heartbeat("cid-1", "g1", "RT")).await;
     assert_eq!(r.response_code(), ResponseCode::Success);
     assert_eq!(r.ext_fields["IS_SUPPORT_HEART_BEAT_V2"], "true");
     let r = call(
         &c,
-        RemotingCommand::request(RequestCode::GetConsumerListByGroup)
-            .with_header(&ConsumerGroupRequest { consumer_group: "g1".into() }),
+        RemotingCommand::request(RequestCode::GetConsumerListByGroup).with_header(
+            &ConsumerGroupRequest {
+                consumer_group: "g1".into(),
+            },
+        ),
     )
     .await;
-    assert_eq!(ConsumerListBody::decode(&r.body).unwrap().consumer_id_list, vec!["cid-1".to_owned()]);
+    assert_eq!(
+        ConsumerListBody::decode(&r.body).unwrap().consumer_id_list,
+        vec!["cid-1".to_owned()]
+    );
 
     let query = || {
-        RemotingCommand::request(RequestCode::QueryConsumerOffset).with_header(&QueryConsumerOffsetRequest {
-            consumer_group: "g1".into(),
-            topic: "RT".into(),
-            queue_id: 0,
-            set_zero_if_not_found: None,
-        })
+        RemotingCommand::request(RequestCode::QueryConsumerOffset).with_header(
+            &QueryConsumerOffsetRequest {
+                consumer_group: "g1".into(),
+                topic: "RT".into(),
+                queue_id: 0,
+                set_zero_if_not_found: None,
+            },
+        )
     };
     // A new group on a queue that still holds its first message starts at 0.
     let r = call(&c, query()).await;
-    assert_eq!((r.response_code(), r.ext_fields["offset"].as_str()), (ResponseCode::Success, "0"));
-    let upd = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(&UpdateConsumerOffsetRequest {
-        consumer_group: "g1".into(),
-        topic: "RT".into(),
-        queue_id: 0,
-        commit_offset: 2,
-    });
+    assert_eq!(
+        (r.response_code(), r.ext_fields["offset"].as_str()),
+        (ResponseCode::Success, "0")
+    );
+    let upd = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
+        &UpdateConsumerOffsetRequest {
+            consumer_group: "g1".into(),
+            topic: "RT".into(),
+            queue_id: 0,
+            commit_offset: 2,
+        },
+    );
     c.send_oneway(upd).await.unwrap();
     basalt_testkit::eventually(Duration::from_secs(5), || {
         let c = c.clone();
-        async move { (call(&c, query()).await.ext_fields.get("offset").map(String::as_str) == Some("2")).then_some(()) }
+        async move {
+            (call(&c, query())
+                .await
+                .ext_fields
+                .get("offset")
+                .map(String::as_str)
+                == Some("2"))
+            .then_some(())
+        }
     })
     .await
     .unwrap();

@@ -1,6 +1,11 @@
 //! The broker served over TCP, driven with raw remoting commands: sends,
 //! pulls, long polling, offsets, heartbeats and bad input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod bad_input;
 mod flow;
@@ -42,7 +47,10 @@ pub async fn start(tune: impl FnOnce(&mut BrokerConfig, &mut StoreConfig)) -> Te
     start_in(Arc::new(tempfile::tempdir().unwrap()), tune).await
 }
 
-pub async fn start_in(dir: Arc<tempfile::TempDir>, tune: impl FnOnce(&mut BrokerConfig, &mut StoreConfig)) -> TestBroker {
+pub async fn start_in(
+    dir: Arc<tempfile::TempDir>,
+    tune: impl FnOnce(&mut BrokerConfig, &mut StoreConfig),
+) -> TestBroker {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = BrokerConfig::new(dir.path());
@@ -57,9 +65,15 @@ pub async fn start_in(dir: Arc<tempfile::TempDir>, tune: impl FnOnce(&mut Broker
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         broker
-            .serve(Listeners { main: listener, fast: None }, async {
-                let _ = rx.await;
-            })
+            .serve(
+                Listeners {
+                    main: listener,
+                    fast: None,
+                },
+                async {
+                    let _ = rx.await;
+                },
+            )
             .await
             .unwrap();
     });
@@ -72,7 +86,9 @@ pub async fn start_in(dir: Arc<tempfile::TempDir>, tune: impl FnOnce(&mut Broker
 }
 
 pub async fn client(addr: std::net::SocketAddr) -> Arc<Connection> {
-    basalt_remoting::connect(addr, Arc::new(Router::new())).await.unwrap()
+    basalt_remoting::connect(addr, Arc::new(Router::new()))
+        .await
+        .unwrap()
 }
 
 pub async fn call(conn: &Connection, cmd: RemotingCommand) -> RemotingCommand {
@@ -96,7 +112,13 @@ pub fn send_cmd(topic: &str, queue_id: i32, body: &[u8], props: &str) -> Remotin
         .with_body(Bytes::copy_from_slice(body))
 }
 
-pub fn pull_cmd(topic: &str, queue_id: i32, offset: i64, flags: i32, suspend_ms: i64) -> RemotingCommand {
+pub fn pull_cmd(
+    topic: &str,
+    queue_id: i32,
+    offset: i64,
+    flags: i32,
+    suspend_ms: i64,
+) -> RemotingCommand {
     RemotingCommand::request(RequestCode::PullMessage).with_header(&PullMessageRequest {
         consumer_group: "cg".into(),
         topic: topic.into(),

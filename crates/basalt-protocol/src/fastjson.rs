@@ -261,7 +261,10 @@ mod object_key_tests {
         let k = serde_json::json!({"brokerName":"b","queueId":0,"topic":"T"});
         let v = serde_json::json!({"maxOffset":3});
         let text = object_key_map([(&k, &v)]);
-        assert_eq!(text, r#"{{"brokerName":"b","queueId":0,"topic":"T"}:{"maxOffset":3}}"#);
+        assert_eq!(
+            text,
+            r#"{{"brokerName":"b","queueId":0,"topic":"T"}:{"maxOffset":3}}"#
+        );
         let back = parse(text.as_bytes()).unwrap();
         assert_eq!(back[k.to_string()]["maxOffset"], 3);
     }

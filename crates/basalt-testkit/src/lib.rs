@@ -59,7 +59,14 @@ impl Basalt {
             .arg(subcommand)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--namesrv-port", "0", "--broker-port", "0", "--bind", "127.0.0.1"])
+            .args([
+                "--namesrv-port",
+                "0",
+                "--broker-port",
+                "0",
+                "--bind",
+                "127.0.0.1",
+            ])
             .args(extra)
             .stdin(Stdio::null())
             .spawn()

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "basalt", version, about = "A RocketMQ-compatible message broker")]
+#[command(
+    name = "basalt",
+    version,
+    about = "A RocketMQ-compatible message broker"
+)]
 pub struct Cli {
     /// Log filter, e.g. `info`, `debug`, `basalt_remoting=trace`.
     #[arg(long, global = true, env = "BASALT_LOG", default_value = "info")]

@@ -112,6 +112,13 @@ mod tests {
         assert!(apply_serde(&mut c, "messageIndexEnable", "TRUE").unwrap());
         assert!(!apply_serde(&mut c, "noSuchKey", "1").unwrap());
         assert!(apply_serde(&mut c, "maxMessageSize", "lots").is_err());
-        assert_eq!((c.flush_disk_type.as_str(), c.max_message_size, c.message_index_enable), ("SYNC_FLUSH", 4096, true));
+        assert_eq!(
+            (
+                c.flush_disk_type.as_str(),
+                c.max_message_size,
+                c.message_index_enable
+            ),
+            ("SYNC_FLUSH", 4096, true)
+        );
     }
 }

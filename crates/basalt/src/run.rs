@@ -91,7 +91,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             .context("broker failed to start")?;
         let stop = broker_stop.clone().cancelled_owned();
         broker_task = Some(tokio::spawn(async move {
-            broker.serve(Listeners { main, fast }, stop).await.context("broker failed")
+            broker
+                .serve(Listeners { main, fast }, stop)
+                .await
+                .context("broker failed")
         }));
     }
 
@@ -174,8 +177,14 @@ fn configs(args: &RoleArgs, with_namesrv: bool, with_broker: bool) -> anyhow::Re
         anyhow::bail!("a broker needs name servers: pass -n host:9876 or set namesrvAddr");
     }
     // One root for the store and the broker's metadata, whichever key set it.
-    broker.store_path_root_dir.clone_from(&store.store_path_root_dir);
-    Ok(Configs { namesrv, broker, store })
+    broker
+        .store_path_root_dir
+        .clone_from(&store.store_path_root_dir);
+    Ok(Configs {
+        namesrv,
+        broker,
+        store,
+    })
 }
 
 async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {

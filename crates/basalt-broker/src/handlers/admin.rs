@@ -7,7 +7,9 @@ use basalt_protocol::body::client::MessageQueue;
 use basalt_protocol::body::register::{perm, TopicConfig};
 use basalt_protocol::body::JsonBody;
 use basalt_protocol::fastjson::object_key_map;
-use basalt_protocol::headers::admin::{ConsumeStatsRequest, CreateTopicRequest, DeleteGroupRequest, TopicRequest};
+use basalt_protocol::headers::admin::{
+    ConsumeStatsRequest, CreateTopicRequest, DeleteGroupRequest, TopicRequest,
+};
 use basalt_protocol::headers::client::{ConsumerGroupRequest, ProducerGroupRequest};
 use basalt_protocol::{RemotingCommand, BASALT_VERSION};
 use basalt_remoting::Request;
@@ -48,7 +50,9 @@ pub fn create_topic(s: &AdminState, req: &Request) -> Outcome {
         )));
     }
     if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
-        return Err(BrokerError::InvalidParameter("queue nums must be positive".into()));
+        return Err(BrokerError::InvalidParameter(
+            "queue nums must be positive".into(),
+        ));
     }
     s.topics.upsert(TopicConfig {
         topic_name: h.topic,
@@ -82,13 +86,18 @@ pub fn all_topic_config(s: &AdminState, _req: &Request) -> Outcome {
     let wrapper = s.topics.wrapper(perm::READ | perm::WRITE);
     let total = wrapper.topic_config_table.len();
     let mut reply = RemotingCommand::success().with_body(wrapper.encode());
-    reply.ext_fields.insert("totalTopicNum".into(), total.to_string());
+    reply
+        .ext_fields
+        .insert("totalTopicNum".into(), total.to_string());
     Ok(reply)
 }
 
 pub fn topic_config(s: &AdminState, req: &Request) -> Outcome {
     let h: TopicRequest = req.cmd.header()?;
-    let config = s.topics.get(&h.topic).ok_or(BrokerError::TopicNotExist(h.topic))?;
+    let config = s
+        .topics
+        .get(&h.topic)
+        .ok_or(BrokerError::TopicNotExist(h.topic))?;
     Ok(RemotingCommand::success().with_body(serde_json::to_vec(&config).unwrap_or_default()))
 }
 
@@ -110,7 +119,10 @@ struct TopicOffset {
 
 pub fn topic_stats(s: &AdminState, req: &Request) -> Outcome {
     let h: TopicRequest = req.cmd.header()?;
-    let config = s.topics.get(&h.topic).ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
+    let config = s
+        .topics
+        .get(&h.topic)
+        .ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
     let mut table = BTreeMap::new();
     for q in 0..config.write_queue_nums {
         let max = s.store.max_offset(&h.topic, q);
@@ -127,7 +139,10 @@ pub fn topic_stats(s: &AdminState, req: &Request) -> Outcome {
             },
         );
     }
-    let body = format!("{{\"offsetTable\":{},\"topicPutTps\":0.0}}", object_key_map(&table));
+    let body = format!(
+        "{{\"offsetTable\":{},\"topicPutTps\":0.0}}",
+        object_key_map(&table)
+    );
     Ok(RemotingCommand::success().with_body(body.into_bytes()))
 }
 
@@ -156,7 +171,9 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
     };
     let mut table = BTreeMap::new();
     for topic in topics {
-        let Some(config) = s.topics.get(&topic) else { continue };
+        let Some(config) = s.topics.get(&topic) else {
+            continue;
+        };
         let committed = s.offsets.of(&h.consumer_group, &topic);
         for q in 0..config.write_queue_nums {
             let max = to_i64(s.store.max_offset(&topic, q));
@@ -176,7 +193,10 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
             );
         }
     }
-    let body = format!("{{\"consumeTps\":0.0,\"offsetTable\":{}}}", object_key_map(&table));
+    let body = format!(
+        "{{\"consumeTps\":0.0,\"offsetTable\":{}}}",
+        object_key_map(&table)
+    );
     Ok(RemotingCommand::success().with_body(body.into_bytes()))
 }
 
@@ -229,8 +249,14 @@ pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
     table.insert("brokerVersion", BASALT_VERSION.to_string());
     table.insert("bootTimestamp", s.boot_ms.to_string());
     table.insert("runtime", format!("{} ms", now_ms() - s.boot_ms));
-    table.insert("commitLogMinOffset", s.store.commit_log_min_offset().to_string());
-    table.insert("commitLogMaxOffset", s.store.commit_log_max_offset().to_string());
+    table.insert(
+        "commitLogMinOffset",
+        s.store.commit_log_min_offset().to_string(),
+    );
+    table.insert(
+        "commitLogMaxOffset",
+        s.store.commit_log_max_offset().to_string(),
+    );
     table.insert("brokerActive", "true".to_owned());
     table.insert("brokerPermission", s.broker_permission.to_string());
     table.insert("server", "basalt".to_owned());
@@ -239,7 +265,8 @@ pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
 }
 
 pub fn upsert_group(s: &AdminState, req: &Request) -> Outcome {
-    let config: GroupConfig = basalt_protocol::fastjson::from_slice("SubscriptionGroupConfig", &req.cmd.body)?;
+    let config: GroupConfig =
+        basalt_protocol::fastjson::from_slice("SubscriptionGroupConfig", &req.cmd.body)?;
     if config.group_name.trim().is_empty() {
         return Err(BrokerError::InvalidParameter("groupName is blank".into()));
     }

@@ -40,26 +40,39 @@ pub fn heartbeat(s: &ClientState, req: &Request) -> Outcome {
         let Some(group) = s.groups.find_or_create(&consumer.group_name)? else {
             continue;
         };
-        if s.topics.ensure(&retry_topic(&consumer.group_name), group.retry_queue_nums.max(1))? {
+        if s.topics.ensure(
+            &retry_topic(&consumer.group_name),
+            group.retry_queue_nums.max(1),
+        )? {
             s.reregister.notify_one();
         }
         // Heartbeat v2 with `withoutSub`: only the channel is refreshed; if
         // we do not know the group's subscriptions the client must resend.
         let with_subs = !hb.without_sub;
-        let changed = s.clients.register_consumer(channel.clone(), consumer, with_subs);
+        let changed = s
+            .clients
+            .register_consumer(channel.clone(), consumer, with_subs);
         if hb.without_sub {
-            sub_change = s.clients.consumer_group(&consumer.group_name).is_none_or(|g| g.subscriptions.is_empty());
+            sub_change = s
+                .clients
+                .consumer_group(&consumer.group_name)
+                .is_none_or(|g| g.subscriptions.is_empty());
         }
         if (changed.members || changed.subscriptions) && group.notify_consumer_ids_changed_enable {
             notify_ids_changed(&s.clients, &consumer.group_name);
         }
     }
     for producer in &hb.producer_data_set {
-        s.clients.register_producer(&producer.group_name, channel.clone());
+        s.clients
+            .register_producer(&producer.group_name, channel.clone());
     }
     let mut reply = RemotingCommand::success();
-    reply.ext_fields.insert("IS_SUPPORT_HEART_BEAT_V2".into(), "true".into());
-    reply.ext_fields.insert("IS_SUB_CHANGE".into(), sub_change.to_string());
+    reply
+        .ext_fields
+        .insert("IS_SUPPORT_HEART_BEAT_V2".into(), "true".into());
+    reply
+        .ext_fields
+        .insert("IS_SUB_CHANGE".into(), sub_change.to_string());
     Ok(reply)
 }
 
@@ -72,9 +85,11 @@ pub fn notify_ids_changed(clients: &Clients, group: &str) {
         return;
     }
     for ch in g.channels.into_values() {
-        let cmd = RemotingCommand::request(RequestCode::NotifyConsumerIdsChanged).with_header(&ConsumerGroupRequest {
-            consumer_group: group.to_owned(),
-        });
+        let cmd = RemotingCommand::request(RequestCode::NotifyConsumerIdsChanged).with_header(
+            &ConsumerGroupRequest {
+                consumer_group: group.to_owned(),
+            },
+        );
         tokio::spawn(async move {
             let _ = ch.conn.send_oneway(cmd).await;
         });
@@ -83,11 +98,16 @@ pub fn notify_ids_changed(clients: &Clients, group: &str) {
 
 pub fn unregister(s: &ClientState, req: &Request) -> Outcome {
     let h: UnregisterClientRequest = req.cmd.header()?;
-    let changed = s
-        .clients
-        .unregister(&h.client_id, h.producer_group.as_deref(), h.consumer_group.as_deref());
+    let changed = s.clients.unregister(
+        &h.client_id,
+        h.producer_group.as_deref(),
+        h.consumer_group.as_deref(),
+    );
     if let (true, Some(g)) = (changed, h.consumer_group.as_deref()) {
-        if s.groups.get(g).is_none_or(|c| c.notify_consumer_ids_changed_enable) {
+        if s.groups
+            .get(g)
+            .is_none_or(|c| c.notify_consumer_ids_changed_enable)
+        {
             notify_ids_changed(&s.clients, g);
         }
     }
@@ -104,7 +124,12 @@ pub fn consumer_list(s: &ClientState, req: &Request) -> Outcome {
     if ids.is_empty() {
         return Err(BrokerError::NoConsumer(h.consumer_group));
     }
-    Ok(RemotingCommand::success().with_body(ConsumerListBody { consumer_id_list: ids }.encode()))
+    Ok(RemotingCommand::success().with_body(
+        ConsumerListBody {
+            consumer_id_list: ids,
+        }
+        .encode(),
+    ))
 }
 
 pub fn check_client_config(_s: &ClientState, req: &Request) -> Outcome {

@@ -1,6 +1,5 @@
 //! LOCK_BATCH_MQ / UNLOCK_BATCH_MQ for orderly consumers.
 
-
 use basalt_protocol::body::client::{LockBatchRequest, LockBatchResponse};
 use basalt_protocol::body::JsonBody;
 use basalt_protocol::RemotingCommand;
@@ -12,7 +11,12 @@ use crate::locks::Locks;
 
 pub fn lock(locks: &Locks, req: &Request) -> Outcome {
     let body = LockBatchRequest::decode(&req.cmd.body)?;
-    let ok = locks.lock(&body.consumer_group, &body.mq_set, &body.client_id, Instant::now());
+    let ok = locks.lock(
+        &body.consumer_group,
+        &body.mq_set,
+        &body.client_id,
+        Instant::now(),
+    );
     Ok(RemotingCommand::success().with_body(LockBatchResponse { lock_ok_mq_set: ok }.encode()))
 }
 

@@ -29,11 +29,19 @@ pub fn add<S: Send + Sync + 'static>(
     handler: fn(&S, &Request) -> Outcome,
 ) -> Router {
     let state = Arc::clone(state);
-    router.route(code, family, move |req| std::future::ready(reply(handler(&state, &req))))
+    router.route(code, family, move |req| {
+        std::future::ready(reply(handler(&state, &req)))
+    })
 }
 
 /// Adds an async handler over state `S`.
-pub fn add_async<S, F, Fut>(router: Router, code: RequestCode, family: &Arc<Family>, state: &Arc<S>, handler: F) -> Router
+pub fn add_async<S, F, Fut>(
+    router: Router,
+    code: RequestCode,
+    family: &Arc<Family>,
+    state: &Arc<S>,
+    handler: F,
+) -> Router
 where
     S: Send + Sync + 'static,
     F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,

@@ -47,28 +47,40 @@ pub fn query(s: &OffsetState, req: &Request) -> Outcome {
 
 pub fn update(s: &OffsetState, req: &Request) -> Outcome {
     let h: UpdateConsumerOffsetRequest = req.cmd.header()?;
-    s.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    s.offsets
+        .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     Ok(RemotingCommand::success())
 }
 
 pub fn max(s: &OffsetState, req: &Request) -> Outcome {
     let h: QueueRequest = req.cmd.header()?;
-    Ok(offset_reply(to_i64(s.store.max_offset(&h.topic, h.queue_id))))
+    Ok(offset_reply(to_i64(
+        s.store.max_offset(&h.topic, h.queue_id),
+    )))
 }
 
 pub fn min(s: &OffsetState, req: &Request) -> Outcome {
     let h: QueueRequest = req.cmd.header()?;
-    Ok(offset_reply(to_i64(s.store.min_offset(&h.topic, h.queue_id))))
+    Ok(offset_reply(to_i64(
+        s.store.min_offset(&h.topic, h.queue_id),
+    )))
 }
 
 pub fn search(s: &OffsetState, req: &Request) -> Outcome {
     let h: SearchOffsetRequest = req.cmd.header()?;
-    Ok(offset_reply(to_i64(s.store.offset_by_time(&h.topic, h.queue_id, h.timestamp))))
+    Ok(offset_reply(to_i64(s.store.offset_by_time(
+        &h.topic,
+        h.queue_id,
+        h.timestamp,
+    ))))
 }
 
 pub fn earliest_time(s: &OffsetState, req: &Request) -> Outcome {
     let h: QueueRequest = req.cmd.header()?;
     let min = s.store.min_offset(&h.topic, h.queue_id);
-    let timestamp = s.store.store_timestamp(&h.topic, h.queue_id, min).unwrap_or(-1);
+    let timestamp = s
+        .store
+        .store_timestamp(&h.topic, h.queue_id, min)
+        .unwrap_or(-1);
     Ok(RemotingCommand::success().with_header(&TimestampResponse { timestamp }))
 }

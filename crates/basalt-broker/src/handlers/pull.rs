@@ -76,7 +76,8 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     let h: PullMessageRequest = req.cmd.header()?;
     let filter = check(&s, &h)?;
     if h.sys_flag & sys_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
-        s.offsets.commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+        s.offsets
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
     let offset = u64::try_from(h.queue_offset).unwrap_or(0);
     let result = get(&s.store, &h, offset, &filter);
@@ -112,12 +113,16 @@ fn get(store: &Store, h: &PullMessageRequest, offset: u64, filter: &TagFilter) -
         .and_then(|b| usize::try_from(b).ok())
         .filter(|b| *b > 0)
         .map_or(MAX_TRANSFER_BYTES, |b| b.min(MAX_TRANSFER_BYTES));
-    store.get_filtered(&h.topic, h.queue_id, offset, count, bytes, &|code| filter.accepts(code))
+    store.get_filtered(&h.topic, h.queue_id, offset, count, bytes, &|code| {
+        filter.accepts(code)
+    })
 }
 
 fn check(s: &PullState, h: &PullMessageRequest) -> Result<TagFilter, BrokerError> {
     if s.broker_permission & perm::READ == 0 {
-        return Err(BrokerError::NoPermission("the broker pulling message is forbidden".into()));
+        return Err(BrokerError::NoPermission(
+            "the broker pulling message is forbidden".into(),
+        ));
     }
     let group = s
         .groups
@@ -159,12 +164,13 @@ fn check(s: &PullState, h: &PullMessageRequest) -> Result<TagFilter, BrokerError
         };
         return Ok(TagFilter::from_sub(&sub));
     }
-    let sub = s.clients.subscription(&h.consumer_group, &h.topic).ok_or_else(|| {
-        BrokerError::SubscriptionNotExist {
+    let sub = s
+        .clients
+        .subscription(&h.consumer_group, &h.topic)
+        .ok_or_else(|| BrokerError::SubscriptionNotExist {
             group: h.consumer_group.clone(),
             topic: h.topic.clone(),
-        }
-    })?;
+        })?;
     if sub.sub_version < h.sub_version {
         return Err(BrokerError::SubscriptionNotLatest {
             group: h.consumer_group.clone(),
@@ -181,7 +187,9 @@ fn is_not_found(h: &PullMessageRequest, r: &GetResult) -> bool {
 fn status(h: &PullMessageRequest, r: &GetResult) -> ResponseCode {
     match r.status {
         GetStatus::Found => ResponseCode::Success,
-        GetStatus::NoMatchedMessage | GetStatus::MessageWasRemoving => ResponseCode::PullRetryImmediately,
+        GetStatus::NoMatchedMessage | GetStatus::MessageWasRemoving => {
+            ResponseCode::PullRetryImmediately
+        }
         GetStatus::NoMatchedLogicQueue | GetStatus::NoMessageInQueue if h.queue_offset != 0 => {
             ResponseCode::PullOffsetMoved
         }

@@ -1,6 +1,8 @@
 //! QUERY_MESSAGE (by key and time range) and VIEW_MESSAGE_BY_ID.
 
-use basalt_protocol::headers::client::{QueryMessageRequest, QueryMessageResponse, ViewMessageRequest};
+use basalt_protocol::headers::client::{
+    QueryMessageRequest, QueryMessageResponse, ViewMessageRequest,
+};
 use basalt_protocol::RemotingCommand;
 use basalt_remoting::Request;
 use basalt_store::Store;
@@ -39,15 +41,17 @@ pub fn query_message(store: &Store, req: &Request) -> Outcome {
     Ok(RemotingCommand::success()
         .with_header(&QueryMessageResponse {
             index_last_update_timestamp: now_ms(),
-            index_last_update_phyoffset: i64::try_from(store.commit_log_max_offset()).unwrap_or(i64::MAX),
+            index_last_update_phyoffset: i64::try_from(store.commit_log_max_offset())
+                .unwrap_or(i64::MAX),
         })
         .with_body(body.freeze()))
 }
 
 pub fn view_by_id(store: &Store, req: &Request) -> Outcome {
     let h: ViewMessageRequest = req.cmd.header()?;
-    let phys = u64::try_from(h.offset)
-        .map_err(|_| BrokerError::InvalidParameter(format!("bad commit log offset {}", h.offset)))?;
+    let phys = u64::try_from(h.offset).map_err(|_| {
+        BrokerError::InvalidParameter(format!("bad commit log offset {}", h.offset))
+    })?;
     match store.message_at(phys) {
         Some(record) => Ok(RemotingCommand::success().with_body(record)),
         None => Err(BrokerError::MessageNotFound(format!(

@@ -56,9 +56,12 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
     };
     let outcome = if batch {
         if h.topic.starts_with(RETRY_PREFIX) {
-            return Err(BrokerError::MessageIllegal("batch request does not support retry group".into()));
+            return Err(BrokerError::MessageIllegal(
+                "batch request does not support retry group".into(),
+            ));
         }
-        let items = decode_batch(&req.cmd.body).map_err(|e| BrokerError::MessageIllegal(format!("bad batch body: {e}")))?;
+        let items = decode_batch(&req.cmd.body)
+            .map_err(|e| BrokerError::MessageIllegal(format!("bad batch body: {e}")))?;
         if items.is_empty() {
             return Err(BrokerError::MessageIllegal("empty batch".into()));
         }
@@ -96,7 +99,9 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
 }
 
 fn too_large(size: usize, max: usize) -> BrokerError {
-    BrokerError::MessageIllegal(format!("the message body size {size} is over the max message size {max}"))
+    BrokerError::MessageIllegal(format!(
+        "the message body size {size} is over the max message size {max}"
+    ))
 }
 
 /// Adds what the broker owns: a UNIQ_KEY if the producer sent none, and the
@@ -124,8 +129,13 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerErr
                 s.topics.ensure(&h.topic, 1)?;
                 s.topics.get(&h.topic)
             } else if s.auto_create_topic {
-                let template = if h.default_topic.is_empty() { topics::TBW102 } else { &h.default_topic };
-                s.topics.create_from_template(&h.topic, template, h.default_topic_queue_nums)?
+                let template = if h.default_topic.is_empty() {
+                    topics::TBW102
+                } else {
+                    &h.default_topic
+                };
+                s.topics
+                    .create_from_template(&h.topic, template, h.default_topic_queue_nums)?
             } else {
                 None
             };
@@ -187,7 +197,9 @@ fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> Remotin
         transaction_id: uniq,
         batch_uniq_id: None,
     });
-    reply.ext_fields.insert("MSG_REGION".into(), "DefaultRegion".into());
+    reply
+        .ext_fields
+        .insert("MSG_REGION".into(), "DefaultRegion".into());
     reply.ext_fields.insert("TRACE_ON".into(), "true".into());
     reply
 }

@@ -25,6 +25,11 @@ final class BasaltProcess implements AutoCloseable {
     }
 
     static BasaltProcess start(String... extra) throws IOException, InterruptedException {
+        return startIn(Files.createTempDirectory("basalt-interop"), extra);
+    }
+
+    /** Starts basalt on an existing data dir (to restart over the same store). */
+    static BasaltProcess startIn(Path dataDir, String... extra) throws IOException, InterruptedException {
         String bin = System.getProperty("basalt.bin");
         if (bin == null || bin.isEmpty() || bin.startsWith("${")) {
             bin = Path.of("..", "..", "target", "debug", "basalt").toString();
@@ -32,12 +37,14 @@ final class BasaltProcess implements AutoCloseable {
         if (!new File(bin).canExecute()) {
             throw new IllegalStateException("basalt binary not found at " + bin + " (build it with cargo build)");
         }
-        Path dataDir = Files.createTempDirectory("basalt-interop");
         List<String> cmd = new ArrayList<>(List.of(bin, "start", "--data-dir", dataDir.toString(),
             "--namesrv-port", "0", "--broker-port", "0", "--bind", "127.0.0.1"));
         cmd.addAll(List.of(extra));
-        Process p = new ProcessBuilder(cmd).inheritIO().start();
         Path ready = dataDir.resolve("run").resolve("ready.json");
+        // A killed process leaves its ready.json behind; it must not be
+        // mistaken for the new one's.
+        Files.deleteIfExists(ready);
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
         while (Instant.now().isBefore(deadline)) {
             if (!p.isAlive()) {
@@ -62,6 +69,12 @@ final class BasaltProcess implements AutoCloseable {
             throw new IllegalStateException("no " + role + " in ready.json: " + readyJson);
         }
         return m.group(1);
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no checkpoint. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     @Override
