@@ -33,6 +33,9 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         BrokerError::MessageIllegal(_) => ResponseCode::MessageIllegal,
         BrokerError::NotFound(_) => ResponseCode::QueryNotFound,
     };
+    // Client mistakes are answered, not logged as server errors; debug
+    // level keeps them findable.
+    tracing::debug!(code = code.as_i32(), error = %err, "request refused");
     RemotingCommand::response(code, err.to_string())
 }
 

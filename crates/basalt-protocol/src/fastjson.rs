@@ -269,3 +269,24 @@ mod object_key_tests {
         assert_eq!(back[k.to_string()]["maxOffset"], 3);
     }
 }
+
+/// Deserialises a set of integers that peers write as numbers (Java) or as
+/// numeric strings (the Go client's `codeSet`); fastjson accepts both.
+pub fn int_set<'de, D>(d: D) -> Result<std::collections::BTreeSet<i32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    use serde::Deserialize;
+    let raw = Vec::<Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|v| {
+            match &v {
+                Value::Number(n) => n.as_i64().and_then(|i| i32::try_from(i).ok()),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .ok_or_else(|| D::Error::custom(format!("not a 32-bit integer: {v}")))
+        })
+        .collect()
+}

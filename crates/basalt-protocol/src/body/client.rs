@@ -21,6 +21,7 @@ pub struct MessageQueue {
 #[serde(rename_all = "camelCase", default)]
 pub struct SubscriptionData {
     pub class_filter_mode: bool,
+    #[serde(deserialize_with = "crate::fastjson::int_set")]
     pub code_set: BTreeSet<i32>,
     pub expression_type: String,
     pub sub_string: String,
@@ -145,5 +146,20 @@ mod tests {
         assert_eq!(sub.sub_version, 1_700_000_000_000);
         assert!(sub.code_set.contains(&2_598_919));
         assert_eq!(hb.producer_data_set[0].group_name, "CLIENT_INNER_PRODUCER");
+    }
+
+    #[test]
+    fn reads_a_go_heartbeat_with_string_codes() {
+        let raw = br#"{"clientID":"go@1","consumerDataSet":[{"groupName":"g","consumeType":"CONSUME_PASSIVELY","messageModel":"CLUSTERING","consumeFromWhere":"CONSUME_FROM_FIRST_OFFSET","subscriptionDataSet":[{"classFilterMode":false,"topic":"T","subString":"TagA || TagB","tagsSet":["TagA","TagB"],"codeSet":["2598919","2598920"],"subVersion":1,"expressionType":"TAG"}],"unitMode":false}],"producerDataSet":[]}"#;
+        let hb = HeartbeatData::decode(raw).unwrap();
+        let sub = &hb.consumer_data_set[0].subscription_data_set[0];
+        assert_eq!(
+            sub.code_set.iter().copied().collect::<Vec<_>>(),
+            vec![2_598_919, 2_598_920]
+        );
+        assert!(HeartbeatData::decode(
+            br#"{"consumerDataSet":[{"subscriptionDataSet":[{"codeSet":["x"]}]}]}"#
+        )
+        .is_err());
     }
 }
