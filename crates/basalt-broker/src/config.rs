@@ -46,6 +46,12 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// `flushConsumerOffsetInterval`, ms. Default: 5000.
     pub flush_consumer_offset_interval: u64,
+    /// `messageDelayLevel`: the delay of each level, 1-based.
+    /// Default: `1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h`.
+    pub message_delay_level: String,
+    /// `maxReconsumeTimes` fallback when neither the request nor the group
+    /// says. Default: 16.
+    pub max_reconsume_times: i32,
     /// Where `config/*.json` live (`storePathRootDir`). Default: `<data-dir>/store`.
     pub store_path_root_dir: PathBuf,
 }
@@ -69,6 +75,9 @@ impl BrokerConfig {
             short_polling_time_mills: 1000,
             channel_expired_timeout: 120_000,
             flush_consumer_offset_interval: 5000,
+            message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
+                .into(),
+            max_reconsume_times: 16,
             store_path_root_dir: data_dir.join("store"),
         }
     }
@@ -100,6 +109,7 @@ impl BrokerConfig {
             "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse(key, v)?,
             "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse(key, v)?,
+            "messageDelayLevel" => self.message_delay_level = v.to_owned(),
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
             _ => return Ok(false),
         }

@@ -20,6 +20,7 @@ pub mod long_poll;
 pub mod offsets;
 pub mod register;
 pub mod respond;
+pub mod schedule;
 mod serve;
 pub mod topics;
 

@@ -14,11 +14,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::Clients;
 use crate::groups::Groups;
-use crate::handlers::{add, add_async, admin, client, locks, offset, pull, query, send};
+use crate::handlers::{add, add_async, admin, client, locks, offset, pull, query, send, send_back};
 use crate::locks::Locks;
 use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
 use crate::register::Registrar;
+use crate::schedule::{parse_levels, Schedule};
 use crate::topics::{now_ms, Topics};
 use crate::{BrokerConfig, BrokerError};
 
@@ -40,6 +41,7 @@ pub struct Broker {
     router: Arc<Router>,
     registrar: Arc<Registrar>,
     reregister: Arc<Notify>,
+    schedule: Arc<Schedule>,
     stop: CancellationToken,
 }
 
@@ -67,16 +69,21 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let stop = CancellationToken::new();
     let reregister = Arc::new(Notify::new());
     let arrivals = Arrivals::spawn(&store, stop.clone());
-    let router = Arc::new(router(
-        &config,
-        &store,
-        &topics,
-        &groups,
-        &offsets,
-        &clients,
-        &arrivals,
-        &reregister,
-    ));
+    let schedule = Arc::new(Schedule::load(
+        dir.join("delayOffset.json"),
+        parse_levels(&config.message_delay_level)?,
+    )?);
+    let tables = Tables {
+        topics,
+        groups: Arc::clone(&groups),
+        offsets: Arc::clone(&offsets),
+        clients: Arc::clone(&clients),
+        arrivals,
+        reregister: Arc::clone(&reregister),
+        schedule: Arc::clone(&schedule),
+    };
+    let router = Arc::new(router(&config, &store, &tables));
+    let topics = tables.topics;
     let registrar = Arc::new(Registrar::new(Arc::clone(&config), Arc::clone(&topics)));
     registrar.register_all().await;
     Ok(Broker {
@@ -88,8 +95,20 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         router,
         registrar,
         reregister,
+        schedule,
         stop,
     })
+}
+
+/// The broker's shared tables, as the router hands them out.
+struct Tables {
+    topics: Arc<Topics>,
+    groups: Arc<Groups>,
+    offsets: Arc<Offsets>,
+    clients: Arc<Clients>,
+    arrivals: Arc<Arrivals>,
+    reregister: Arc<Notify>,
+    schedule: Arc<Schedule>,
 }
 
 impl Broker {
@@ -110,8 +129,10 @@ impl Broker {
             router,
             registrar,
             reregister,
+            schedule,
             stop,
         } = self;
+        let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
         let registration = tokio::spawn(registrar.run(reregister, stop.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             Arc::clone(&offsets),
@@ -138,6 +159,7 @@ impl Broker {
         }
         let _ = registration.await;
         let _ = housekeeping.await;
+        let _ = scheduled.await;
         offsets.persist()?;
         tokio::task::spawn_blocking(move || store.shutdown())
             .await
@@ -177,17 +199,16 @@ async fn housekeeping(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn router(
-    config: &Arc<BrokerConfig>,
-    store: &Store,
-    topics: &Arc<Topics>,
-    groups: &Arc<Groups>,
-    offsets: &Arc<Offsets>,
-    clients: &Arc<Clients>,
-    arrivals: &Arc<Arrivals>,
-    reregister: &Arc<Notify>,
-) -> Router {
+fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
+    let Tables {
+        topics,
+        groups,
+        offsets,
+        clients,
+        arrivals,
+        reregister,
+        schedule,
+    } = t;
     // Families mirror Java's processor pools. Parked pulls hold their
     // permit while suspended, so the pull family is effectively unbounded;
     // the connection limit bounds it.
@@ -208,6 +229,16 @@ fn router(
         auto_create_topic: config.auto_create_topic_enable,
         max_message_size: config.max_message_size,
         uniq: UniqKeyGenerator::new(addr.ip(), std::process::id(), i32::from(addr.port())),
+        groups: Arc::clone(groups),
+        schedule: Arc::clone(schedule),
+    });
+    let send_back_state = Arc::new(send_back::SendBackState {
+        store: store.clone(),
+        topics: Arc::clone(topics),
+        groups: Arc::clone(groups),
+        schedule: Arc::clone(schedule),
+        reregister: Arc::clone(reregister),
+        store_host: addr,
     });
     let pull_state = Arc::new(pull::PullState {
         store: store.clone(),
@@ -248,6 +279,13 @@ fn router(
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_async(r, code, &send_family, &send_state, send::send);
     }
+    r = add_async(
+        r,
+        C::ConsumerSendMsgBack,
+        &send_family,
+        &send_back_state,
+        send_back::send_back,
+    );
     for code in [C::PullMessage, C::LitePullMessage] {
         r = add_async(r, code, &pull_family, &pull_state, pull::pull);
     }

@@ -71,6 +71,10 @@ pub fn retry_topic(group: &str) -> String {
     format!("{RETRY_PREFIX}{group}")
 }
 
+pub fn dlq_topic(group: &str) -> String {
+    format!("{DLQ_PREFIX}{group}")
+}
+
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct TopicsFile {

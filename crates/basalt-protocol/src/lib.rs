@@ -35,5 +35,9 @@ pub const BASALT_VERSION: i32 = 479;
 /// `MQVersion` ordinal of V3_0_11: older brokers register a bare topic config.
 pub const VERSION_V3_0_11: i32 = 37;
 
+/// `MQVersion` ordinal of V3_4_9: from here on the broker honours
+/// `maxReconsumeTimes` from send and send-back headers.
+pub const VERSION_V3_4_9: i32 = 121;
+
 /// `MQVersion` ordinal of V4_9_4: from here on clients get standard route JSON.
 pub const VERSION_V4_9_4: i32 = 401;

@@ -57,7 +57,7 @@ fn bench_append(c: &mut Criterion) {
                     max_hash_slot_num: 1024,
                     max_index_num: 4096,
                     message_index_enable: false,
-                    disk_max_used_space_ratio: 100,
+                    disk_space_warning_level_ratio: 100,
                     disk_space_clean_forcibly_ratio: 100,
                     ..StoreConfig::with_root(dir.path())
                 };

@@ -64,8 +64,12 @@ pub struct StoreConfig {
     pub commit_interval_commit_log: u64,
     /// Largest accepted body in bytes. Default: 4 MiB (4194304).
     pub max_message_size: u32,
-    /// Writes are refused while disk usage is above this percentage. Default: 75.
+    /// Retention starts deleting expired files early above this percentage.
+    /// Default: 75. (RocketMQ cleans at this ratio; it refuses writes only at
+    /// `diskSpaceWarningLevelRatio`.)
     pub disk_max_used_space_ratio: u32,
+    /// Writes are refused while disk usage is above this percentage. Default: 90.
+    pub disk_space_warning_level_ratio: u32,
     /// Retention deletes files regardless of age above this percentage. Default: 85.
     pub disk_space_clean_forcibly_ratio: u32,
     /// Hours a CommitLog file is kept after its last write. Default: 72.
@@ -102,6 +106,7 @@ impl Default for StoreConfig {
             commit_interval_commit_log: 200,
             max_message_size: 4 * 1024 * 1024,
             disk_max_used_space_ratio: 75,
+            disk_space_warning_level_ratio: 90,
             disk_space_clean_forcibly_ratio: 85,
             file_reserved_time: 72,
             delete_when: "04".to_owned(),

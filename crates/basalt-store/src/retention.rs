@@ -38,11 +38,16 @@ pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
                 .delete_when
                 .split(';')
                 .any(|h| h.trim().parse::<u32>().ok() == Some(hour));
-            let forced = shared
+            let used = shared
                 .disk
                 .usage(&shared.config.store_path_root_dir)
-                .is_ok_and(|u| u.used_percent() > shared.config.disk_space_clean_forcibly_ratio);
-            if timely || forced {
+                .map_or(0, |u| u.used_percent());
+            // Above diskMaxUsedSpaceRatio expired files go at once, not at
+            // `deleteWhen`; above diskSpaceCleanForciblyRatio even unexpired
+            // ones do (RocketMQ's CleanCommitLogService).
+            let forced = used > shared.config.disk_space_clean_forcibly_ratio;
+            let crowded = used > shared.config.disk_max_used_space_ratio;
+            if timely || crowded || forced {
                 if let Err(e) = clean(&shared, SystemTime::now(), forced) {
                     tracing::warn!(error = %e, "retention pass failed");
                 }

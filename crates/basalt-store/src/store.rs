@@ -69,7 +69,7 @@ impl Shared {
         let Ok(usage) = self.disk.usage(&self.config.store_path_root_dir) else {
             return;
         };
-        let full = usage.used_percent() > self.config.disk_max_used_space_ratio;
+        let full = usage.used_percent() > self.config.disk_space_warning_level_ratio;
         if self.disk_full.swap(full, Ordering::AcqRel) != full {
             tracing::warn!(
                 used_percent = usage.used_percent(),
@@ -89,8 +89,8 @@ impl Shared {
         if self.disk_full.load(Ordering::Acquire) {
             return Err(StoreError::DiskFull {
                 reason: format!(
-                    "disk usage above diskMaxUsedSpaceRatio ({}%)",
-                    self.config.disk_max_used_space_ratio
+                    "disk usage above diskSpaceWarningLevelRatio ({}%)",
+                    self.config.disk_space_warning_level_ratio
                 ),
                 source: None,
             });

@@ -16,7 +16,7 @@ pub fn small_config(dir: &Path, flush: FlushDiskType) -> StoreConfig {
         flush_interval_consume_queue: 20,
         max_hash_slot_num: 64,
         max_index_num: 512,
-        disk_max_used_space_ratio: 100,
+        disk_space_warning_level_ratio: 100,
         disk_space_clean_forcibly_ratio: 100,
         ..StoreConfig::with_root(dir)
     }

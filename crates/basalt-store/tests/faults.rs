@@ -47,7 +47,7 @@ async fn usage_ratio_refuses_writes_until_space_returns() {
     let dir = tempfile::tempdir().unwrap();
     let disk = Arc::new(FaultyDisk::default());
     let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
-    cfg.disk_max_used_space_ratio = 75;
+    cfg.disk_space_warning_level_ratio = 75;
     let store = Store::open_with_disk(cfg, disk.clone()).unwrap();
     disk.used_percent.store(10, Ordering::SeqCst);
     store.refresh_disk_state();

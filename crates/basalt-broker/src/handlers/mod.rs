@@ -8,6 +8,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod send;
+pub mod send_back;
 
 use std::future::Future;
 use std::sync::Arc;

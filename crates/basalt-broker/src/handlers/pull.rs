@@ -217,6 +217,7 @@ fn status_name(s: GetStatus) -> &'static str {
 
 fn respond(h: &PullMessageRequest, r: GetResult) -> RemotingCommand {
     let code = status(h, &r);
+    tracing::trace!(topic = %h.topic, queue = h.queue_id, offset = h.queue_offset, status = status_name(r.status), found = r.messages.len(), "pull");
     let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let mut reply = RemotingCommand::response(code, status_name(r.status).to_owned()).with_header(
         &PullMessageResponse {

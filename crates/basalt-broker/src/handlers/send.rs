@@ -19,7 +19,9 @@ use basalt_store::{PutOutcome, PutStatus, Store};
 use tokio::sync::Notify;
 
 use super::Outcome;
-use crate::topics::{self, now_ms, Topics, RETRY_PREFIX};
+use crate::groups::Groups;
+use crate::schedule::Schedule;
+use crate::topics::{self, dlq_topic, now_ms, Topics, RETRY_PREFIX};
 use crate::BrokerError;
 
 pub struct SendState {
@@ -32,6 +34,8 @@ pub struct SendState {
     pub auto_create_topic: bool,
     pub max_message_size: usize,
     pub uniq: UniqKeyGenerator,
+    pub groups: Arc<Groups>,
+    pub schedule: Arc<Schedule>,
 }
 
 pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
@@ -91,11 +95,51 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         }
         let mut m = base;
         finish_properties(&s, &mut m);
+        if m.topic.starts_with(RETRY_PREFIX) {
+            divert_exhausted_retry(&s, &mut m, h.max_reconsume_times, req.cmd.version)?;
+        }
+        if !is_prepared(m.sys_flag) {
+            s.schedule.divert(&mut m);
+        }
         let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
         let outcome = s.store.put(m).await?;
         return Ok(respond(&outcome, queue_id, uniq));
     };
     Ok(respond(&outcome, queue_id, None))
+}
+
+fn is_prepared(sys_flag: i32) -> bool {
+    sys_flag & basalt_message::sysflag::TRANSACTION_MASK
+        == basalt_message::sysflag::TRANSACTION_PREPARED_TYPE
+}
+
+/// A client that could not send a message back re-sends it to the retry
+/// topic itself; past the group's maximum it belongs in the DLQ
+/// (RocketMQ's `handleRetryAndDLQ`).
+fn divert_exhausted_retry(
+    s: &SendState,
+    m: &mut MessageExtBrokerInner,
+    header_max: Option<i32>,
+    version: i32,
+) -> Result<(), BrokerError> {
+    let group = m.topic.trim_start_matches(RETRY_PREFIX).to_owned();
+    let Some(config) = s.groups.find_or_create(&group)? else {
+        return Err(BrokerError::GroupNotExist(group));
+    };
+    let max = match header_max {
+        Some(v) if version >= basalt_protocol::VERSION_V3_4_9 => v,
+        _ => config.retry_max_times,
+    };
+    if m.reconsume_times > max {
+        let dlq = dlq_topic(&group);
+        if s.topics.ensure(&dlq, 1)? {
+            s.reregister.notify_one();
+        }
+        m.topic = dlq;
+        m.queue_id = 0;
+        m.properties.remove(basalt_message::properties::DELAY);
+    }
+    Ok(())
 }
 
 fn too_large(size: usize, max: usize) -> BrokerError {
@@ -156,15 +200,21 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerErr
     Ok(config)
 }
 
+/// A queue id in `0..queues`, spread by the clock (the broker's choice for
+/// sends that leave it open, and for retry/DLQ re-stores).
+pub fn random_queue(queues: i32) -> i32 {
+    let n = u128::from(queues.max(1).unsigned_abs());
+    let pick = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() % n);
+    i32::try_from(pick).unwrap_or(0)
+}
+
 /// A negative queue id lets the broker choose; otherwise it must exist.
 fn pick_queue(config: &TopicConfig, requested: i32) -> Result<i32, BrokerError> {
     let max = config.read_queue_nums.max(config.write_queue_nums);
     if requested < 0 {
-        let n = u128::from(config.write_queue_nums.max(1).unsigned_abs());
-        let pick = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() % n);
-        return Ok(i32::try_from(pick).unwrap_or(0));
+        return Ok(random_queue(config.write_queue_nums));
     }
     if requested >= max {
         return Err(BrokerError::InvalidParameter(format!(

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         flush_disk_type: FlushDiskType::SyncFlush,
         max_hash_slot_num: 64,
         max_index_num: 512,
-        disk_max_used_space_ratio: 100,
+        disk_space_warning_level_ratio: 100,
         ..StoreConfig::with_root(dir)
     };
     let store = Store::open(config)?;

@@ -17,6 +17,7 @@ final class BasaltProcess implements AutoCloseable {
     private final Process process;
     private final String readyJson;
     final Path dataDir;
+    private boolean ownsDir;
 
     private BasaltProcess(Process process, String readyJson, Path dataDir) {
         this.process = process;
@@ -24,8 +25,22 @@ final class BasaltProcess implements AutoCloseable {
         this.dataDir = dataDir;
     }
 
+    /** Deletes a data dir (segment files are large; CI disks are not). */
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     static BasaltProcess start(String... extra) throws IOException, InterruptedException {
-        return startIn(Files.createTempDirectory("basalt-interop"), extra);
+        BasaltProcess b = startIn(Files.createTempDirectory("basalt-interop"), extra);
+        b.ownsDir = true;
+        return b;
     }
 
     /** Starts basalt on an existing data dir (to restart over the same store). */
@@ -78,10 +93,14 @@ final class BasaltProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() throws InterruptedException, IOException {
         process.destroy();
         if (!process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
             process.destroyForcibly();
+            process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        if (ownsDir) {
+            deleteTree(dataDir);
         }
     }
 }

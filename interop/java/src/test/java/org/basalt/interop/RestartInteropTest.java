@@ -20,6 +20,7 @@ import org.apache.rocketmq.client.producer.SendStatus;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** What survives a clean restart, and a kill -9 under SYNC_FLUSH. */
 class RestartInteropTest {
@@ -50,8 +51,7 @@ class RestartInteropTest {
     }
 
     @Test
-    void brokerRestartKeepsMessagesAndOffsets() throws Exception {
-        Path dir = Files.createTempDirectory("basalt-restart");
+    void brokerRestartKeepsMessagesAndOffsets(@TempDir Path dir) throws Exception {
         String topic = "RestartT_" + System.nanoTime();
         String group = "restart_g_" + System.nanoTime();
         BasaltProcess b = BasaltProcess.startIn(dir);
@@ -91,8 +91,7 @@ class RestartInteropTest {
     }
 
     @Test
-    void everyAcknowledgedMessageSurvivesKillNineUnderSyncFlush() throws Exception {
-        Path dir = Files.createTempDirectory("basalt-kill9");
+    void everyAcknowledgedMessageSurvivesKillNineUnderSyncFlush(@TempDir Path dir) throws Exception {
         Path conf = dir.resolve("broker.conf");
         Files.writeString(conf, "flushDiskType=SYNC_FLUSH\n");
         String topic = "Kill9T_" + System.nanoTime();
