@@ -2,6 +2,8 @@
 //! classes closely enough that the evaluator can follow Java's evaluation
 //! order (which decides whether a throwing comparison is reached at all).
 
+use std::collections::BTreeSet;
+
 /// A literal. Integers keep Java's `Integer` / `Long` split because the box
 /// type decides how a property string is converted when compared with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +57,8 @@ pub(crate) enum Expr {
     },
     In {
         prop: String,
-        list: Vec<String>,
+        /// A set: lists can be long and are probed once per message.
+        list: BTreeSet<String>,
         negated: bool,
     },
     Str {

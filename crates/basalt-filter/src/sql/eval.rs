@@ -48,7 +48,7 @@ pub(crate) fn eval<'a>(e: &'a Expr, props: &(impl Props<'a> + ?Sized)) -> Out<'a
             prop,
             list,
             negated,
-        } => props(prop).map(|v| Val::Bool(list.iter().any(|s| s == v) != *negated)),
+        } => props(prop).map(|v| Val::Bool(list.contains(v) != *negated)),
         Expr::Str {
             op,
             negated,

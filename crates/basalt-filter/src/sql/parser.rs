@@ -12,6 +12,7 @@ use super::build::{as_bool, between, check_equal, decimal, float, order};
 use super::lexer::{Tok, Token};
 use super::MAX_DEPTH;
 use crate::FilterError;
+use std::collections::BTreeSet;
 
 pub(crate) fn parse(tokens: &[Token]) -> Result<Expr, FilterError> {
     let mut p = Parser {
@@ -219,12 +220,12 @@ impl Parser<'_> {
         Ok(left)
     }
 
-    fn in_list(&mut self) -> Result<Vec<String>, FilterError> {
+    fn in_list(&mut self) -> Result<BTreeSet<String>, FilterError> {
         self.expect(&Tok::LParen, "'(' after IN")?;
-        let mut list = vec![self.string_literal()?];
+        let mut list = BTreeSet::from([self.string_literal()?]);
         while self.peek() == &Tok::Comma {
             self.bump();
-            list.push(self.string_literal()?);
+            list.insert(self.string_literal()?);
         }
         self.expect(&Tok::RParen, "',' or ')' in the IN list")?;
         Ok(list)
