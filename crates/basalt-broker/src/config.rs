@@ -46,6 +46,9 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     /// `flushConsumerOffsetInterval`, ms. Default: 5000.
     pub flush_consumer_offset_interval: u64,
+    /// `enablePropertyFilter`: serve SQL92 subscriptions. Default: true
+    /// (RocketMQ ships it off; Basalt's filter costs nothing until used).
+    pub enable_property_filter: bool,
     /// `messageDelayLevel`: the delay of each level, 1-based.
     /// Default: `1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h`.
     pub message_delay_level: String,
@@ -75,6 +78,7 @@ impl BrokerConfig {
             short_polling_time_mills: 1000,
             channel_expired_timeout: 120_000,
             flush_consumer_offset_interval: 5000,
+            enable_property_filter: true,
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
             max_reconsume_times: 16,
@@ -109,6 +113,7 @@ impl BrokerConfig {
             "shortPollingTimeMills" => self.short_polling_time_mills = parse(key, v)?,
             "channelExpiredTimeout" => self.channel_expired_timeout = parse(key, v)?,
             "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse(key, v)?,
+            "enablePropertyFilter" => self.enable_property_filter = parse(key, v)?,
             "messageDelayLevel" => self.message_delay_level = v.to_owned(),
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
             _ => return Ok(false),

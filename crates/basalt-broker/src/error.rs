@@ -34,6 +34,8 @@ pub enum BrokerError {
     NotFound(String),
     #[error("{0}")]
     FilterUnsupported(String),
+    #[error("subscription expression is invalid: {0}")]
+    SubscriptionParse(String),
     /// A lookup by id found nothing; Java answers SYSTEM_ERROR here.
     #[error("{0}")]
     MessageNotFound(String),

@@ -31,6 +31,7 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         BrokerError::SubscriptionNotLatest { .. } => ResponseCode::SubscriptionNotLatest,
         BrokerError::ConsumerNotOnline(_) => ResponseCode::ConsumerNotOnline,
         BrokerError::MessageIllegal(_) => ResponseCode::MessageIllegal,
+        BrokerError::SubscriptionParse(_) => ResponseCode::SubscriptionParseFailed,
         BrokerError::NotFound(_) => ResponseCode::QueryNotFound,
     };
     // Client mistakes are answered, not logged as server errors; debug

@@ -250,12 +250,14 @@ fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
         broker_permission: config.broker_permission,
         long_polling: config.long_polling_enable,
         short_polling: Duration::from_millis(config.short_polling_time_mills),
+        property_filter: config.enable_property_filter,
     });
     let client_state = Arc::new(client::ClientState {
         clients: Arc::clone(clients),
         groups: Arc::clone(groups),
         topics: Arc::clone(topics),
         reregister: Arc::clone(reregister),
+        property_filter: config.enable_property_filter,
     });
     let offset_state = Arc::new(offset::OffsetState {
         store: store.clone(),

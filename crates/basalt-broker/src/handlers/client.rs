@@ -24,6 +24,8 @@ pub struct ClientState {
     pub topics: Arc<Topics>,
     /// Signals the registration task that the topic table changed.
     pub reregister: Arc<Notify>,
+    /// `enablePropertyFilter`.
+    pub property_filter: bool,
 }
 
 pub fn heartbeat(s: &ClientState, req: &Request) -> Outcome {
@@ -132,13 +134,19 @@ pub fn consumer_list(s: &ClientState, req: &Request) -> Outcome {
     ))
 }
 
-pub fn check_client_config(_s: &ClientState, req: &Request) -> Outcome {
+/// Refuses subscriptions the broker could not serve, before the client
+/// starts consuming (the Java client calls this for non-TAG expressions).
+pub fn check_client_config(s: &ClientState, req: &Request) -> Outcome {
     let body = CheckClientRequest::decode(&req.cmd.body)?;
-    let ty = body.subscription_data.expression_type.as_str();
-    if ty.is_empty() || ty.eq_ignore_ascii_case("TAG") {
-        return Ok(RemotingCommand::success());
+    let sub = &body.subscription_data;
+    let ty = sub.expression_type.as_str();
+    let is_tag = ty.is_empty() || ty.eq_ignore_ascii_case("TAG");
+    if !is_tag && !s.property_filter {
+        return Err(BrokerError::FilterUnsupported(format!(
+            "The broker does not support consumer to filter message by {ty}"
+        )));
     }
-    Err(BrokerError::FilterUnsupported(format!(
-        "The broker does not support consumer to filter message by {ty}"
-    )))
+    basalt_filter::Filter::parse(ty, &sub.sub_string)
+        .map_err(|e| BrokerError::SubscriptionParse(e.to_string()))?;
+    Ok(RemotingCommand::success())
 }

@@ -5,12 +5,11 @@
 //! a message, its `suspendTimeoutMillis` passes, or the client goes away,
 //! then runs once more without suspending.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_message::java_string_hash;
-use basalt_protocol::body::client::SubscriptionData;
+use basalt_filter::{Filter, SqlExpr, TagFilter};
+use basalt_message::BlankOrRecord;
 use basalt_protocol::body::register::perm;
 use basalt_protocol::headers::pull::{sys_flag, PullMessageRequest, PullMessageResponse};
 use basalt_protocol::{RemotingCommand, ResponseCode};
@@ -40,36 +39,59 @@ pub struct PullState {
     pub broker_permission: i32,
     pub long_polling: bool,
     pub short_polling: Duration,
+    /// `enablePropertyFilter`: serve SQL92 subscriptions.
+    pub property_filter: bool,
 }
 
-/// Which tag codes a pull accepts; `None` accepts everything.
-struct TagFilter(Option<BTreeSet<i64>>);
+/// What a pull delivers: the tag codes the ConsumeQueue is pre-filtered
+/// by, and for SQL92 subscriptions the expression each record's properties
+/// must satisfy.
+struct PullFilter {
+    tags: TagFilter,
+    sql: Option<SqlExpr>,
+}
 
-impl TagFilter {
-    fn from_sub(sub: &SubscriptionData) -> Self {
-        let s = sub.sub_string.trim();
-        if s.is_empty() || s == "*" {
-            return Self(None);
+impl PullFilter {
+    /// The tag codes come from the expression itself rather than the
+    /// client's `codeSet`: they are the same hashes, and this way one parser
+    /// serves heartbeat and pull-carried subscriptions alike.
+    fn new(expression_type: &str, expression: &str) -> Result<Self, BrokerError> {
+        match Filter::parse(expression_type, expression) {
+            Ok(Filter::Tag(tags)) => Ok(Self { tags, sql: None }),
+            Ok(Filter::Sql(sql)) => Ok(Self {
+                tags: TagFilter::parse("*"),
+                sql: Some(sql),
+            }),
+            Err(e) => Err(BrokerError::SubscriptionParse(e.to_string())),
         }
-        let codes = if sub.code_set.is_empty() {
-            parse_codes(s)
-        } else {
-            sub.code_set.iter().map(|c| i64::from(*c)).collect()
-        };
-        Self(Some(codes))
     }
 
-    fn accepts(&self, tags_code: i64) -> bool {
-        self.0.as_ref().is_none_or(|c| c.contains(&tags_code))
+    fn accepts_code(&self, tags_code: i64) -> bool {
+        self.tags.matches_code(tags_code)
     }
-}
 
-fn parse_codes(expr: &str) -> BTreeSet<i64> {
-    expr.split("||")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| i64::from(java_string_hash(t)))
-        .collect()
+    /// Applies the SQL92 expression to found records, as RocketMQ does after
+    /// reading them; a record that cannot be decoded is not delivered.
+    fn apply_sql(&self, r: &mut GetResult) {
+        let Some(sql) = &self.sql else { return };
+        let mut kept = Vec::with_capacity(r.messages.len());
+        let mut offsets = Vec::with_capacity(r.messages.len());
+        for (m, qo) in r.messages.iter().zip(&r.queue_offsets) {
+            let Ok(BlankOrRecord::Record(rec)) = Store::decode(m) else {
+                continue;
+            };
+            let props = rec.properties();
+            if sql.evaluate(&|k| props.get(k)) {
+                kept.push(m.clone());
+                offsets.push(*qo);
+            }
+        }
+        if kept.is_empty() && r.status == GetStatus::Found {
+            r.status = GetStatus::NoMatchedMessage;
+        }
+        r.messages = kept;
+        r.queue_offsets = offsets;
+    }
 }
 
 pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
@@ -106,19 +128,21 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     Ok(respond(&h, get(&s.store, &h, offset, &filter)))
 }
 
-fn get(store: &Store, h: &PullMessageRequest, offset: u64, filter: &TagFilter) -> GetResult {
+fn get(store: &Store, h: &PullMessageRequest, offset: u64, filter: &PullFilter) -> GetResult {
     let count = usize::try_from(h.max_msg_nums.clamp(1, MAX_TRANSFER_COUNT)).unwrap_or(1);
     let bytes = h
         .max_msg_bytes
         .and_then(|b| usize::try_from(b).ok())
         .filter(|b| *b > 0)
         .map_or(MAX_TRANSFER_BYTES, |b| b.min(MAX_TRANSFER_BYTES));
-    store.get_filtered(&h.topic, h.queue_id, offset, count, bytes, &|code| {
-        filter.accepts(code)
-    })
+    let mut r = store.get_filtered(&h.topic, h.queue_id, offset, count, bytes, &|code| {
+        filter.accepts_code(code)
+    });
+    filter.apply_sql(&mut r);
+    r
 }
 
-fn check(s: &PullState, h: &PullMessageRequest) -> Result<TagFilter, BrokerError> {
+fn check(s: &PullState, h: &PullMessageRequest) -> Result<PullFilter, BrokerError> {
     if s.broker_permission & perm::READ == 0 {
         return Err(BrokerError::NoPermission(
             "the broker pulling message is forbidden".into(),
@@ -151,18 +175,15 @@ fn check(s: &PullState, h: &PullMessageRequest) -> Result<TagFilter, BrokerError
         )));
     }
     let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
-    if !expression_type.eq_ignore_ascii_case("TAG") {
+    let is_sql = !expression_type.is_empty() && !expression_type.eq_ignore_ascii_case("TAG");
+    if is_sql && !s.property_filter {
         return Err(BrokerError::FilterUnsupported(format!(
             "The broker does not support consumer to filter message by {expression_type}"
         )));
     }
     if h.sys_flag & sys_flag::SUBSCRIPTION != 0 {
-        let sub = SubscriptionData {
-            sub_string: h.subscription.clone().unwrap_or_else(|| "*".into()),
-            topic: h.topic.clone(),
-            ..SubscriptionData::default()
-        };
-        return Ok(TagFilter::from_sub(&sub));
+        let expr = h.subscription.as_deref().unwrap_or("*");
+        return PullFilter::new(expression_type, expr);
     }
     let sub = s
         .clients
@@ -177,7 +198,7 @@ fn check(s: &PullState, h: &PullMessageRequest) -> Result<TagFilter, BrokerError
             topic: h.topic.clone(),
         });
     }
-    Ok(TagFilter::from_sub(&sub))
+    PullFilter::new(&sub.expression_type, &sub.sub_string)
 }
 
 fn is_not_found(h: &PullMessageRequest, r: &GetResult) -> bool {

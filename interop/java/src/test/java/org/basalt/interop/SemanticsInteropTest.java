@@ -1,6 +1,7 @@
 package org.basalt.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -8,10 +9,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.MessageSelector;
+import org.apache.rocketmq.client.exception.MQClientException;
+import org.apache.rocketmq.remoting.protocol.heartbeat.MessageModel;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
@@ -151,6 +156,94 @@ class SemanticsInteropTest {
                 c.shutdown();
                 p.shutdown();
                 admin.shutdown();
+            }
+        } finally {
+            b.close();
+        }
+    }
+
+    @Test
+    void sql92FilterDeliversOnlyMatchingMessagesAndBadSqlIsRefused() throws Exception {
+        BasaltProcess b = BasaltProcess.start();
+        try {
+            String namesrv = b.addr("namesrv");
+            String topic = "SqlT_" + System.nanoTime();
+            DefaultMQProducer p = producer(namesrv);
+            String[][] cases = {{"9", "x"}, {"3", "x"}, {"7", "y"}, {"6", "x"}, {null, "x"}, {"100", "x"}};
+            for (int i = 0; i < cases.length; i++) {
+                Message m = new Message(topic, "T", ("sql-" + i).getBytes(StandardCharsets.UTF_8));
+                if (cases[i][0] != null) {
+                    m.putUserProperty("a", cases[i][0]);
+                }
+                m.putUserProperty("b", cases[i][1]);
+                assertEquals(SendStatus.SEND_OK, p.send(m).getSendStatus());
+            }
+            p.shutdown();
+            Map<String, Integer> got = new ConcurrentHashMap<>();
+            DefaultMQPushConsumer c = new DefaultMQPushConsumer("sql_g_" + System.nanoTime());
+            c.setNamesrvAddr(namesrv);
+            c.setInstanceName("c-" + UUID.randomUUID());
+            c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+            c.subscribe(topic, MessageSelector.bySql("a > 5 AND b = 'x'"));
+            c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                msgs.forEach(m -> got.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum));
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            c.start();
+            try {
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> got.size() >= 3, "3 matching messages");
+            } finally {
+                c.shutdown();
+            }
+            assertEquals(Set.of("sql-0", "sql-3", "sql-5"), got.keySet());
+
+            DefaultMQPushConsumer bad = new DefaultMQPushConsumer("sql_bad_" + System.nanoTime());
+            bad.setNamesrvAddr(namesrv);
+            bad.setInstanceName("c-" + UUID.randomUUID());
+            bad.subscribe(topic, MessageSelector.bySql("a > AND ("));
+            bad.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> ConsumeConcurrentlyStatus.CONSUME_SUCCESS);
+            MQClientException e = assertThrows(MQClientException.class, bad::start);
+            // SUBSCRIPTION_PARSE_FAILED, with the parser's position in the remark.
+            assertTrue(String.valueOf(e.getMessage()).contains("CODE: 23"), e.getMessage());
+            assertTrue(e.getMessage().contains("offset 4"), e.getMessage());
+            bad.shutdown();
+        } finally {
+            b.close();
+        }
+    }
+
+    @Test
+    void twoBroadcastConsumersEachReceiveEveryMessage() throws Exception {
+        BasaltProcess b = BasaltProcess.start();
+        try {
+            String namesrv = b.addr("namesrv");
+            String topic = "BcastT_" + System.nanoTime();
+            String group = "bcast_g_" + System.nanoTime();
+            DefaultMQProducer p = producer(namesrv);
+            p.send(new Message(topic, "warm".getBytes(StandardCharsets.UTF_8)));
+            Map<String, Set<String>> got = new ConcurrentHashMap<>();
+            DefaultMQPushConsumer[] cs = new DefaultMQPushConsumer[2];
+            for (int i = 0; i < 2; i++) {
+                String name = "c" + i;
+                cs[i] = consumer(namesrv, group, topic, (msgs, ctx) -> {
+                    msgs.forEach(m -> got.computeIfAbsent(name, k -> ConcurrentHashMap.newKeySet())
+                        .add(new String(m.getBody(), StandardCharsets.UTF_8)));
+                    return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+                });
+                cs[i].setMessageModel(MessageModel.BROADCASTING);
+                cs[i].start();
+            }
+            try {
+                for (int i = 0; i < 10; i++) {
+                    p.send(new Message(topic, ("b-" + i).getBytes(StandardCharsets.UTF_8)));
+                }
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> got.size() == 2
+                    && got.values().stream().allMatch(s -> s.stream().filter(x -> x.startsWith("b-")).count() == 10),
+                    "both consumers get all 10");
+            } finally {
+                cs[0].shutdown();
+                cs[1].shutdown();
+                p.shutdown();
             }
         } finally {
             b.close();
