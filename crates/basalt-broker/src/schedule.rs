@@ -174,20 +174,7 @@ impl Schedule {
                 .unwrap_or(0);
             props.remove(DELAY);
             props.insert(WAIT, "false");
-            let msg = MessageExtBrokerInner {
-                topic: real_topic,
-                queue_id: real_qid,
-                flag: rec.flag,
-                body: rec.body.clone(),
-                properties: props,
-                sys_flag: rec.sys_flag,
-                born_timestamp: rec.born_timestamp,
-                born_host: rec.born_host,
-                store_host: rec.store_host,
-                reconsume_times: rec.reconsume_times,
-                prepared_transaction_offset: rec.prepared_transaction_offset,
-                tags_code: None,
-            };
+            let msg = crate::rebuild::from_record(&rec, real_topic, real_qid, props);
             tracing::debug!(level, topic = %msg.topic, queue = msg.queue_id, "scheduled message due");
             store.put(msg).await?;
             offset = qo + 1;

@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::Clients;
 use crate::groups::Groups;
-use crate::handlers::{add, add_async, admin, client, locks, offset, pull, query, send, send_back};
+use crate::handlers::{
+    add, add_async, admin, client, locks, offset, pull, query, send, send_back, transaction,
+};
 use crate::locks::Locks;
 use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
@@ -133,6 +135,18 @@ impl Broker {
             stop,
         } = self;
         let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
+        let checker = Arc::new(crate::transaction::Checker::new(
+            store.clone(),
+            Arc::clone(&offsets),
+            Arc::clone(&clients),
+            crate::transaction::CheckConfig {
+                interval: Duration::from_millis(config.transaction_check_interval.max(100)),
+                timeout: Duration::from_millis(config.transaction_time_out),
+                max_checks: config.transaction_check_max,
+            },
+            config.broker_name.clone(),
+        ));
+        let checking = tokio::spawn(checker.run(stop.clone()));
         let registration = tokio::spawn(registrar.run(reregister, stop.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             Arc::clone(&offsets),
@@ -160,6 +174,7 @@ impl Broker {
         let _ = registration.await;
         let _ = housekeeping.await;
         let _ = scheduled.await;
+        let _ = checking.await;
         offsets.persist()?;
         tokio::task::spawn_blocking(move || store.shutdown())
             .await
@@ -281,6 +296,18 @@ fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_async(r, code, &send_family, &send_state, send::send);
     }
+    let end_state = Arc::new(transaction::EndState {
+        store: store.clone(),
+        schedule: Arc::clone(schedule),
+        store_host: addr,
+    });
+    r = add_async(
+        r,
+        C::EndTransaction,
+        &send_family,
+        &end_state,
+        transaction::end,
+    );
     r = add_async(
         r,
         C::ConsumerSendMsgBack,

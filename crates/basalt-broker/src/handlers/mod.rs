@@ -9,6 +9,7 @@ pub mod pull;
 pub mod query;
 pub mod send;
 pub mod send_back;
+pub mod transaction;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -98,7 +98,9 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         if m.topic.starts_with(RETRY_PREFIX) {
             divert_exhausted_retry(&s, &mut m, h.max_reconsume_times, req.cmd.version)?;
         }
-        if !is_prepared(m.sys_flag) {
+        if is_prepared(m.sys_flag) {
+            crate::transaction::to_half(&mut m);
+        } else {
             s.schedule.divert(&mut m);
         }
         let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
