@@ -23,6 +23,7 @@ pub mod register;
 pub mod respond;
 pub mod schedule;
 mod serve;
+pub mod timer;
 pub mod topics;
 pub mod transaction;
 

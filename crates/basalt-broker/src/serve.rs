@@ -22,6 +22,7 @@ use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
 use crate::register::Registrar;
 use crate::schedule::{parse_levels, Schedule};
+use crate::timer::Timers;
 use crate::topics::{now_ms, Topics};
 use crate::{BrokerConfig, BrokerError};
 
@@ -44,6 +45,8 @@ pub struct Broker {
     registrar: Arc<Registrar>,
     reregister: Arc<Notify>,
     schedule: Arc<Schedule>,
+    timers: Arc<Timers>,
+    arrivals: Arc<Arrivals>,
     stop: CancellationToken,
 }
 
@@ -75,12 +78,17 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         dir.join("delayOffset.json"),
         parse_levels(&config.message_delay_level)?,
     )?);
+    let timers = Arc::new(Timers::load(
+        dir.join("timerProgress.json"),
+        store.clone(),
+        config.broker_addr(),
+    )?);
     let tables = Tables {
         topics,
         groups: Arc::clone(&groups),
         offsets: Arc::clone(&offsets),
         clients: Arc::clone(&clients),
-        arrivals,
+        arrivals: Arc::clone(&arrivals),
         reregister: Arc::clone(&reregister),
         schedule: Arc::clone(&schedule),
     };
@@ -98,6 +106,8 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         registrar,
         reregister,
         schedule,
+        timers,
+        arrivals,
         stop,
     })
 }
@@ -132,6 +142,8 @@ impl Broker {
             registrar,
             reregister,
             schedule,
+            timers,
+            arrivals,
             stop,
         } = self;
         let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
@@ -147,6 +159,7 @@ impl Broker {
             config.broker_name.clone(),
         ));
         let checking = tokio::spawn(checker.run(stop.clone()));
+        let timing = tokio::spawn(Arc::clone(&timers).run(Arc::clone(&arrivals), stop.clone()));
         let registration = tokio::spawn(registrar.run(reregister, stop.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             Arc::clone(&offsets),
@@ -175,6 +188,7 @@ impl Broker {
         let _ = housekeeping.await;
         let _ = scheduled.await;
         let _ = checking.await;
+        let _ = timing.await;
         offsets.persist()?;
         tokio::task::spawn_blocking(move || store.shutdown())
             .await
@@ -246,6 +260,7 @@ fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
         uniq: UniqKeyGenerator::new(addr.ip(), std::process::id(), i32::from(addr.port())),
         groups: Arc::clone(groups),
         schedule: Arc::clone(schedule),
+        timer_max_delay: Duration::from_secs(config.timer_max_delay_sec),
     });
     let send_back_state = Arc::new(send_back::SendBackState {
         store: store.clone(),
