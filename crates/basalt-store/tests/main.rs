@@ -10,5 +10,6 @@ mod common;
 mod basics;
 mod faults;
 mod flush;
+mod interop;
 mod kill9;
 mod recovery;
