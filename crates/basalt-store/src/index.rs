@@ -9,8 +9,9 @@
 //! entry:  keyHash i32, phyOffset i64, timeDiff i32 (s since beginTimestamp), prevIndex i32
 //! ```
 //! Files are named by creation time `yyyyMMddHHmmssSSS` (UTC here; RocketMQ
-//! uses local time). Keys indexed per record: `UNIQ_KEY` and each `KEYS`
-//! token; rollback records are skipped.
+//! uses local time). Keys indexed per record, in RocketMQ 5.5.1's order:
+//! `topic#UNIQ_KEY`, `topic#k` for each `KEYS` token, and `topic#T#tag` for
+//! the `TAGS` value (5.5.1's tag index); rollback records are skipped.
 
 use std::fs;
 use std::path::PathBuf;
@@ -255,7 +256,15 @@ impl IndexService {
         if sysflag::transaction_type(sys_flag) == sysflag::TRANSACTION_ROLLBACK_TYPE {
             return;
         }
-        let keys: Vec<&str> = props.uniq_key().into_iter().chain(props.keys()).collect();
+        let mut keys: Vec<String> = props
+            .uniq_key()
+            .into_iter()
+            .chain(props.keys())
+            .map(|k| format!("{topic}#{k}"))
+            .collect();
+        if let Some(tag) = props.tags().filter(|t| !t.is_empty()) {
+            keys.push(format!("{topic}#T#{tag}"));
+        }
         if keys.is_empty() {
             return;
         }
@@ -265,8 +274,7 @@ impl IndexService {
         if files.last().is_some_and(seen) {
             return;
         }
-        for key in keys {
-            let full = format!("{topic}#{key}");
+        for full in keys {
             if files.last().is_none_or(IndexFile::is_full) {
                 match self.create(ts, files.last().map(|f| &f.header)) {
                     Ok(f) => files.push(f),
@@ -284,15 +292,7 @@ impl IndexService {
 
     /// Commit-log offsets whose `topic#key` hashes like the key, stored
     /// within `[begin, end]` ms, newest files first. Callers check the record.
-    pub(crate) fn query(
-        &self,
-        topic: &str,
-        key: &str,
-        max: usize,
-        begin: i64,
-        end: i64,
-    ) -> Vec<i64> {
-        let full = format!("{topic}#{key}");
+    pub(crate) fn query(&self, full: &str, max: usize, begin: i64, end: i64) -> Vec<i64> {
         let files = self.files.lock();
         let mut out = Vec::new();
         for f in files.iter().rev() {
@@ -300,7 +300,7 @@ impl IndexService {
                 break;
             }
             if f.overlaps(begin, end) {
-                f.select(&full, max, begin, end, &mut out);
+                f.select(full, max, begin, end, &mut out);
             }
         }
         out

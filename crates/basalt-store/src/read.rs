@@ -2,7 +2,7 @@
 //! message id, timestamp and key. Every record comes back as a zero-copy
 //! `Bytes` slice of the mapped file, byte-for-byte as stored.
 
-use basalt_message::{decode_offset_msg_id, BlankOrRecord};
+use basalt_message::{decode_offset_msg_id, BlankOrRecord, Record};
 use bytes::Bytes;
 
 use crate::consume_queue::ConsumeQueue;
@@ -191,24 +191,47 @@ impl Store {
         begin_ms: i64,
         end_ms: i64,
     ) -> Vec<Bytes> {
+        self.query_index(&format!("{topic}#{key}"), max, begin_ms, end_ms, &|r| {
+            let props = r.properties();
+            r.topic == topic && (props.uniq_key() == Some(key) || props.keys().any(|k| k == key))
+        })
+    }
+
+    /// Records of `topic` whose `TAGS` is `tag` (RocketMQ 5.5.1's tag index).
+    pub fn query_by_tag(
+        &self,
+        topic: &str,
+        tag: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Vec<Bytes> {
+        self.query_index(&format!("{topic}#T#{tag}"), max, begin_ms, end_ms, &|r| {
+            r.topic == topic && r.properties().tags() == Some(tag)
+        })
+    }
+
+    fn query_index(
+        &self,
+        full_key: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+        matches: &dyn Fn(&Record) -> bool,
+    ) -> Vec<Bytes> {
         let Some(index) = &self.shared.index else {
             return Vec::new();
         };
         let mut out = Vec::new();
         // The index matches hashes; confirm against the stored record.
-        for phys in index.query(topic, key, max.saturating_mul(2), begin_ms, end_ms) {
+        for phys in index.query(full_key, max.saturating_mul(2), begin_ms, end_ms) {
             if out.len() >= max {
                 break;
             }
-            let Some((bytes, r)) = u64::try_from(phys)
+            let found = u64::try_from(phys)
                 .ok()
-                .and_then(|p| self.shared.commitlog.record_at(p))
-            else {
-                continue;
-            };
-            let props = r.properties();
-            if r.topic == topic && (props.uniq_key() == Some(key) || props.keys().any(|k| k == key))
-            {
+                .and_then(|p| self.shared.commitlog.record_at(p));
+            if let Some((bytes, _)) = found.filter(|(_, r)| matches(r)) {
                 out.push(bytes);
             }
         }
