@@ -106,7 +106,36 @@ impl Shared {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
-    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    threads: Arc<Background>,
+}
+
+/// The flusher and cleaner threads. Dropped with the last `Store` clone:
+/// the threads stop (without removing the abort marker, like a crash).
+struct Background {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Background {
+    fn stop(&self) {
+        let s = &self.shared;
+        s.shutdown.store(true, Ordering::Release);
+        s.flush.wake_flusher();
+        {
+            let _g = s.stop_lock.lock();
+            s.stop_cv.notify_all();
+        }
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -183,8 +212,11 @@ impl Store {
         let mut threads = vec![crate::flush::spawn_flusher(Arc::clone(&shared))?];
         threads.push(crate::retention::spawn_cleaner(Arc::clone(&shared))?);
         Ok(Self {
+            threads: Arc::new(Background {
+                shared: Arc::clone(&shared),
+                threads: Mutex::new(threads),
+            }),
             shared,
-            threads: Arc::new(Mutex::new(threads)),
         })
     }
 
@@ -255,16 +287,7 @@ impl Store {
     }
 
     fn stop_threads(&self) {
-        self.shared.shutdown.store(true, Ordering::Release);
-        self.shared.flush.wake_flusher();
-        {
-            let _g = self.shared.stop_lock.lock();
-            self.shared.stop_cv.notify_all();
-        }
-        let threads: Vec<_> = self.threads.lock().drain(..).collect();
-        for t in threads {
-            let _ = t.join();
-        }
+        self.threads.stop();
     }
 
     /// Subscribes to "new data for topic/queue" signals.

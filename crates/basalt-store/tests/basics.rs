@@ -236,3 +236,23 @@ async fn zero_copy_slices_outlive_retention() {
     assert_eq!(store.max_offset("R", 0), 601);
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn index_rolls_over_to_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.max_index_num = 16;
+    let store = Store::open(cfg.clone()).unwrap();
+    for i in 0..50 {
+        let mut m = msg("I", 0, &b"x"[..]);
+        m.properties.insert(properties::KEYS, format!("k{i}"));
+        store.put(m).await.unwrap();
+    }
+    let files = std::fs::read_dir(dir.path().join("index")).unwrap().count();
+    assert!(files >= 3, "{files} index files");
+    for i in 0..50 {
+        let hits = store.query_by_key("I", &format!("k{i}"), 10, 0, i64::MAX);
+        assert_eq!(hits.len(), 1, "k{i}");
+    }
+    store.shutdown().unwrap();
+}
