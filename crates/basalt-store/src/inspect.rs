@@ -47,13 +47,18 @@ fn start_of(path: &Path) -> Result<u64> {
 /// Every record of one CommitLog file, verifying CRCs. Stops at the first
 /// zeroed header; an invalid record is an error naming file and offset.
 pub fn commit_log_file(path: &Path) -> Result<Vec<CommitLogItem>> {
-    let data = read(path)?;
-    let start = start_of(path)?;
+    commit_log_bytes(path, start_of(path)?, &read(path)?)
+}
+
+/// [`commit_log_file`] over bytes already in memory (`path` only names the
+/// file in errors; `start` is the file's first commit-log offset). This is
+/// the recovery scan's record judgement, and the fuzz target's entry point.
+pub fn commit_log_bytes(path: &Path, start: u64, data: &Bytes) -> Result<Vec<CommitLogItem>> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     loop {
         let phys = start + pos as u64;
-        match step(&data, pos, start, true) {
+        match step(data, pos, start, true) {
             Step::Record(record) => {
                 pos += record.total_size as usize;
                 out.push(CommitLogItem::Record { phys, record });

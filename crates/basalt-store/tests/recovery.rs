@@ -252,3 +252,45 @@ async fn lost_consume_queue_entries_are_rebuilt() {
     assert_matches(&store, &model);
     store.shutdown().unwrap();
 }
+
+mod scan_fuzz {
+    use std::path::Path;
+
+    use basalt_store::inspect::{commit_log_bytes, CommitLogItem};
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    fn fixture_file() -> Vec<u8> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/rocketmq-store/commitlog/00000000000000000000");
+        std::fs::read(p).unwrap()
+    }
+
+    fn check(data: &[u8]) {
+        if let Ok(items) = commit_log_bytes(Path::new("x"), 0, &Bytes::copy_from_slice(data)) {
+            for item in items {
+                if let CommitLogItem::Record { phys, record } = item {
+                    assert!(phys as usize + record.total_size as usize <= data.len());
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        // Same entry point as fuzz/fuzz_targets/store_recovery_scan.rs.
+        #[test]
+        fn scan_never_panics_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            check(&data);
+        }
+
+        #[test]
+        fn scan_never_panics_on_mutated_real_files(edits in proptest::collection::vec((0usize..16384, any::<u8>()), 1..8)) {
+            let mut data = fixture_file();
+            for (at, v) in edits {
+                data[at] = v;
+            }
+            check(&data);
+        }
+    }
+}
