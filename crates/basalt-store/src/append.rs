@@ -109,13 +109,16 @@ impl Shared {
                         .entry(m.topic.clone())
                         .or_default()
                         .insert(m.queue_id, queue_offset + 1);
-                    arrivals.push(Arrival {
-                        topic: Arc::from(m.topic.as_str()),
-                        queue_id: m.queue_id,
-                        max_offset: queue_offset + 1,
-                        store_timestamp: ts,
-                        tags_code,
-                    });
+                    arrivals.push((
+                        phys + u64::from(size),
+                        Arrival {
+                            topic: Arc::from(m.topic.as_str()),
+                            queue_id: m.queue_id,
+                            max_offset: queue_offset + 1,
+                            store_timestamp: ts,
+                            tags_code,
+                        },
+                    ));
                 }
                 if let Some(index) = &self.index {
                     index.add(&m.topic, &m.properties, m.sys_flag, phys, ts);
@@ -132,9 +135,14 @@ impl Shared {
                 });
             }
         }
-        for a in arrivals {
-            // No subscriber is fine: nobody is long-polling.
-            let _ = self.arrivals.send(a);
+        if self.commitlog.is_transient() {
+            // Readers cannot see these records until the flusher commits them.
+            self.deferred_arrivals.lock().extend(arrivals);
+        } else {
+            for (_, a) in arrivals {
+                // No subscriber is fine: nobody is long-polling.
+                let _ = self.arrivals.send(a);
+            }
         }
         Ok(results)
     }

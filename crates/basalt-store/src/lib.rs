@@ -28,6 +28,7 @@ mod retention;
 mod scan;
 mod segments;
 mod store;
+mod transient;
 mod types;
 
 pub use checkpoint::CheckpointData;

@@ -71,6 +71,9 @@ impl Store {
         let mut out = result(GetStatus::NoMatchedMessage, offset, min, max);
         let mut bytes = 0usize;
         let scan_limit = MAX_SCANNED_ENTRIES.max(max_count);
+        // With the transient store pool, entries can point past the bytes
+        // committed so far; those records are not there yet.
+        let readable = self.shared.commitlog.segments().max_offset();
         let mut scanned = 0usize;
         'outer: while out.next_begin_offset < max && scanned < scan_limit {
             let batch = cq.entries(out.next_begin_offset, scan_limit - scanned);
@@ -86,6 +89,13 @@ impl Store {
                     && (out.messages.len() >= max_count
                         || bytes + e.size.max(0) as usize > max_bytes);
                 if full {
+                    break 'outer;
+                }
+                let end = (e.phys_offset as u64).saturating_add(e.size.max(0) as u64);
+                if !e.is_filler() && end > readable {
+                    if out.messages.is_empty() {
+                        out.status = GetStatus::OffsetOverflowOne;
+                    }
                     break 'outer;
                 }
                 out.next_begin_offset = qo + 1;

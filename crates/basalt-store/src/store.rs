@@ -40,6 +40,9 @@ pub(crate) struct Shared {
     pub(crate) index: Option<IndexService>,
     pub(crate) append: Mutex<AppendState>,
     pub(crate) arrivals: broadcast::Sender<Arrival>,
+    /// Arrivals held back until their record is committed (transient pool),
+    /// in append order, keyed by the record's end offset.
+    pub(crate) deferred_arrivals: Mutex<Vec<(u64, Arrival)>>,
     pub(crate) flush: FlushSignal,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) checkpoint_data: Mutex<CheckpointData>,
@@ -62,6 +65,19 @@ impl Shared {
         tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
         let _ = self.poison.set(Arc::new(err));
         self.flush.wake_all_poisoned();
+    }
+
+    /// Publishes held-back arrivals whose records are now readable.
+    pub(crate) fn publish_committed_arrivals(&self) {
+        let visible = self.commitlog.segments().max_offset();
+        let ready: Vec<_> = {
+            let mut d = self.deferred_arrivals.lock();
+            let n = d.partition_point(|(end, _)| *end <= visible);
+            d.drain(..n).collect()
+        };
+        for (_, a) in ready {
+            let _ = self.arrivals.send(a);
+        }
     }
 
     /// Updates the disk-full flag from the current usage ratio.
@@ -160,11 +176,6 @@ impl Store {
     /// [`Store::open`] through a custom file-system seam (fault injection).
     pub fn open_with_disk(config: StoreConfig, disk: Arc<dyn Disk>) -> Result<Self> {
         config.validate()?;
-        if config.transient_store_pool_enable {
-            tracing::warn!(
-                "transientStorePoolEnable is not implemented; writing through the mapping"
-            );
-        }
         let root = &config.store_path_root_dir;
         fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
         let abort = abort_path(&config);
@@ -174,6 +185,7 @@ impl Store {
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             Arc::clone(&disk),
+            config.transient_store_pool_enable,
         )?;
         let queues = ConsumeQueueSet::open(
             &config.consume_queue_dir(),
@@ -193,6 +205,7 @@ impl Store {
             index,
             append: Mutex::new(AppendState::default()),
             arrivals,
+            deferred_arrivals: Mutex::new(Vec::new()),
             flush: FlushSignal::new(),
             checkpoint,
             checkpoint_data: Mutex::new(cp_data),

@@ -13,3 +13,4 @@ mod flush;
 mod interop;
 mod kill9;
 mod recovery;
+mod transient;
