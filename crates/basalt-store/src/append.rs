@@ -95,7 +95,7 @@ impl Shared {
                 let phys = self.commitlog.append(&mut buf, queue_offset as i64, ts)?;
                 st.last_store_timestamp = ts;
                 let size = buf.len() as u32;
-                let tags_code = m.effective_tags_code();
+                let tags_code = self.delay_levels.cq_tags_code(&m.topic, &m.properties, ts);
                 if let Some(cq) = cq {
                     cq.put(
                         queue_offset,

@@ -80,6 +80,9 @@ pub struct StoreConfig {
     pub message_index_enable: bool,
     /// Verify body CRCs while recovering. Default: true.
     pub check_crc_on_recover: bool,
+    /// Delay of each level for scheduled messages (units s/m/h/d).
+    /// Default: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
+    pub message_delay_level: String,
     /// What recovery does with invalid records (Basalt-specific key).
     /// Default: `TRUNCATE_TORN_TAIL`.
     pub recovery_policy: RecoveryPolicy,
@@ -110,6 +113,8 @@ impl Default for StoreConfig {
             message_index_enable: true,
             check_crc_on_recover: true,
             recovery_policy: RecoveryPolicy::TruncateTornTail,
+            message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
+                .to_owned(),
         }
     }
 }

@@ -213,7 +213,9 @@ fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
             if qo > cq.max_offset() && !allow_gap {
                 return Ok(true);
             }
-            let tags = basalt_message::tags_code(r.properties().tags());
+            let tags = s
+                .delay_levels
+                .cq_tags_code(&r.topic, &r.properties(), r.store_timestamp);
             cq.put(
                 qo,
                 CqEntry {

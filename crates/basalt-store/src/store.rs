@@ -16,6 +16,7 @@ use crate::checkpoint::{Checkpoint, CheckpointData};
 use crate::commitlog::CommitLog;
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueueSet;
+use crate::delay::DelayLevels;
 use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
@@ -38,6 +39,7 @@ pub(crate) struct Shared {
     pub(crate) commitlog: CommitLog,
     pub(crate) queues: ConsumeQueueSet,
     pub(crate) index: Option<IndexService>,
+    pub(crate) delay_levels: DelayLevels,
     pub(crate) append: Mutex<AppendState>,
     pub(crate) arrivals: broadcast::Sender<Arrival>,
     /// Arrivals held back until their record is committed (transient pool),
@@ -203,6 +205,7 @@ impl Store {
             commitlog,
             queues,
             index,
+            delay_levels: DelayLevels::parse(&config.message_delay_level)?,
             append: Mutex::new(AppendState::default()),
             arrivals,
             deferred_arrivals: Mutex::new(Vec::new()),

@@ -256,3 +256,29 @@ async fn index_rolls_over_to_new_files() {
     }
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn scheduled_messages_carry_delivery_time_as_tags_code_even_after_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    let store = Store::open(cfg.clone()).unwrap();
+    let mut m = msg(basalt_store::SCHEDULE_TOPIC, 1, &b"later"[..]);
+    m.properties.insert(properties::DELAY, "2");
+    m.properties.insert(properties::TAGS, "t");
+    let ts = store.put(m).await.unwrap().appended[0].store_timestamp;
+    let due = ts + 5_000;
+    let hit = |s: &Store| {
+        s.get_filtered(basalt_store::SCHEDULE_TOPIC, 1, 0, 1, 1 << 20, &|code| {
+            code == due
+        })
+        .messages
+        .len()
+    };
+    assert_eq!(hit(&store), 1);
+    store.simulate_crash();
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let store = Store::open(cfg).unwrap();
+    assert_eq!(hit(&store), 1);
+    store.shutdown().unwrap();
+}
