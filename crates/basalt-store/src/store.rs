@@ -325,7 +325,12 @@ impl Store {
             return Err(StoreError::Poisoned(Arc::clone(e)));
         }
         let abort = abort_path(&self.shared.config);
-        fs::remove_file(&abort).map_err(|e| StoreError::io("remove", &abort, e))
+        match fs::remove_file(&abort) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(StoreError::io("remove", &abort, e))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
