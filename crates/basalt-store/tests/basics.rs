@@ -282,3 +282,23 @@ async fn scheduled_messages_carry_delivery_time_as_tags_code_even_after_rebuild(
     assert_eq!(hit(&store), 1);
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn retention_keeps_files_younger_than_file_reserved_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    for _ in 0..400 {
+        store.put(msg("Ret", 0, vec![9u8; 400])).await.unwrap();
+    }
+    // Default 72 h: nothing is old enough.
+    assert_eq!(store.clean_expired(false).unwrap(), 0);
+    assert_eq!(store.commit_log_min_offset(), 0);
+    store.shutdown().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.file_reserved_time = 0;
+    let store = Store::open(cfg).unwrap();
+    assert!(store.clean_expired(false).unwrap() >= 2);
+    assert!(store.commit_log_min_offset() > 0);
+    assert!(store.min_offset("Ret", 0) > 0);
+    store.shutdown().unwrap();
+}
