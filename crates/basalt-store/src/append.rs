@@ -64,7 +64,16 @@ impl Shared {
         let mut encoded = Vec::with_capacity(msgs.len());
         for m in msgs {
             self.validate(m)?;
-            encoded.push(Record::encode(m, EncodeParams::default())?);
+            let record = Record::encode(m, EncodeParams::default())?;
+            // RocketMQ also bounds the whole record: body limit + 64 KiB.
+            let limit = self.config.max_message_size as usize + 64 * 1024;
+            if record.len() > limit {
+                return Err(StoreError::MessageTooLarge {
+                    size: record.len(),
+                    limit,
+                });
+            }
+            encoded.push(record);
         }
         let mut results = Vec::with_capacity(msgs.len());
         let mut arrivals = Vec::with_capacity(msgs.len());
