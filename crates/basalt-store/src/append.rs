@@ -80,6 +80,10 @@ impl Shared {
         {
             let mut st = self.append.lock();
             self.check_writable()?;
+            if encoded.len() > 1 {
+                let total = encoded.iter().map(|r| r.len() as u64).sum();
+                self.commitlog.ensure_room(total)?;
+            }
             for (m, mut buf) in msgs.iter().zip(encoded) {
                 let ts = now_ms().max(st.last_store_timestamp);
                 let consumable = sysflag::is_consumable(m.sys_flag);

@@ -60,6 +60,24 @@ impl CommitLog {
         self.segs.file_size() - BLANK_LEN
     }
 
+    /// Makes the current file able to take `total` more bytes (a whole batch)
+    /// by padding it and rolling now, so a batch is written contiguously and a
+    /// failed roll (ENOSPC) happens before any of it is written. A batch
+    /// larger than a file is written record by record.
+    pub(crate) fn ensure_room(&self, total: u64) -> Result<()> {
+        if total > self.max_record_len() {
+            return Ok(());
+        }
+        match self.segs.last() {
+            Some(seg) if self.end_in(&seg) + total + BLANK_LEN > seg.size() => {
+                self.pad_with_blank(&seg)?;
+                self.segs.roll(0).map(|_| ())
+            }
+            Some(_) => Ok(()),
+            None => self.segs.roll(0).map(|_| ()),
+        }
+    }
+
     /// Writes an encoded record, patching its append-time fields. Callers
     /// hold the store's append lock. Returns the record's commit-log offset.
     pub(crate) fn append(
