@@ -30,8 +30,6 @@ impl DiskUsage {
 pub trait Disk: Send + Sync + std::fmt::Debug + 'static {
     /// Creates `path` with `size` bytes written out (zeros), so a full disk
     /// surfaces here as ENOSPC rather than later as SIGBUS on a mapped page.
-    /// The file and its directory entry are synced: a record flushed into
-    /// the file must not vanish with the file after a power cut.
     fn create_preallocated(&self, path: &Path, size: u64) -> io::Result<File> {
         let mut file = OpenOptions::new()
             .read(true)
@@ -44,10 +42,6 @@ pub trait Disk: Send + Sync + std::fmt::Debug + 'static {
             let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
             file.write_all(chunk.get(..n).unwrap_or_default())?;
             left -= n as u64;
-        }
-        file.sync_all()?;
-        if let Some(dir) = path.parent() {
-            File::open(dir)?.sync_all()?;
         }
         Ok(file)
     }
