@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     /// Store time of the newest appended record (read by the flusher before
     /// it syncs, so the checkpoint never claims more than was flushed).
     pub(crate) last_store_timestamp: AtomicI64,
+    /// The flock on `<root>/lock`, released at shutdown (or drop).
+    pub(crate) lock: Mutex<Option<fs::File>>,
 }
 
 impl Shared {
@@ -164,6 +166,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Takes an exclusive flock on `<root>/lock` so two stores never write the
+/// same files (RocketMQ does the same with a `FileLock`).
+fn lock_root(root: &std::path::Path) -> Result<fs::File> {
+    let path = root.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io("open", &path, e))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(StoreError::Locked(path)),
+        Err(e) => Err(StoreError::io("lock", &path, e.into())),
+    }
+}
+
 fn abort_path(config: &StoreConfig) -> PathBuf {
     config.store_path_root_dir.join("abort")
 }
@@ -180,6 +199,7 @@ impl Store {
         config.validate()?;
         let root = &config.store_path_root_dir;
         fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
+        let lock = lock_root(root)?;
         let abort = abort_path(&config);
         let crashed = abort.exists();
         let (checkpoint, cp_data) = Checkpoint::open(&root.join("checkpoint"))?;
@@ -219,6 +239,7 @@ impl Store {
             stop_lock: Mutex::new(()),
             stop_cv: parking_lot::Condvar::new(),
             last_store_timestamp: AtomicI64::new(0),
+            lock: Mutex::new(Some(lock)),
             config,
         });
         crate::recovery::recover(&shared, crashed, &cp_data)?;
@@ -300,6 +321,7 @@ impl Store {
     pub fn simulate_crash(&self) {
         self.shared.crashing.store(true, Ordering::Release);
         self.stop_threads();
+        self.shared.lock.lock().take();
     }
 
     fn stop_threads(&self) {
@@ -321,6 +343,14 @@ impl Store {
     /// normally). Blocking; call from `spawn_blocking` in async code.
     pub fn shutdown(&self) -> Result<()> {
         self.stop_threads();
+        let result = self.remove_abort_marker();
+        // Like a process exit, shutdown releases the lock even when poisoned.
+        self.shared.lock.lock().take();
+        result
+    }
+
+    fn remove_abort_marker(&self) -> Result<()> {
+        // A poisoned store keeps its marker: the next open must recover.
         if let Some(e) = self.shared.poison.get() {
             return Err(StoreError::Poisoned(Arc::clone(e)));
         }

@@ -103,3 +103,17 @@ async fn a_batch_that_cannot_roll_writes_nothing() {
     assert_eq!(out.appended[0].queue_offset, before);
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn a_store_is_opened_by_one_owner_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    let store = Store::open(cfg.clone()).unwrap();
+    assert!(matches!(
+        Store::open(cfg.clone()),
+        Err(StoreError::Locked(_))
+    ));
+    store.shutdown().unwrap();
+    let again = Store::open(cfg).unwrap();
+    again.shutdown().unwrap();
+}
