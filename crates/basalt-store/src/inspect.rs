@@ -144,6 +144,11 @@ pub fn index_file(path: &Path, slots: u32) -> Result<IndexDump> {
     })
 }
 
+/// The checkpoint file's values.
+pub fn checkpoint_file(path: &Path) -> Result<crate::CheckpointData> {
+    Ok(crate::CheckpointData::from_bytes(&read(path)?))
+}
+
 /// What [`check`] verified.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {

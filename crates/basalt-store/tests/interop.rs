@@ -149,6 +149,9 @@ fn inspect_reads_and_checks_the_apache_fixture() {
     use basalt_store::inspect;
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rocketmq-store");
     let report = inspect::check(&src).unwrap();
+    let cp = inspect::checkpoint_file(&src.join("checkpoint")).unwrap();
+    assert!(cp.physic_msg_timestamp > 1_700_000_000_000);
+    assert!(cp.logics_msg_timestamp > 1_700_000_000_000);
     assert_eq!(report.records, 60);
     assert_eq!(report.commit_log_files, 3);
     assert_eq!(report.queue_entries, 60);
