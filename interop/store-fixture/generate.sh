@@ -7,7 +7,7 @@ out="$here/../../crates/basalt-store/tests/fixtures/rocketmq-store"
 cp_file="$(mktemp)"
 (cd "$here" && mvn -q -B dependency:build-classpath -Dmdep.outputFile="$cp_file")
 classes="$(mktemp -d)"
-javac -d "$classes" -cp "$(cat "$cp_file")" "$here/src/GenerateFixture.java"
+javac -d "$classes" -cp "$(cat "$cp_file")" "$here"/src/*.java
 rm -rf "$out"
 mkdir -p "$out"
 java -cp "$classes:$(cat "$cp_file")" GenerateFixture "$out"

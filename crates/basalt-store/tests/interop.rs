@@ -190,3 +190,52 @@ fn inspect_reads_and_checks_the_apache_fixture() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+/// Writes a store for `interop/store-fixture/verify-basalt-store.sh`, which
+/// opens it with Apache RocketMQ's DefaultMessageStore. Run with
+/// `BASALT_SAMPLE_DIR=/some/empty/dir cargo test -p basalt-store --test main -- --ignored`.
+#[tokio::test]
+#[ignore = "writes to $BASALT_SAMPLE_DIR for the Java-side check"]
+async fn write_sample_store_for_java() {
+    let Some(root) = std::env::var_os("BASALT_SAMPLE_DIR") else {
+        return;
+    };
+    let root = std::path::PathBuf::from(root);
+    let store = Store::open(fixture_config(&root)).unwrap();
+    let long_topic = format!("LongTopic{}", "z".repeat(125));
+    let mut manifest = String::new();
+    for i in 0..60 {
+        let topic = if i % 10 == 9 {
+            long_topic.as_str()
+        } else {
+            "BasaltTopic"
+        };
+        let queue = i % 3;
+        let tags = if i % 2 == 0 { "TagA" } else { "TagB" };
+        let keys = format!("bkey-{i} common");
+        let uniq = format!("7F00000100002A9F{i:016X}");
+        let body = if i % 7 == 3 {
+            format!("big-{i}-{}", "q".repeat(3000))
+        } else {
+            format!("basalt-body-{i}")
+        };
+        let mut m = msg(topic, queue, body.clone().into_bytes());
+        if i % 5 == 4 {
+            m.born_host = "[::1]:40000".parse().unwrap();
+        }
+        m.store_host = "127.0.0.1:10911".parse().unwrap();
+        m.properties.insert(basalt_message::properties::TAGS, tags);
+        m.properties
+            .insert(basalt_message::properties::KEYS, keys.clone());
+        m.properties
+            .insert(basalt_message::properties::UNIQ_KEY, uniq.clone());
+        m.properties.insert("custom", format!("v{i}"));
+        let a = store.put(m).await.unwrap().appended.remove(0);
+        manifest.push_str(&format!(
+            "{topic}\t{queue}\t{}\t{}\t{tags}\t{keys}\t{uniq}\tv{i}\t{body}\n",
+            a.queue_offset, a.phys_offset
+        ));
+    }
+    store.shutdown().unwrap();
+    std::fs::write(root.join("expected.tsv"), manifest).unwrap();
+}

@@ -2,16 +2,12 @@ import java.io.File;
 import java.io.FileWriter;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ConcurrentHashMap;
 
-import org.apache.rocketmq.common.BrokerConfig;
 import org.apache.rocketmq.common.message.MessageClientIDSetter;
 import org.apache.rocketmq.common.message.MessageDecoder;
 import org.apache.rocketmq.common.message.MessageExtBrokerInner;
 import org.apache.rocketmq.store.DefaultMessageStore;
 import org.apache.rocketmq.store.PutMessageResult;
-import org.apache.rocketmq.store.config.FlushDiskType;
-import org.apache.rocketmq.store.config.MessageStoreConfig;
 
 /**
  * Writes a small store with Apache RocketMQ's DefaultMessageStore and a
@@ -21,21 +17,7 @@ import org.apache.rocketmq.store.config.MessageStoreConfig;
 public class GenerateFixture {
     public static void main(String[] args) throws Exception {
         String root = args[0];
-        MessageStoreConfig cfg = new MessageStoreConfig();
-        cfg.setStorePathRootDir(root);
-        cfg.setStorePathCommitLog(root + File.separator + "commitlog");
-        cfg.setMappedFileSizeCommitLog(16 * 1024);
-        cfg.setMappedFileSizeConsumeQueue(20 * 20);
-        cfg.setMaxHashSlotNum(64);
-        cfg.setMaxIndexNum(256);
-        cfg.setFlushDiskType(FlushDiskType.SYNC_FLUSH);
-        cfg.setHaListenPort(0);
-        DefaultMessageStore store = new DefaultMessageStore(cfg, null, (topic, queueId, logicOffset, tagsCode, msgStoreTime, filterBitMap, properties) -> { },
-            new BrokerConfig(), new ConcurrentHashMap<>());
-        if (!store.load()) {
-            throw new IllegalStateException("load failed");
-        }
-        store.start();
+        DefaultMessageStore store = FixtureStore.open(root);
         String longTopic = "LongTopic" + "x".repeat(125);
         StringBuilder manifest = new StringBuilder();
         for (int i = 0; i < 60; i++) {
