@@ -40,20 +40,35 @@ async fn random_puts(store: &Store, rng: &mut Rng, n: usize) -> Vec<Put> {
     for i in 0..n {
         let topic = format!("T{}", rng.below(3));
         let queue = rng.below(3) as i32;
-        let max = if rng.below(10) == 0 { 6000 } else { 300 };
-        let len = 1 + rng.below(max) as usize;
-        // Bodies without zero bytes, so zeroing a suffix always changes them.
-        let body: Vec<u8> = (0..len).map(|_| 1 + rng.below(255) as u8).collect();
-        let mut m = msg(&topic, queue, body.clone());
-        m.properties.insert(properties::UNIQ_KEY, format!("U{i}"));
-        let a = store.put(m).await.unwrap().appended.remove(0);
-        model.push(Put {
-            topic,
-            queue,
-            body,
-            phys: a.phys_offset,
-            size: u64::from(a.size),
-        });
+        // One put in eight is a batch of 2-5 records for the same queue.
+        let count = if rng.below(8) == 0 {
+            2 + rng.below(4)
+        } else {
+            1
+        };
+        let mut batch = Vec::new();
+        let mut bodies = Vec::new();
+        for j in 0..count {
+            let max = if rng.below(10) == 0 { 6000 } else { 300 };
+            let len = 1 + rng.below(max) as usize;
+            // Bodies without zero bytes, so zeroing a suffix always changes them.
+            let body: Vec<u8> = (0..len).map(|_| 1 + rng.below(255) as u8).collect();
+            let mut m = msg(&topic, queue, body.clone());
+            m.properties
+                .insert(properties::UNIQ_KEY, format!("U{i}-{j}"));
+            batch.push(m);
+            bodies.push(body);
+        }
+        let appended = store.put_batch(batch).await.unwrap().appended;
+        for (a, body) in appended.into_iter().zip(bodies) {
+            model.push(Put {
+                topic: topic.clone(),
+                queue,
+                body,
+                phys: a.phys_offset,
+                size: u64::from(a.size),
+            });
+        }
     }
     model
 }
@@ -103,13 +118,43 @@ fn assert_matches(store: &Store, model: &[Put]) {
             );
             let r = store.get(&topic, q, 0, 10_000, usize::MAX);
             assert_eq!(r.messages.len(), expected.len(), "{topic}/{q}");
-            for (i, (b, e)) in r.messages.iter().zip(expected).enumerate() {
+            for (i, (b, e)) in r.messages.iter().zip(&expected).enumerate() {
                 let rec = decode(b);
                 assert_eq!(rec.queue_offset, i as i64);
                 assert_eq!(rec.physical_offset as u64, e.phys);
                 assert_eq!(&rec.body[..], &e.body[..]);
             }
+            assert_paged_gets(store, &topic, q, &expected);
         }
+    }
+}
+
+/// Random-sized pulls from random offsets return a dense run from the
+/// offset, within the count and byte limits (the first record always).
+fn assert_paged_gets(store: &Store, topic: &str, q: i32, expected: &[&Put]) {
+    let mut rng = Rng(expected.len() as u64 + 17);
+    for _ in 0..20 {
+        let from = rng.below(expected.len() as u64 + 1);
+        let max_count = 1 + rng.below(8) as usize;
+        let max_bytes = 100 + rng.below(5000) as usize;
+        let r = store.get(topic, q, from, max_count, max_bytes);
+        if from == expected.len() as u64 {
+            use basalt_store::GetStatus::*;
+            let ok = if expected.is_empty() {
+                matches!(r.status, NoMatchedLogicQueue | NoMessageInQueue)
+            } else {
+                r.status == OffsetOverflowOne
+            };
+            assert!(ok, "{topic}/{q} at {from}: {:?}", r.status);
+            continue;
+        }
+        assert!(!r.messages.is_empty() && r.messages.len() <= max_count);
+        assert!(r.messages.len() == 1 || r.total_bytes() <= max_bytes);
+        for (k, b) in r.messages.iter().enumerate() {
+            let e = expected[from as usize + k];
+            assert_eq!(decode(b).physical_offset as u64, e.phys);
+        }
+        assert_eq!(r.next_begin_offset, from + r.messages.len() as u64);
     }
 }
 
