@@ -24,6 +24,5 @@ pub fn from_record(
         store_host: rec.store_host,
         reconsume_times: rec.reconsume_times,
         prepared_transaction_offset: rec.prepared_transaction_offset,
-        tags_code: None,
     }
 }

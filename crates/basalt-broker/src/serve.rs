@@ -21,7 +21,7 @@ use crate::locks::Locks;
 use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
 use crate::register::Registrar;
-use crate::schedule::{parse_levels, Schedule};
+use crate::schedule::Schedule;
 use crate::timer::Timers;
 use crate::topics::{now_ms, Topics};
 use crate::{BrokerConfig, BrokerError};
@@ -76,7 +76,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let arrivals = Arrivals::spawn(&store, stop.clone());
     let schedule = Arc::new(Schedule::load(
         dir.join("delayOffset.json"),
-        parse_levels(&config.message_delay_level)?,
+        basalt_store::DelayLevels::parse(&config.message_delay_level)?,
     )?);
     let timers = Arc::new(Timers::load(
         dir.join("timerProgress.json"),

@@ -57,7 +57,6 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         store_host: s.store_host,
         reconsume_times: h.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
-        tags_code: None,
     };
     let outcome = if batch {
         if h.topic.starts_with(RETRY_PREFIX) {
