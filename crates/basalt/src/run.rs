@@ -39,6 +39,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Start(a) => (a, true, true),
         Command::Namesrv(a) => (a, true, false),
         Command::Broker(a) => (a, false, true),
+        Command::Inspect(_) => anyhow::bail!("inspect does not run a role"),
     };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
