@@ -43,6 +43,11 @@ const DELAY_SEC: &str = "TIMER_DELAY_SEC";
 const DELAY_MS: &str = "TIMER_DELAY_MS";
 const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
 const OUT_MS: &str = "TIMER_OUT_MS";
+/// Timers re-stored per done marker.
+const DELIVERY_BATCH: usize = 4096;
+/// How often the low water is saved; the done markers, not this file,
+/// are what keeps a restart from re-delivering.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// If `msg` is a timer message due in the future, redirects it into the
 /// timer topic. A `DELAY` level wins over timer properties, as in RocketMQ.
@@ -119,6 +124,7 @@ pub struct Timers {
     state: Mutex<State>,
     wake: Notify,
     store_host: std::net::SocketAddr,
+    saved_at: Mutex<std::time::Instant>,
 }
 
 impl Timers {
@@ -138,6 +144,7 @@ impl Timers {
             state: Mutex::new(state),
             wake: Notify::new(),
             store_host,
+            saved_at: Mutex::new(std::time::Instant::now()),
         })
     }
 
@@ -230,7 +237,7 @@ impl Timers {
             let mut st = self.state.lock();
             let mut out = Vec::new();
             while let Some(Reverse((d, qo, phys))) = st.heap.peek().copied() {
-                if d > now || out.len() >= 256 {
+                if d > now || out.len() >= DELIVERY_BATCH {
                     break;
                 }
                 st.heap.pop();
@@ -279,7 +286,18 @@ impl Timers {
                 st.done.insert(*qo);
             }
         }
-        self.persist()
+        let due_to_save = {
+            let mut at = self.saved_at.lock();
+            let due = at.elapsed() >= PROGRESS_EVERY;
+            if due {
+                *at = std::time::Instant::now();
+            }
+            due
+        };
+        if due_to_save {
+            self.persist()?;
+        }
+        Ok(())
     }
 
     /// Saves the low water: the smallest pending offset, or everything
