@@ -27,6 +27,8 @@ pub enum Command {
     Namesrv(RoleArgs),
     /// Run a broker alone, registering with `-n` name servers.
     Broker(RoleArgs),
+    /// Load tools: `producer`, `consumer`, and a bare `echo` server.
+    Bench(basalt_bench::BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]
