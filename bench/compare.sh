@@ -23,6 +23,7 @@ RAMP_MAX="${RAMP_MAX:-128}"          # last thread count tried
 STEP_SECS="${STEP_SECS:-4}"          # basalt bench producer: seconds per step
 JAVA_STEP_SECS="${JAVA_STEP_SECS:-18}" # Apache Producer prints 10 s sliding windows
 CONSUME_SECS="${CONSUME_SECS:-5}"
+WARMUP_SECS="${WARMUP_SECS:-5}"       # discarded load after ready (JIT, page cache)
 FLUSH_MODES="${FLUSH_MODES:-ASYNC_FLUSH SYNC_FLUSH}"
 APACHE_NS_PORT="${APACHE_NS_PORT:-9876}"
 APACHE_BROKER_PORT="${APACHE_BROKER_PORT:-10911}"
@@ -32,7 +33,7 @@ NS_JVM="${NS_JVM:--server -Xms1g -Xmx1g -Xmn512m -XX:+UseG1GC -XX:G1HeapRegionSi
 BROKER_JVM="${BROKER_JVM:--server -Xms2g -Xmx2g -XX:+UseG1GC -XX:G1HeapRegionSize=16m -XX:G1ReservePercent=25 -XX:InitiatingHeapOccupancyPercent=30 -XX:SoftRefLRUPolicyMSPerMB=0 -XX:-OmitStackTraceInFastThrow -XX:+AlwaysPreTouch -XX:MaxDirectMemorySize=4g -XX:-UseLargePages}"
 CLIENT_JVM="${CLIENT_JVM:--Xms1g -Xmx1g -XX:+UseG1GC}"
 if [ -n "${QUICK:-}" ]; then
-  STEP_SECS=2; JAVA_STEP_SECS=13; RAMP_MAX=16; CONSUME_SECS=2; FLUSH_MODES=ASYNC_FLUSH
+  STEP_SECS=2; JAVA_STEP_SECS=13; WARMUP_SECS=2; RAMP_MAX=16; CONSUME_SECS=2; FLUSH_MODES=ASYNC_FLUSH
 fi
 TOPIC=BasaltBench
 export ROCKETMQ_HOME="$cache/home"
@@ -209,6 +210,8 @@ run_target() { # label start-fn [flush]
   sleep 1
   local idle; idle=$(status_kb VmRSS "${PIDS[@]}")
   log "$label: ready in $READY_MS ms ${APACHE_READY_DETAIL}, idle RSS $((idle / 1024)) MiB"
+  "$BIN" bench producer -n "$NS" -t "$TOPIC" -s "$SIZE" -w 16 -d "$WARMUP_SECS" --quiet \
+    >"$out/$label/warmup.log" 2>&1 || log "$label: warmup failed (see warmup.log)"
   java_ramp "$label"
   local c0; c0=$(cpu_ticks "${PIDS[@]}")
   basalt_ramp "$label"
@@ -241,6 +244,6 @@ dirty=$(git -C "$root" status --porcelain --untracked-files=no | wc -l)
 python3 "$here/report.py" "$out" "$root/docs" \
   --commit "$commit" --dirty "$dirty" --load-before "$load_before" --load-after "$load_after" \
   --seconds $(( ($(now_ms) - t_start) / 1000 )) \
-  --settings "SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS FLUSH_MODES='$FLUSH_MODES'" \
+  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS FLUSH_MODES='$FLUSH_MODES'" \
   --ns-jvm "$NS_JVM" --broker-jvm "$BROKER_JVM" --client-jvm "$CLIENT_JVM" --bin "$BIN"
 log "wrote docs/PERFORMANCE.md and docs/performance.json (raw logs in $out)"
