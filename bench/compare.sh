@@ -227,6 +227,7 @@ run_target() { # label start-fn [flush]
 {"ready_ms":$READY_MS,"ready_detail":"$APACHE_READY_DETAIL","idle_rss_kb":$idle,"end_rss_kb":$rss,"peak_rss_kb":$hwm,"end_rss_anon_kb":$anon,"end_rss_file_kb":$file,"cpu_ticks_basalt_ramp":$((c1 - c0)),"clk_tck":$CLK_TCK}
 EOF
   stop_pids "${PIDS[@]}"
+  [ -n "${KEEP_DATA:-}" ] || rm -rf "$out/$label/data" "$out/$label/store"
   log "$label: peak RSS $((hwm / 1024)) MiB; stopped"
 }
 
