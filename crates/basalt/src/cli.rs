@@ -31,6 +31,8 @@ pub enum Command {
     /// entries) and optionally print every record. Works on stores written
     /// by Apache RocketMQ too.
     Inspect(InspectArgs),
+    /// Load tools: `producer`, `consumer`, and a bare `echo` server.
+    Bench(basalt_bench::BenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]

@@ -36,6 +36,7 @@ struct Configs {
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     let (args, with_namesrv, with_broker) = match command {
+        Command::Bench(b) => return Ok(basalt_bench::run(b).await?),
         Command::Start(a) => (a, true, true),
         Command::Namesrv(a) => (a, true, false),
         Command::Broker(a) => (a, false, true),

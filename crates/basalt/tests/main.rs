@@ -14,6 +14,8 @@ use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::Router;
 use basalt_testkit::Basalt;
 
+mod bench;
+
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_basalt"))
 }

@@ -1,0 +1,63 @@
+//! Smoke of `basalt bench`: a short producer and consumer against the real
+//! binary, asserting zero failures and non-zero rates. Figures come from
+//! `bench/compare.sh`, never from here.
+
+use std::process::Command;
+
+use basalt_testkit::Basalt;
+
+use super::bin;
+
+fn bench(args: &[&str], json: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(bin())
+        .arg("bench")
+        .args(args)
+        .arg("--quiet")
+        .arg("--json")
+        .arg(json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "basalt bench {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap()
+}
+
+#[test]
+fn bench_producer_then_consumer_run_clean() {
+    let b = Basalt::start(bin(), "start", &[]).unwrap();
+    let ns = b.addr("namesrv").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = bench(
+        &[
+            "producer",
+            "-n",
+            &ns,
+            "-t",
+            "BenchSmoke",
+            "-d",
+            "2",
+            "-w",
+            "4",
+            "-s",
+            "124",
+        ],
+        &dir.path().join("producer.json"),
+    );
+    let best = &p["best"];
+    assert_eq!(best["failures"], 0, "{p}");
+    assert!(best["tps"].as_f64().unwrap() > 0.0, "{p}");
+    let sent = best["messages"].as_u64().unwrap();
+    assert!(sent > 0);
+
+    let c = bench(
+        &["consumer", "-n", &ns, "-t", "BenchSmoke", "-d", "1"],
+        &dir.path().join("consumer.json"),
+    );
+    let s = &c["summary"];
+    assert_eq!(s["failures"], 0, "{c}");
+    assert!(s["messages"].as_u64().unwrap() > 0, "{c}");
+    assert!(s["tps"].as_f64().unwrap() > 0.0, "{c}");
+}
