@@ -49,8 +49,9 @@ func basaltBin(t *testing.T) string {
 }
 
 // startBasalt runs the real binary with a fresh temp data dir and ephemeral ports, waits (with a
-// deadline) for run/ready.json, and registers a cleanup that stops it with SIGTERM.
-func startBasalt(t *testing.T) *basalt {
+// deadline) for run/ready.json, and registers a cleanup that stops it with SIGTERM. extraArgs are
+// appended to the `basalt start` command line (e.g. "-c", "/path/broker.conf").
+func startBasalt(t *testing.T, extraArgs ...string) *basalt {
 	t.Helper()
 	bin := basaltBin(t)
 	dataDir := t.TempDir()
@@ -59,8 +60,9 @@ func startBasalt(t *testing.T) *basalt {
 	if err != nil {
 		t.Fatalf("creating basalt log: %v", err)
 	}
-	cmd := exec.Command(bin, "start", "--data-dir", dataDir,
-		"--namesrv-port", "0", "--broker-port", "0", "--bind", "127.0.0.1")
+	args := append([]string{"start", "--data-dir", dataDir,
+		"--namesrv-port", "0", "--broker-port", "0", "--bind", "127.0.0.1"}, extraArgs...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
@@ -91,7 +93,7 @@ func startBasalt(t *testing.T) *basalt {
 					t.Fatalf("ready.json pid %d is not the started process %d: %s", r.Pid, cmd.Process.Pid, data)
 				}
 				b.Namesrv, b.Broker = r.Namesrv, r.Broker
-				t.Logf("basalt ready: namesrv=%s broker=%s data=%s", b.Namesrv, b.Broker, dataDir)
+				t.Logf("basalt ready: namesrv=%s broker=%s data=%s args=%v", b.Namesrv, b.Broker, dataDir, extraArgs)
 				return b
 			}
 		}

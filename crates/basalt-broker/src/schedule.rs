@@ -64,16 +64,15 @@ impl Schedule {
     /// If `msg` carries a delay level, redirects it into the schedule topic
     /// (clamping the level to the highest configured one). Returns whether
     /// it did.
-    pub fn divert(&self, msg: &mut MessageExtBrokerInner) -> bool {
-        let Some(level) = msg
-            .properties
-            .get(DELAY)
-            .and_then(|d| d.trim().parse::<i32>().ok())
-        else {
-            return false;
+    pub fn divert(&self, msg: &mut MessageExtBrokerInner) -> Result<bool, BrokerError> {
+        let Some(raw) = msg.properties.get(DELAY) else {
+            return Ok(false);
         };
+        let level: i32 = raw.trim().parse().map_err(|_| {
+            BrokerError::MessageIllegal(format!("the delay level {raw:?} is not a number"))
+        })?;
         if level <= 0 || self.levels.is_empty() {
-            return false;
+            return Ok(false);
         }
         let level = level.min(self.max_level());
         msg.properties.insert(DELAY, level.to_string());
@@ -82,7 +81,7 @@ impl Schedule {
         msg.topic = SCHEDULE_TOPIC.to_owned();
         msg.queue_id = level - 1;
         // The store makes the ConsumeQueue tags code the due time.
-        true
+        Ok(true)
     }
 
     fn persist(&self) -> Result<(), BrokerError> {

@@ -240,8 +240,11 @@ fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
     } = t;
     // Families mirror Java's processor pools. Parked pulls hold their
     // permit while suspended, so the pull family is effectively unbounded;
-    // the connection limit bounds it.
-    let send_family = Family::new("send", 64, 10_000);
+    // the connection limit bounds it. Sends hold theirs while a SYNC_FLUSH
+    // put waits for its group commit, and every waiter joins the same
+    // fsync, so a small limit would cap a group commit at that many records
+    // (Java's send path waits on a future, not a pool thread).
+    let send_family = Family::new("send", 4096, 10_000);
     let pull_family = Family::new("pull", 65_536, 100_000);
     let client_family = Family::new("client", 16, 50_000);
     let admin_family = Family::new("admin", 8, 10_000);

@@ -9,6 +9,7 @@
 
 mod bad_input;
 mod flow;
+mod semantics;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -101,7 +101,7 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         if is_prepared(m.sys_flag) {
             crate::transaction::to_half(&mut m);
         } else if !crate::timer::divert(&mut m, s.timer_max_delay)? {
-            s.schedule.divert(&mut m);
+            s.schedule.divert(&mut m)?;
         }
         let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
         let outcome = s.store.put(m).await?;

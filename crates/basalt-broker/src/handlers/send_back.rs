@@ -107,7 +107,7 @@ pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
     msg.reconsume_times = rec.reconsume_times + 1;
     msg.prepared_transaction_offset = 0;
     if !to_dlq {
-        s.schedule.divert(&mut msg);
+        s.schedule.divert(&mut msg)?;
     }
     tracing::debug!(group = %h.group, dlq = to_dlq, topic = %msg.topic, "message sent back");
     s.store.put(msg).await?;

@@ -40,7 +40,7 @@ pub async fn end(s: Arc<EndState>, req: Request) -> Outcome {
     )?;
     if verdict == sysflag::TRANSACTION_COMMIT_TYPE {
         let mut m = committed(&half, h.commit_log_offset);
-        s.schedule.divert(&mut m);
+        s.schedule.divert(&mut m)?;
         s.store.put(m).await?;
     }
     let done = u64::try_from(half.queue_offset).unwrap_or(0);

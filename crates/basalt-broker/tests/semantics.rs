@@ -1,0 +1,166 @@
+//! Bad input and faults around delays, timers, transactions and filters.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_protocol::body::client::{
+    CheckClientRequest, HeartbeatData, ProducerData, SubscriptionData,
+};
+use basalt_protocol::body::JsonBody;
+use basalt_protocol::headers::transaction::{CheckTransactionStateRequest, EndTransactionRequest};
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use basalt_remoting::{Family, Router};
+
+use crate::{call, client, pull_cmd, records, send_cmd, start};
+
+#[tokio::test]
+async fn delay_and_timer_properties_are_checked() {
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let r = call(&c, send_cmd("D", 0, b"x", "DELAY\u{1}soon\u{2}")).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::MessageIllegal,
+        "{:?}",
+        r.remark
+    );
+    assert!(r.remark.unwrap().contains("delay level"));
+    let r = call(
+        &c,
+        send_cmd("D", 0, b"x", "TIMER_DELAY_SEC\u{1}999999999\u{2}"),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::MessageIllegal);
+    assert!(r.remark.unwrap().contains("timerMaxDelaySec"));
+    let r = call(
+        &c,
+        send_cmd("D", 0, b"x", "TIMER_DELIVER_MS\u{1}tomorrow\u{2}"),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::MessageIllegal);
+    // A delivery time in the past, or a negative delay, is simply due now.
+    let r = call(&c, send_cmd("D", 0, b"past", "TIMER_DELAY_SEC\u{1}-5\u{2}")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let p = call(&c, pull_cmd("D", 0, 0, 0, 0)).await;
+    assert_eq!(&records(&p.body)[0].body[..], b"past");
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn end_transaction_for_an_unknown_offset_is_refused() {
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let end =
+        RemotingCommand::request(RequestCode::EndTransaction).with_header(&EndTransactionRequest {
+            producer_group: "pg".into(),
+            tran_state_table_offset: 7,
+            commit_log_offset: 123_456,
+            commit_or_rollback: 8,
+            ..EndTransactionRequest::default()
+        });
+    let r = call(&c, end).await;
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+    assert!(r.remark.unwrap().contains("prepared transaction message"));
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn sql_filters_are_refused_clearly_when_property_filtering_is_off() {
+    let b = start(|c, _| c.enable_property_filter = false).await;
+    let c = client(b.addr).await;
+    let body = CheckClientRequest {
+        client_id: "c".into(),
+        group: "g".into(),
+        subscription_data: SubscriptionData {
+            expression_type: "SQL92".into(),
+            sub_string: "a > 1".into(),
+            topic: "T".into(),
+            ..SubscriptionData::default()
+        },
+    };
+    let r = call(
+        &c,
+        RemotingCommand::request(RequestCode::CheckClientConfig).with_body(body.encode()),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+    assert!(r.remark.unwrap().contains("does not support"));
+    b.stop().await;
+}
+
+/// A half message whose producer group has no live producer stays; once a
+/// producer of the group heartbeats, the check-back reaches it and its
+/// commit delivers the message.
+#[tokio::test]
+async fn check_back_waits_for_a_live_producer_and_then_commits() {
+    let b = start(|c, _| {
+        c.transaction_check_interval = 200;
+        c.transaction_time_out = 200;
+        c.transaction_check_max = 1000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let mut prepared = send_cmd("TxT", 0, b"tx", "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}");
+    prepared.ext_fields.insert("f".into(), "4".into());
+    let r = call(&c, prepared).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    // Nothing is visible in the real topic while the transaction is open.
+    assert_eq!(
+        call(&c, pull_cmd("TxT", 0, 0, 0, 0)).await.response_code(),
+        ResponseCode::PullNotFound
+    );
+
+    // A producer of group pg appears later and answers every check: commit.
+    let fam = Family::new("checks", 4, 16);
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&answered);
+    let addr = b.addr;
+    let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |req| {
+        let counter = Arc::clone(&counter);
+        async move {
+            let h: CheckTransactionStateRequest = req.cmd.header().unwrap();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let end = RemotingCommand::request(RequestCode::EndTransaction).with_header(
+                &EndTransactionRequest {
+                    producer_group: "pg".into(),
+                    tran_state_table_offset: h.tran_state_table_offset,
+                    commit_log_offset: h.commit_log_offset,
+                    commit_or_rollback: 8,
+                    from_transaction_check: Some(true),
+                    ..EndTransactionRequest::default()
+                },
+            );
+            let _ = req.conn.send_oneway(end).await;
+            RemotingCommand::success()
+        }
+    });
+    let producer = basalt_remoting::connect(addr, Arc::new(router))
+        .await
+        .unwrap();
+    let hb = HeartbeatData {
+        client_id: "late-producer".into(),
+        producer_data_set: vec![ProducerData {
+            group_name: "pg".into(),
+        }],
+        ..HeartbeatData::default()
+    };
+    let r = call(
+        &producer,
+        RemotingCommand::request(RequestCode::HeartBeat).with_body(hb.encode()),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let found = basalt_testkit::eventually(Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            let p = call(&c, pull_cmd("TxT", 0, 0, 0, 0)).await;
+            (p.response_code() == ResponseCode::Success).then_some(p)
+        }
+    })
+    .await
+    .expect("committed through the check-back");
+    let recs = records(&found.body);
+    assert_eq!(&recs[0].body[..], b"tx");
+    assert!(answered.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    b.stop().await;
+}
