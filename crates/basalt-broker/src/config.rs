@@ -55,6 +55,16 @@ pub struct BrokerConfig {
     /// `maxReconsumeTimes` fallback when neither the request nor the group
     /// says. Default: 16.
     pub max_reconsume_times: i32,
+    /// `timerMaxDelaySec`: the furthest a timer message may be scheduled.
+    /// Default: 259200 (3 days).
+    pub timer_max_delay_sec: u64,
+    /// `transactionCheckInterval`, ms. Default: 30000.
+    pub transaction_check_interval: u64,
+    /// `transactionTimeOut`, ms: half messages younger than this are not
+    /// checked yet. Default: 6000.
+    pub transaction_time_out: u64,
+    /// `transactionCheckMax`. Default: 15.
+    pub transaction_check_max: i32,
     /// Where `config/*.json` live (`storePathRootDir`). Default: `<data-dir>/store`.
     pub store_path_root_dir: PathBuf,
 }
@@ -82,6 +92,10 @@ impl BrokerConfig {
             message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
                 .into(),
             max_reconsume_times: 16,
+            timer_max_delay_sec: 259_200,
+            transaction_check_interval: 30_000,
+            transaction_time_out: 6_000,
+            transaction_check_max: 15,
             store_path_root_dir: data_dir.join("store"),
         }
     }
@@ -115,6 +129,10 @@ impl BrokerConfig {
             "flushConsumerOffsetInterval" => self.flush_consumer_offset_interval = parse(key, v)?,
             "enablePropertyFilter" => self.enable_property_filter = parse(key, v)?,
             "messageDelayLevel" => self.message_delay_level = v.to_owned(),
+            "timerMaxDelaySec" => self.timer_max_delay_sec = parse(key, v)?,
+            "transactionCheckInterval" => self.transaction_check_interval = parse(key, v)?,
+            "transactionTimeOut" => self.transaction_time_out = parse(key, v)?,
+            "transactionCheckMax" => self.transaction_check_max = parse(key, v)?,
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
             _ => return Ok(false),
         }

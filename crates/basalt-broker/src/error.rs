@@ -41,6 +41,8 @@ pub enum BrokerError {
     MessageNotFound(String),
     #[error("{0}")]
     Startup(String),
+    #[error("cannot encode message: {0}")]
+    Encode(#[from] basalt_message::MessageError),
     #[error(transparent)]
     Store(#[from] basalt_store::StoreError),
 }

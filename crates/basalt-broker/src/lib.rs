@@ -18,11 +18,14 @@ pub mod handlers;
 pub mod locks;
 pub mod long_poll;
 pub mod offsets;
+pub mod rebuild;
 pub mod register;
 pub mod respond;
 pub mod schedule;
 mod serve;
+pub mod timer;
 pub mod topics;
+pub mod transaction;
 
 pub use config::BrokerConfig;
 pub use error::BrokerError;

@@ -17,7 +17,10 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         | BrokerError::FilterUnsupported(_)
         | BrokerError::MessageNotFound(_) => ResponseCode::SystemError,
         BrokerError::Store(e) => return store_error(e),
-        BrokerError::File(_) | BrokerError::BadConfig { .. } | BrokerError::Startup(_) => {
+        BrokerError::File(_)
+        | BrokerError::BadConfig { .. }
+        | BrokerError::Startup(_)
+        | BrokerError::Encode(_) => {
             tracing::error!(error = %err, "broker failure");
             ResponseCode::SystemError
         }

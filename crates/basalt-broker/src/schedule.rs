@@ -12,7 +12,7 @@ use std::time::Duration;
 use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC, WAIT};
 use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
 use basalt_protocol::body::register::DataVersion;
-use basalt_store::Store;
+use basalt_store::{DelayLevels, Store};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -25,28 +25,6 @@ const TICK: Duration = Duration::from_millis(100);
 /// Messages delivered per level per tick, at most.
 const BATCH: usize = 32;
 
-/// Parses `messageDelayLevel` ("1s 5s 10s 30s 1m ... 2h"; units s, m, h, d).
-pub fn parse_levels(spec: &str) -> Result<Vec<Duration>, BrokerError> {
-    spec.split_whitespace()
-        .map(|item| {
-            let bad = || BrokerError::BadConfig {
-                key: "messageDelayLevel".into(),
-                value: spec.to_owned(),
-            };
-            let (num, unit) = item.split_at(item.len().saturating_sub(1));
-            let n: u64 = num.parse().map_err(|_| bad())?;
-            let secs = match unit {
-                "s" => n,
-                "m" => n * 60,
-                "h" => n * 3600,
-                "d" => n * 86_400,
-                _ => return Err(bad()),
-            };
-            Ok(Duration::from_secs(secs))
-        })
-        .collect()
-}
-
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct DelayOffsetFile {
@@ -57,13 +35,13 @@ struct DelayOffsetFile {
 
 /// The delay levels and the delivery progress.
 pub struct Schedule {
-    levels: Vec<Duration>,
+    levels: DelayLevels,
     path: PathBuf,
     offsets: Mutex<BTreeMap<i32, i64>>,
 }
 
 impl Schedule {
-    pub fn load(path: PathBuf, levels: Vec<Duration>) -> Result<Self, BrokerError> {
+    pub fn load(path: PathBuf, levels: DelayLevels) -> Result<Self, BrokerError> {
         let file: DelayOffsetFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
         Ok(Self {
             levels,
@@ -76,12 +54,11 @@ impl Schedule {
         i32::try_from(self.levels.len()).unwrap_or(i32::MAX)
     }
 
-    fn delay_of(&self, level: i32) -> Duration {
-        usize::try_from(level - 1)
+    fn delay_ms(&self, level: i32) -> i64 {
+        usize::try_from(level)
             .ok()
-            .and_then(|i| self.levels.get(i))
-            .copied()
-            .unwrap_or_default()
+            .and_then(|l| self.levels.millis(l))
+            .unwrap_or(0)
     }
 
     /// If `msg` carries a delay level, redirects it into the schedule topic
@@ -104,10 +81,7 @@ impl Schedule {
         msg.properties.insert(REAL_QID, msg.queue_id.to_string());
         msg.topic = SCHEDULE_TOPIC.to_owned();
         msg.queue_id = level - 1;
-        // The ConsumeQueue tags code of a scheduled message is its due time.
-        let due = now_ms()
-            .saturating_add(i64::try_from(self.delay_of(level).as_millis()).unwrap_or(i64::MAX));
-        msg.tags_code = Some(due);
+        // The store makes the ConsumeQueue tags code the due time.
         true
     }
 
@@ -156,7 +130,7 @@ impl Schedule {
             .max(store.min_offset(SCHEDULE_TOPIC, queue_id));
         let got = store.get(SCHEDULE_TOPIC, queue_id, offset, BATCH, 4 * 1024 * 1024);
         let now = now_ms();
-        let delay = i64::try_from(self.delay_of(level).as_millis()).unwrap_or(i64::MAX);
+        let delay = self.delay_ms(level);
         let mut delivered = 0;
         for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
             let BlankOrRecord::Record(rec) = Store::decode(raw)? else {
@@ -174,20 +148,7 @@ impl Schedule {
                 .unwrap_or(0);
             props.remove(DELAY);
             props.insert(WAIT, "false");
-            let msg = MessageExtBrokerInner {
-                topic: real_topic,
-                queue_id: real_qid,
-                flag: rec.flag,
-                body: rec.body.clone(),
-                properties: props,
-                sys_flag: rec.sys_flag,
-                born_timestamp: rec.born_timestamp,
-                born_host: rec.born_host,
-                store_host: rec.store_host,
-                reconsume_times: rec.reconsume_times,
-                prepared_transaction_offset: rec.prepared_transaction_offset,
-                tags_code: None,
-            };
+            let msg = crate::rebuild::from_record(&rec, real_topic, real_qid, props);
             tracing::debug!(level, topic = %msg.topic, queue = msg.queue_id, "scheduled message due");
             store.put(msg).await?;
             offset = qo + 1;
@@ -199,20 +160,5 @@ impl Schedule {
                 .insert(level, i64::try_from(offset).unwrap_or(i64::MAX));
         }
         Ok(delivered)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rocketmq_default_levels_parse() {
-        let l = parse_levels("1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h").unwrap();
-        assert_eq!(l.len(), 18);
-        assert_eq!(l[2], Duration::from_secs(10));
-        assert_eq!(l[17], Duration::from_secs(7200));
-        assert!(parse_levels("1x").is_err());
-        assert!(parse_levels("s").is_err());
     }
 }

@@ -14,12 +14,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::Clients;
 use crate::groups::Groups;
-use crate::handlers::{add, add_async, admin, client, locks, offset, pull, query, send, send_back};
+use crate::handlers::{
+    add, add_async, admin, client, locks, offset, pull, query, send, send_back, transaction,
+};
 use crate::locks::Locks;
 use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
 use crate::register::Registrar;
-use crate::schedule::{parse_levels, Schedule};
+use crate::schedule::Schedule;
+use crate::timer::Timers;
 use crate::topics::{now_ms, Topics};
 use crate::{BrokerConfig, BrokerError};
 
@@ -42,6 +45,8 @@ pub struct Broker {
     registrar: Arc<Registrar>,
     reregister: Arc<Notify>,
     schedule: Arc<Schedule>,
+    timers: Arc<Timers>,
+    arrivals: Arc<Arrivals>,
     stop: CancellationToken,
 }
 
@@ -71,14 +76,19 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let arrivals = Arrivals::spawn(&store, stop.clone());
     let schedule = Arc::new(Schedule::load(
         dir.join("delayOffset.json"),
-        parse_levels(&config.message_delay_level)?,
+        basalt_store::DelayLevels::parse(&config.message_delay_level)?,
+    )?);
+    let timers = Arc::new(Timers::load(
+        dir.join("timerProgress.json"),
+        store.clone(),
+        config.broker_addr(),
     )?);
     let tables = Tables {
         topics,
         groups: Arc::clone(&groups),
         offsets: Arc::clone(&offsets),
         clients: Arc::clone(&clients),
-        arrivals,
+        arrivals: Arc::clone(&arrivals),
         reregister: Arc::clone(&reregister),
         schedule: Arc::clone(&schedule),
     };
@@ -96,6 +106,8 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         registrar,
         reregister,
         schedule,
+        timers,
+        arrivals,
         stop,
     })
 }
@@ -130,9 +142,24 @@ impl Broker {
             registrar,
             reregister,
             schedule,
+            timers,
+            arrivals,
             stop,
         } = self;
         let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
+        let checker = Arc::new(crate::transaction::Checker::new(
+            store.clone(),
+            Arc::clone(&offsets),
+            Arc::clone(&clients),
+            crate::transaction::CheckConfig {
+                interval: Duration::from_millis(config.transaction_check_interval.max(100)),
+                timeout: Duration::from_millis(config.transaction_time_out),
+                max_checks: config.transaction_check_max,
+            },
+            config.broker_name.clone(),
+        ));
+        let checking = tokio::spawn(checker.run(stop.clone()));
+        let timing = tokio::spawn(Arc::clone(&timers).run(Arc::clone(&arrivals), stop.clone()));
         let registration = tokio::spawn(registrar.run(reregister, stop.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             Arc::clone(&offsets),
@@ -160,6 +187,8 @@ impl Broker {
         let _ = registration.await;
         let _ = housekeeping.await;
         let _ = scheduled.await;
+        let _ = checking.await;
+        let _ = timing.await;
         offsets.persist()?;
         tokio::task::spawn_blocking(move || store.shutdown())
             .await
@@ -231,6 +260,7 @@ fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
         uniq: UniqKeyGenerator::new(addr.ip(), std::process::id(), i32::from(addr.port())),
         groups: Arc::clone(groups),
         schedule: Arc::clone(schedule),
+        timer_max_delay: Duration::from_secs(config.timer_max_delay_sec),
     });
     let send_back_state = Arc::new(send_back::SendBackState {
         store: store.clone(),
@@ -281,6 +311,18 @@ fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> Router {
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_async(r, code, &send_family, &send_state, send::send);
     }
+    let end_state = Arc::new(transaction::EndState {
+        store: store.clone(),
+        schedule: Arc::clone(schedule),
+        store_host: addr,
+    });
+    r = add_async(
+        r,
+        C::EndTransaction,
+        &send_family,
+        &end_state,
+        transaction::end,
+    );
     r = add_async(
         r,
         C::ConsumerSendMsgBack,

@@ -2,12 +2,13 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use bytes::Bytes;
 
-use crate::hash::tags_code;
 use crate::properties::Properties;
 
 /// A message as the broker hands it to the store for appending
 /// (RocketMQ's `MessageExtBrokerInner`). Queue offset, physical offset and
-/// store timestamp are assigned by the store under its append lock.
+/// store timestamp are assigned by the store under its append lock; the
+/// ConsumeQueue tags code is derived by the store from the properties, as
+/// RocketMQ's dispatch does (so recovery can rebuild it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageExtBrokerInner {
     /// Topic name (UTF-8, at most 32767 bytes; > 127 uses the v2 record).
@@ -32,8 +33,6 @@ pub struct MessageExtBrokerInner {
     pub reconsume_times: i32,
     /// Commit-log offset of the half message for commit/rollback records.
     pub prepared_transaction_offset: i64,
-    /// ConsumeQueue tags code; `None` derives it from the `TAGS` property.
-    pub tags_code: Option<i64>,
 }
 
 impl MessageExtBrokerInner {
@@ -52,13 +51,6 @@ impl MessageExtBrokerInner {
             store_host: unspecified,
             reconsume_times: 0,
             prepared_transaction_offset: 0,
-            tags_code: None,
         }
-    }
-
-    /// The tags code to put in the ConsumeQueue.
-    pub fn effective_tags_code(&self) -> i64 {
-        self.tags_code
-            .unwrap_or_else(|| tags_code(self.properties.tags()))
     }
 }

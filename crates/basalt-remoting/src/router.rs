@@ -103,6 +103,25 @@ impl Router {
         self
     }
 
+    /// Serves `code` with a synchronous handler over shared state `S`: the
+    /// common shape of a role's handlers, which see only the state they use.
+    pub fn route_sync<S, F>(
+        self,
+        code: RequestCode,
+        family: &Arc<Family>,
+        state: &Arc<S>,
+        handler: F,
+    ) -> Self
+    where
+        S: Send + Sync + 'static,
+        F: Fn(&S, &Request) -> RemotingCommand + Send + Sync + 'static,
+    {
+        let state = Arc::clone(state);
+        self.route(code, family, move |req| {
+            std::future::ready(handler(&state, &req))
+        })
+    }
+
     /// Runs `hook` when a connection closes (e.g. to forget a broker or a
     /// client registered through it).
     pub fn on_close(mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) -> Self {

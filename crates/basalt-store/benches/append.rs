@@ -1,5 +1,6 @@
 //! Append throughput: 124 B and 4 KiB bodies, 1/8/64 concurrent writers,
-//! ASYNC_FLUSH vs SYNC_FLUSH (group commit). Prints records per fsync for
+//! ASYNC_FLUSH vs SYNC_FLUSH (group commit) vs the transient store pool
+//! (async flush). Prints records per fsync for
 //! the sync runs. Run: `cargo bench -p basalt-store --bench append`.
 #![allow(
     clippy::unwrap_used,
@@ -47,13 +48,19 @@ fn bench_append(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_millis(500));
     for body in [124usize, 4096] {
-        for flush in [FlushDiskType::AsyncFlush, FlushDiskType::SyncFlush] {
+        let modes = [
+            ("async", FlushDiskType::AsyncFlush, false),
+            ("sync", FlushDiskType::SyncFlush, false),
+            ("transient_pool", FlushDiskType::AsyncFlush, true),
+        ];
+        for (mode, flush, transient) in modes {
             for writers in [1usize, 8, 64] {
                 let dir = tempfile::tempdir().unwrap();
                 let disk = Arc::new(CountingDisk::default());
                 let config = StoreConfig {
                     mapped_file_size_commit_log: 64 * 1024 * 1024,
                     flush_disk_type: flush,
+                    transient_store_pool_enable: transient,
                     max_hash_slot_num: 1024,
                     max_index_num: 4096,
                     message_index_enable: false,
@@ -66,7 +73,7 @@ fn bench_append(c: &mut Criterion) {
                 let puts = AtomicU64::new(0);
                 let syncs_before = disk.syncs.load(Ordering::Relaxed);
                 group.throughput(Throughput::Elements(1));
-                let id = BenchmarkId::new(format!("{flush:?}/{body}B"), format!("{writers}w"));
+                let id = BenchmarkId::new(format!("{mode}/{body}B"), format!("{writers}w"));
                 group.bench_function(id, |b| {
                     b.iter_custom(|iters| {
                         puts.fetch_add(iters, Ordering::Relaxed);

@@ -10,7 +10,7 @@ use basalt_message::{encode_offset_msg_id, sysflag, EncodeParams, MessageExtBrok
 
 use crate::consume_queue::CqEntry;
 use crate::error::{Result, StoreError};
-use crate::store::Shared;
+use crate::store::{AppendState, Shared};
 use crate::types::{AppendResult, Arrival};
 
 pub(crate) fn now_ms() -> i64 {
@@ -64,78 +64,109 @@ impl Shared {
         let mut encoded = Vec::with_capacity(msgs.len());
         for m in msgs {
             self.validate(m)?;
-            encoded.push(Record::encode(m, EncodeParams::default())?);
+            let record = Record::encode(m, EncodeParams::default())?;
+            // RocketMQ also bounds the whole record: body limit + 64 KiB.
+            let limit = self.config.max_message_size as usize + 64 * 1024;
+            if record.len() > limit {
+                return Err(StoreError::MessageTooLarge {
+                    size: record.len(),
+                    limit,
+                });
+            }
+            encoded.push(record);
         }
         let mut results = Vec::with_capacity(msgs.len());
         let mut arrivals = Vec::with_capacity(msgs.len());
-        {
+        let written = {
             let mut st = self.append.lock();
-            self.check_writable()?;
-            for (m, mut buf) in msgs.iter().zip(encoded) {
-                let ts = now_ms().max(st.last_store_timestamp);
-                let consumable = sysflag::is_consumable(m.sys_flag);
-                let queue_offset = if consumable {
-                    st.queue_offsets
-                        .get(&m.topic)
-                        .and_then(|q| q.get(&m.queue_id))
-                        .copied()
-                        .unwrap_or(0)
-                } else {
-                    0
-                };
-                // Make sure the queue has room before the CommitLog write, so a
-                // failed queue-file creation cannot leave an undispatched record.
-                let cq = if consumable {
-                    let cq = self.queues.find_or_create(&m.topic, m.queue_id)?;
-                    cq.reserve(queue_offset)?;
-                    Some(cq)
-                } else {
-                    None
-                };
-                let phys = self.commitlog.append(&mut buf, queue_offset as i64, ts)?;
-                st.last_store_timestamp = ts;
-                let size = buf.len() as u32;
-                let tags_code = m.effective_tags_code();
-                if let Some(cq) = cq {
-                    cq.put(
-                        queue_offset,
-                        CqEntry {
-                            phys_offset: phys as i64,
-                            size: size as i32,
-                            tags_code,
-                        },
-                    )?;
-                    st.queue_offsets
-                        .entry(m.topic.clone())
-                        .or_default()
-                        .insert(m.queue_id, queue_offset + 1);
-                    arrivals.push(Arrival {
-                        topic: Arc::from(m.topic.as_str()),
-                        queue_id: m.queue_id,
-                        max_offset: queue_offset + 1,
-                        store_timestamp: ts,
-                        tags_code,
-                    });
-                }
-                if let Some(index) = &self.index {
-                    index.add(&m.topic, &m.properties, m.sys_flag, phys, ts);
-                }
-                // Published after dispatch: the flusher reads it before syncing,
-                // so a checkpointed timestamp covers CommitLog and queue bytes.
-                self.last_store_timestamp.store(ts, Ordering::Release);
-                results.push(AppendResult {
-                    phys_offset: phys,
-                    queue_offset,
-                    store_timestamp: ts,
-                    size,
-                    msg_id: encode_offset_msg_id(m.store_host, phys as i64),
-                });
+            self.write_locked(&mut st, msgs, encoded, &mut results, &mut arrivals)
+        };
+        // Announce whatever was written, even when a later record failed.
+        if self.commitlog.is_transient() {
+            // Readers cannot see these records until the flusher commits them.
+            self.deferred_arrivals.lock().extend(arrivals);
+        } else {
+            for (_, a) in arrivals {
+                // No subscriber is fine: nobody is long-polling.
+                let _ = self.arrivals.send(a);
             }
         }
-        for a in arrivals {
-            // No subscriber is fine: nobody is long-polling.
-            let _ = self.arrivals.send(a);
+        written.map(|()| results)
+    }
+
+    /// Appends and dispatches under the append lock.
+    fn write_locked(
+        &self,
+        st: &mut AppendState,
+        msgs: &[MessageExtBrokerInner],
+        encoded: Vec<Vec<u8>>,
+        results: &mut Vec<AppendResult>,
+        arrivals: &mut Vec<(u64, Arrival)>,
+    ) -> Result<()> {
+        self.check_writable()?;
+        if encoded.len() > 1 {
+            let total = encoded.iter().map(|r| r.len() as u64).sum();
+            self.commitlog.ensure_room(total)?;
         }
-        Ok(results)
+        for (m, mut buf) in msgs.iter().zip(encoded) {
+            let ts = now_ms().max(st.last_store_timestamp);
+            let consumable = sysflag::is_consumable(m.sys_flag);
+            let queue_offset = if consumable {
+                st.queue_offsets
+                    .get(&m.topic)
+                    .and_then(|q| q.get(&m.queue_id))
+                    .copied()
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            // Make sure the queue has room before the CommitLog write, so a
+            // failed queue-file creation cannot leave an undispatched record.
+            let cq = if consumable {
+                let cq = self.queues.find_or_create(&m.topic, m.queue_id)?;
+                cq.reserve(queue_offset)?;
+                Some(cq)
+            } else {
+                None
+            };
+            let phys = self.commitlog.append(&mut buf, queue_offset as i64, ts)?;
+            st.last_store_timestamp = ts;
+            let size = buf.len() as u32;
+            let tags_code = self.delay_levels.cq_tags_code(&m.topic, &m.properties, ts);
+            if let Some(cq) = cq {
+                let entry = CqEntry {
+                    phys_offset: phys as i64,
+                    size: size as i32,
+                    tags_code,
+                };
+                cq.put(queue_offset, entry)?;
+                st.queue_offsets
+                    .entry(m.topic.clone())
+                    .or_default()
+                    .insert(m.queue_id, queue_offset + 1);
+                let arrival = Arrival {
+                    topic: Arc::from(m.topic.as_str()),
+                    queue_id: m.queue_id,
+                    max_offset: queue_offset + 1,
+                    store_timestamp: ts,
+                    tags_code,
+                };
+                arrivals.push((phys + u64::from(size), arrival));
+            }
+            if let Some(index) = &self.index {
+                index.add(&m.topic, &m.properties, m.sys_flag, phys, ts);
+            }
+            // Published after dispatch: the flusher reads it before syncing,
+            // so a checkpointed timestamp covers CommitLog and queue bytes.
+            self.last_store_timestamp.store(ts, Ordering::Release);
+            results.push(AppendResult {
+                phys_offset: phys,
+                queue_offset,
+                store_timestamp: ts,
+                size,
+                msg_id: encode_offset_msg_id(m.store_host, phys as i64),
+            });
+        }
+        Ok(())
     }
 }

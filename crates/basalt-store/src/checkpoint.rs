@@ -50,6 +50,15 @@ impl CheckpointData {
         out
     }
 
+    /// Decodes the first 40 bytes of a checkpoint file (zeros when shorter).
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut buf = [0u8; 40];
+        if let Some(head) = bytes.get(..40) {
+            buf.copy_from_slice(head);
+        }
+        Self::decode(&buf)
+    }
+
     fn decode(b: &[u8; 40]) -> Self {
         let mut f = b
             .chunks_exact(8)

@@ -11,19 +11,44 @@ use bytes::Bytes;
 use crate::disk::Disk;
 use crate::error::{Result, StoreError};
 use crate::segments::{Segment, SegmentQueue};
+use crate::transient::Stager;
 
 /// Room always left at the end of a file for the blank marker.
 const BLANK_LEN: u64 = 8;
 
 pub(crate) struct CommitLog {
     segs: SegmentQueue,
+    /// Present when `transientStorePoolEnable` is on.
+    stager: Option<Stager>,
 }
 
 impl CommitLog {
-    pub(crate) fn open(dir: &std::path::Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
+    pub(crate) fn open(
+        dir: &std::path::Path,
+        file_size: u64,
+        disk: Arc<dyn Disk>,
+        transient: bool,
+    ) -> Result<Self> {
         Ok(Self {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
+            stager: transient.then(|| Stager::new(file_size)),
         })
+    }
+
+    /// Commits staged bytes to the file (transient store pool only).
+    pub(crate) fn commit_staged(&self) -> std::io::Result<()> {
+        self.stager.as_ref().map_or(Ok(()), Stager::commit)
+    }
+
+    pub(crate) fn is_transient(&self) -> bool {
+        self.stager.is_some()
+    }
+
+    /// Write position in `seg`, staged bytes included.
+    fn end_in(&self, seg: &Segment) -> u64 {
+        self.stager
+            .as_ref()
+            .map_or_else(|| seg.wrote(), |s| s.end_of(seg))
     }
 
     pub(crate) fn segments(&self) -> &SegmentQueue {
@@ -33,6 +58,24 @@ impl CommitLog {
     /// Largest record a file can take.
     pub(crate) fn max_record_len(&self) -> u64 {
         self.segs.file_size() - BLANK_LEN
+    }
+
+    /// Makes the current file able to take `total` more bytes (a whole batch)
+    /// by padding it and rolling now, so a batch is written contiguously and a
+    /// failed roll (ENOSPC) happens before any of it is written. A batch
+    /// larger than a file is written record by record.
+    pub(crate) fn ensure_room(&self, total: u64) -> Result<()> {
+        if total > self.max_record_len() {
+            return Ok(());
+        }
+        match self.segs.last() {
+            Some(seg) if self.end_in(&seg) + total + BLANK_LEN > seg.size() => {
+                self.pad_with_blank(&seg)?;
+                self.segs.roll(0).map(|_| ())
+            }
+            Some(_) => Ok(()),
+            None => self.segs.roll(0).map(|_| ()),
+        }
     }
 
     /// Writes an encoded record, patching its append-time fields. Callers
@@ -54,11 +97,11 @@ impl CommitLog {
             Some(s) => s,
             None => self.segs.roll(0)?,
         };
-        if seg.wrote() + len + BLANK_LEN > seg.size() {
-            pad_with_blank(&seg);
+        if self.end_in(&seg) + len + BLANK_LEN > seg.size() {
+            self.pad_with_blank(&seg)?;
             seg = self.segs.roll(0)?;
         }
-        let phys = seg.end();
+        let phys = seg.start + self.end_in(&seg);
         Record::patch(
             buf,
             EncodeParams {
@@ -67,6 +110,10 @@ impl CommitLog {
                 store_timestamp,
             },
         );
+        if let Some(stager) = &self.stager {
+            stager.append(&seg, buf, false)?;
+            return Ok(phys);
+        }
         seg.region.append(buf).ok_or_else(|| StoreError::Corrupt {
             file: seg.path().to_owned(),
             offset: seg.wrote(),
@@ -94,19 +141,28 @@ impl CommitLog {
         }
     }
 
+    fn pad_with_blank(&self, seg: &Arc<Segment>) -> Result<()> {
+        let remaining = seg.size() - self.end_in(seg);
+        let marker = BlankOrRecord::blank_marker(i32::try_from(remaining).unwrap_or(i32::MAX));
+        if let Some(stager) = &self.stager {
+            let marker: &[u8] = if remaining >= BLANK_LEN {
+                marker.as_slice()
+            } else {
+                &[]
+            };
+            return stager.append(seg, marker, true);
+        }
+        if remaining >= BLANK_LEN {
+            let _ = seg.region.append(&marker);
+        }
+        // The rest of the file is padding: count it as written so readers and
+        // the flusher move on to the next file.
+        seg.region.set_wrote(seg.size() as usize);
+        Ok(())
+    }
+
     /// Store timestamp of the first record of `seg`, if it has one.
     pub(crate) fn first_timestamp(&self, seg: &Segment) -> Option<i64> {
         self.record_at(seg.start).map(|(_, r)| r.store_timestamp)
     }
-}
-
-fn pad_with_blank(seg: &Segment) {
-    let remaining = seg.size() - seg.wrote();
-    if remaining >= BLANK_LEN {
-        let marker = BlankOrRecord::blank_marker(i32::try_from(remaining).unwrap_or(i32::MAX));
-        let _ = seg.region.append(&marker);
-    }
-    // The rest of the file is padding: count it as written so readers and
-    // the flusher move on to the next file.
-    seg.region.set_wrote(seg.size() as usize);
 }

@@ -84,6 +84,9 @@ pub struct StoreConfig {
     pub message_index_enable: bool,
     /// Verify body CRCs while recovering. Default: true.
     pub check_crc_on_recover: bool,
+    /// Delay of each level for scheduled messages (units s/m/h/d).
+    /// Default: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
+    pub message_delay_level: String,
     /// What recovery does with invalid records (Basalt-specific key).
     /// Default: `TRUNCATE_TORN_TAIL`.
     pub recovery_policy: RecoveryPolicy,
@@ -115,6 +118,8 @@ impl Default for StoreConfig {
             message_index_enable: true,
             check_crc_on_recover: true,
             recovery_policy: RecoveryPolicy::TruncateTornTail,
+            message_delay_level: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h"
+                .to_owned(),
         }
     }
 }
@@ -126,6 +131,45 @@ impl StoreConfig {
             store_path_root_dir: dir.into(),
             ..Self::default()
         }
+    }
+
+    /// Builds a config from RocketMQ `key=value` pairs as found in a
+    /// `broker.conf` (values are strings there). Keys the store does not own
+    /// are returned, not rejected, so the caller can warn about them once;
+    /// a known key with an unparsable value is an error.
+    pub fn from_properties<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> crate::Result<(Self, Vec<String>)> {
+        use serde_json::Value;
+        let bad = |k: &str, v: &str| crate::StoreError::Config(format!("{k}={v:?} is not valid"));
+        let Ok(Value::Object(mut map)) = serde_json::to_value(Self::default()) else {
+            return Err(crate::StoreError::Config(
+                "defaults do not serialise".into(),
+            ));
+        };
+        let mut unknown = Vec::new();
+        for (key, raw) in pairs {
+            let raw = raw.trim();
+            let value = match map.get(key) {
+                None => {
+                    unknown.push(key.to_owned());
+                    continue;
+                }
+                Some(Value::Number(_)) => raw
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .map_err(|_| bad(key, raw))?,
+                Some(Value::Bool(_)) => raw
+                    .parse::<bool>()
+                    .map(Value::from)
+                    .map_err(|_| bad(key, raw))?,
+                Some(_) => Value::from(raw),
+            };
+            map.insert(key.to_owned(), value);
+        }
+        let config: Self = serde_json::from_value(Value::Object(map))
+            .map_err(|e| crate::StoreError::Config(format!("bad store configuration: {e}")))?;
+        Ok((config, unknown))
     }
 
     pub(crate) fn commit_log_dir(&self) -> PathBuf {
@@ -154,5 +198,34 @@ impl StoreConfig {
             return bad("maxHashSlotNum must be > 0 and maxIndexNum > 1");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rocketmq_properties() {
+        let (c, unknown) = StoreConfig::from_properties([
+            ("brokerClusterName", "DefaultCluster"),
+            ("flushDiskType", "SYNC_FLUSH"),
+            ("mappedFileSizeCommitLog", "65536"),
+            ("storePathRootDir", "/data/store"),
+            ("transientStorePoolEnable", "false"),
+            ("deleteWhen", "04;05"),
+        ])
+        .unwrap();
+        assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
+        assert_eq!(c.mapped_file_size_commit_log, 65536);
+        assert_eq!(c.store_path_root_dir, PathBuf::from("/data/store"));
+        assert_eq!(c.delete_when, "04;05");
+        assert_eq!(c.sync_flush_timeout, 5000);
+        assert_eq!(unknown, ["brokerClusterName"]);
+        assert!(StoreConfig::from_properties([("syncFlushTimeout", "soon")]).is_err());
+        assert!(StoreConfig::from_properties([("flushDiskType", "NEVER")]).is_err());
+        let json = serde_json::to_string(&StoreConfig::default()).unwrap();
+        assert!(json.contains("\"mappedFileSizeCommitLog\":1073741824"));
+        assert!(json.contains("\"flushDiskType\":\"ASYNC_FLUSH\""));
     }
 }

@@ -57,6 +57,9 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process (or another open `Store`) holds the store's `lock` file.
+    #[error("store at {0} is locked by another process")]
+    Locked(PathBuf),
     /// The configuration is unusable.
     #[error("bad configuration: {0}")]
     Config(String),

@@ -107,6 +107,7 @@ pub(crate) fn spawn_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
 struct Flusher<'a> {
     s: &'a Shared,
     sync: bool,
+    last_flush: Instant,
     last_thorough: Instant,
     last_queues: Instant,
 }
@@ -116,6 +117,7 @@ impl<'a> Flusher<'a> {
         Self {
             s,
             sync: s.config.flush_disk_type == FlushDiskType::SyncFlush,
+            last_flush: Instant::now(),
             last_thorough: Instant::now(),
             last_queues: Instant::now(),
         }
@@ -124,11 +126,16 @@ impl<'a> Flusher<'a> {
     fn run(mut self) {
         let cfg = &self.s.config;
         let queue_interval = Duration::from_millis(cfg.flush_interval_consume_queue);
-        let interval = if self.sync {
+        let flush_every = Duration::from_millis(cfg.flush_interval_commit_log);
+        let transient = self.s.commitlog.is_transient();
+        let mut interval = if self.sync {
             queue_interval
         } else {
-            Duration::from_millis(cfg.flush_interval_commit_log)
+            flush_every
         };
+        if transient {
+            interval = interval.min(Duration::from_millis(cfg.commit_interval_commit_log));
+        }
         loop {
             self.wait(interval);
             let stopping = self.s.shutdown.load(Ordering::Acquire);
@@ -141,7 +148,17 @@ impl<'a> Flusher<'a> {
                 }
                 continue;
             }
-            self.flush_commit_log(stopping);
+            if transient {
+                if let Err(e) = self.s.commitlog.commit_staged() {
+                    self.s.poison(e);
+                    continue;
+                }
+                self.s.publish_committed_arrivals();
+            }
+            if self.sync || stopping || self.last_flush.elapsed() >= flush_every {
+                self.last_flush = Instant::now();
+                self.flush_commit_log(stopping);
+            }
             if stopping || self.last_queues.elapsed() >= queue_interval {
                 self.last_queues = Instant::now();
                 self.flush_queues();
@@ -158,7 +175,11 @@ impl<'a> Flusher<'a> {
         if self.s.shutdown.load(Ordering::Acquire) {
             return;
         }
-        let pending = self.sync && *req > self.s.commitlog.segments().flushed();
+        // A poisoned store never flushes again, so requests stay pending:
+        // sleep instead of spinning on them.
+        let pending = self.sync
+            && *req > self.s.commitlog.segments().flushed()
+            && self.s.poison.get().is_none();
         if !pending {
             self.s.flush.cv.wait_for(&mut req, interval);
         }

@@ -9,11 +9,13 @@
 //! entry:  keyHash i32, phyOffset i64, timeDiff i32 (s since beginTimestamp), prevIndex i32
 //! ```
 //! Files are named by creation time `yyyyMMddHHmmssSSS` (UTC here; RocketMQ
-//! uses local time). Keys indexed per record: `UNIQ_KEY` and each `KEYS`
-//! token; rollback records are skipped.
+//! uses local time). Keys indexed per record, in RocketMQ 5.5.1's order:
+//! `topic#UNIQ_KEY`, `topic#k` for each `KEYS` token, and `topic#T#tag` for
+//! the `TAGS` value (5.5.1's tag index); rollback records are skipped.
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
 use basalt_message::{java_string_hash, sysflag, Properties};
@@ -163,13 +165,45 @@ impl IndexFile {
     }
 }
 
-/// Every IndexFile, newest last.
-pub(crate) struct IndexService {
+/// What a new IndexFile looks like; cheap to clone into a helper thread.
+#[derive(Clone)]
+struct Blueprint {
     dir: PathBuf,
     slots: u32,
     entries: u32,
     disk: Arc<dyn Disk>,
+}
+
+impl Blueprint {
+    fn size(&self) -> u64 {
+        HEADER as u64 + u64::from(self.slots) * 4 + u64::from(self.entries) * ENTRY as u64
+    }
+
+    fn create(&self, now: i64) -> Result<IndexFile> {
+        let mut path = self.dir.join(file_name(now));
+        let mut bump = now;
+        while path.exists() {
+            bump += 1;
+            path = self.dir.join(file_name(bump));
+        }
+        let file = self
+            .disk
+            .create_preallocated(&path, self.size())
+            .map_err(|e| {
+                let _ = fs::remove_file(&path);
+                StoreError::io("create index", &path, e)
+            })?;
+        let region =
+            MappedRegion::map(&path, file, 0).map_err(|e| StoreError::io("map", &path, e))?;
+        Ok(IndexFile::load(region, self.slots, self.entries))
+    }
+}
+
+/// Every IndexFile, newest last.
+pub(crate) struct IndexService {
+    blueprint: Blueprint,
     files: Mutex<Vec<IndexFile>>,
+    ahead: Mutex<Option<Receiver<Result<IndexFile>>>>,
 }
 
 fn file_name(ms: i64) -> String {
@@ -190,7 +224,13 @@ impl IndexService {
         let dir = config.index_dir();
         fs::create_dir_all(&dir).map_err(|e| StoreError::io("create dir", &dir, e))?;
         let (slots, entries) = (config.max_hash_slot_num, config.max_index_num);
-        let size = HEADER as u64 + u64::from(slots) * 4 + u64::from(entries) * ENTRY as u64;
+        let blueprint = Blueprint {
+            dir: dir.clone(),
+            slots,
+            entries,
+            disk,
+        };
+        let size = blueprint.size();
         let mut names: Vec<_> = fs::read_dir(&dir)
             .map_err(|e| StoreError::io("list", &dir, e))?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -213,31 +253,26 @@ impl IndexService {
             }
             files.push(IndexFile::load(region, slots, entries));
         }
-        Ok(Self {
-            dir,
-            slots,
-            entries,
-            disk,
+        let empty = files.is_empty();
+        let service = Self {
+            blueprint,
             files: Mutex::new(files),
-        })
+            ahead: Mutex::new(None),
+        };
+        if empty {
+            service.spawn_ahead();
+        }
+        Ok(service)
     }
 
-    fn create(&self, now: i64, prev: Option<&Header>) -> Result<IndexFile> {
-        let size =
-            HEADER as u64 + u64::from(self.slots) * 4 + u64::from(self.entries) * ENTRY as u64;
-        let mut path = self.dir.join(file_name(now));
-        let mut bump = now;
-        while path.exists() {
-            bump += 1;
-            path = self.dir.join(file_name(bump));
-        }
-        let file = self
-            .disk
-            .create_preallocated(&path, size)
-            .map_err(|e| StoreError::io("create index", &path, e))?;
-        let region =
-            MappedRegion::map(&path, file, 0).map_err(|e| StoreError::io("map", &path, e))?;
-        let mut f = IndexFile::load(region, self.slots, self.entries);
+    /// The next file to fill: the one created ahead if it is ready (or
+    /// being made), else a new one now.
+    fn next_file(&self, now: i64, prev: Option<&Header>) -> Result<IndexFile> {
+        let ahead = self.ahead.lock().take().and_then(|rx| rx.recv().ok());
+        let mut f = match ahead {
+            Some(Ok(f)) => f,
+            _ => self.blueprint.create(now)?,
+        };
         if let Some(p) = prev {
             f.header.begin_phy_offset = p.end_phy_offset;
             f.header.end_phy_offset = p.end_phy_offset;
@@ -248,6 +283,25 @@ impl IndexService {
         Ok(f)
     }
 
+    /// Starts creating the next file on a helper thread: with the default
+    /// sizes a file is 420 MB of zeros, too slow for the append path.
+    fn spawn_ahead(&self) {
+        let mut ahead = self.ahead.lock();
+        if ahead.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let blueprint = self.blueprint.clone();
+        let spawned = std::thread::Builder::new()
+            .name("basalt-index-ahead".into())
+            .spawn(move || {
+                let _ = tx.send(blueprint.create(crate::append::now_ms()));
+            });
+        if spawned.is_ok() {
+            *ahead = Some(rx);
+        }
+    }
+
     /// Indexes one record. Records at or below the last indexed offset are
     /// skipped (recovery re-dispatch). Failures are logged, not fatal: the
     /// index is a lookup aid, the CommitLog is the truth.
@@ -255,7 +309,15 @@ impl IndexService {
         if sysflag::transaction_type(sys_flag) == sysflag::TRANSACTION_ROLLBACK_TYPE {
             return;
         }
-        let keys: Vec<&str> = props.uniq_key().into_iter().chain(props.keys()).collect();
+        let mut keys: Vec<String> = props
+            .uniq_key()
+            .into_iter()
+            .chain(props.keys())
+            .map(|k| format!("{topic}#{k}"))
+            .collect();
+        if let Some(tag) = props.tags().filter(|t| !t.is_empty()) {
+            keys.push(format!("{topic}#T#{tag}"));
+        }
         if keys.is_empty() {
             return;
         }
@@ -265,10 +327,9 @@ impl IndexService {
         if files.last().is_some_and(seen) {
             return;
         }
-        for key in keys {
-            let full = format!("{topic}#{key}");
+        for full in keys {
             if files.last().is_none_or(IndexFile::is_full) {
-                match self.create(ts, files.last().map(|f| &f.header)) {
+                match self.next_file(ts, files.last().map(|f| &f.header)) {
                     Ok(f) => files.push(f),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot create IndexFile; record not indexed");
@@ -280,19 +341,17 @@ impl IndexService {
                 f.put(&full, phy as i64, ts);
             }
         }
+        if files
+            .last()
+            .is_some_and(|f| f.header.index_count as u32 > f.entries / 2)
+        {
+            self.spawn_ahead();
+        }
     }
 
     /// Commit-log offsets whose `topic#key` hashes like the key, stored
     /// within `[begin, end]` ms, newest files first. Callers check the record.
-    pub(crate) fn query(
-        &self,
-        topic: &str,
-        key: &str,
-        max: usize,
-        begin: i64,
-        end: i64,
-    ) -> Vec<i64> {
-        let full = format!("{topic}#{key}");
+    pub(crate) fn query(&self, full: &str, max: usize, begin: i64, end: i64) -> Vec<i64> {
         let files = self.files.lock();
         let mut out = Vec::new();
         for f in files.iter().rev() {
@@ -300,7 +359,7 @@ impl IndexService {
                 break;
             }
             if f.overlaps(begin, end) {
-                f.select(&full, max, begin, end, &mut out);
+                f.select(full, max, begin, end, &mut out);
             }
         }
         out
@@ -319,7 +378,9 @@ impl IndexService {
         let files = self.files.lock();
         for f in files.iter() {
             let r = &f.region;
-            self.disk.sync(r.path(), &mut || r.sync(0, r.len()))?;
+            self.blueprint
+                .disk
+                .sync(r.path(), &mut || r.sync(0, r.len()))?;
         }
         Ok(())
     }

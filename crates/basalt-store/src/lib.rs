@@ -10,26 +10,55 @@
 //!
 //! Depends on `basalt-message` only: nothing on protocol, remoting or broker.
 //! `unsafe` lives in one module (`mmap`), each block with a `// SAFETY:` note.
+//!
+//! # Guarantees
+//!
+//! - **Acknowledgement.** Under `SYNC_FLUSH` a put answers
+//!   [`PutStatus::PutOk`] only once its bytes are durable (msync through the
+//!   [`Disk`] seam), or [`PutStatus::FlushDiskTimeout`] after
+//!   `syncFlushTimeout` (the record stays stored and is flushed later).
+//!   Dropping the future after the append likewise leaves the record stored.
+//!   Under `ASYNC_FLUSH` a put answers once the record is in the page cache.
+//! - **Visibility.** A record is readable by [`Store::get`] and announced on
+//!   [`Store::subscribe_arrivals`] as soon as it is appended (with the
+//!   transient store pool: once committed to the file).
+//! - **Poisoning.** A failed sync poisons the store: every later write fails
+//!   with [`StoreError::Poisoned`]; reads go on; reopening recovers.
+//! - **Recovery.** The `abort` marker tells a crash from a clean shutdown.
+//!   A torn tail is truncated; an invalid record followed by valid data is
+//!   refused with file and offset ([`RecoveryPolicy`], default
+//!   `TRUNCATE_TORN_TAIL`). ConsumeQueues and index are trimmed to the
+//!   CommitLog end and rebuilt from it where entries are missing.
+//! - **Disk full.** ENOSPC while creating a file, or usage above
+//!   `diskMaxUsedSpaceRatio`, refuses writes with [`StoreError::DiskFull`];
+//!   reads go on and writes resume when space returns.
+//! - **Exclusivity.** One `Store` per directory (flock on `<root>/lock`).
 
 mod append;
 mod checkpoint;
 mod commitlog;
 mod config;
 mod consume_queue;
+mod delay;
 mod disk;
 mod error;
 mod flush;
 mod index;
+pub mod inspect;
 mod mmap;
 mod read;
 mod recovery;
 mod retention;
+mod scan;
 mod segments;
 mod store;
+mod transient;
 mod types;
 
 pub use checkpoint::CheckpointData;
 pub use config::{FlushDiskType, RecoveryPolicy, StoreConfig};
+pub use consume_queue::CqEntry;
+pub use delay::{DelayLevels, SCHEDULE_TOPIC};
 pub use disk::{Disk, DiskUsage, RealDisk};
 pub use error::{Result, StoreError};
 pub use store::Store;

@@ -100,6 +100,24 @@ impl MappedRegion {
         Some(pos)
     }
 
+    /// Appends `data` at the write position through the file (pwrite) rather
+    /// than the mapping, then publishes it: the transient store pool's
+    /// commit. The shared page cache makes the bytes visible in the mapping.
+    pub(crate) fn append_via_file(&self, data: &[u8]) -> io::Result<()> {
+        let _guard = self.append_lock.lock();
+        let pos = self.wrote.load(Ordering::Acquire);
+        let end = pos.saturating_add(data.len());
+        if end > self.len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "commit past end of segment",
+            ));
+        }
+        self.file.write_all_at(data, pos as u64)?;
+        self.wrote.store(end, Ordering::Release);
+        Ok(())
+    }
+
     /// A zero-copy slice of published bytes, or `None` when out of range.
     pub(crate) fn bytes(self: &Arc<Self>, start: usize, len: usize) -> Option<Bytes> {
         let end = start.checked_add(len)?;

@@ -2,7 +2,7 @@
 //! message id, timestamp and key. Every record comes back as a zero-copy
 //! `Bytes` slice of the mapped file, byte-for-byte as stored.
 
-use basalt_message::{decode_offset_msg_id, BlankOrRecord};
+use basalt_message::{decode_offset_msg_id, BlankOrRecord, Record};
 use bytes::Bytes;
 
 use crate::consume_queue::ConsumeQueue;
@@ -71,6 +71,9 @@ impl Store {
         let mut out = result(GetStatus::NoMatchedMessage, offset, min, max);
         let mut bytes = 0usize;
         let scan_limit = MAX_SCANNED_ENTRIES.max(max_count);
+        // With the transient store pool, entries can point past the bytes
+        // committed so far; those records are not there yet.
+        let readable = self.shared.commitlog.segments().max_offset();
         let mut scanned = 0usize;
         'outer: while out.next_begin_offset < max && scanned < scan_limit {
             let batch = cq.entries(out.next_begin_offset, scan_limit - scanned);
@@ -86,6 +89,13 @@ impl Store {
                     && (out.messages.len() >= max_count
                         || bytes + e.size.max(0) as usize > max_bytes);
                 if full {
+                    break 'outer;
+                }
+                let end = (e.phys_offset as u64).saturating_add(e.size.max(0) as u64);
+                if !e.is_filler() && end > readable {
+                    if out.messages.is_empty() {
+                        out.status = GetStatus::OffsetOverflowOne;
+                    }
                     break 'outer;
                 }
                 out.next_begin_offset = qo + 1;
@@ -191,24 +201,47 @@ impl Store {
         begin_ms: i64,
         end_ms: i64,
     ) -> Vec<Bytes> {
+        self.query_index(&format!("{topic}#{key}"), max, begin_ms, end_ms, &|r| {
+            let props = r.properties();
+            r.topic == topic && (props.uniq_key() == Some(key) || props.keys().any(|k| k == key))
+        })
+    }
+
+    /// Records of `topic` whose `TAGS` is `tag` (RocketMQ 5.5.1's tag index).
+    pub fn query_by_tag(
+        &self,
+        topic: &str,
+        tag: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+    ) -> Vec<Bytes> {
+        self.query_index(&format!("{topic}#T#{tag}"), max, begin_ms, end_ms, &|r| {
+            r.topic == topic && r.properties().tags() == Some(tag)
+        })
+    }
+
+    fn query_index(
+        &self,
+        full_key: &str,
+        max: usize,
+        begin_ms: i64,
+        end_ms: i64,
+        matches: &dyn Fn(&Record) -> bool,
+    ) -> Vec<Bytes> {
         let Some(index) = &self.shared.index else {
             return Vec::new();
         };
         let mut out = Vec::new();
         // The index matches hashes; confirm against the stored record.
-        for phys in index.query(topic, key, max.saturating_mul(2), begin_ms, end_ms) {
+        for phys in index.query(full_key, max.saturating_mul(2), begin_ms, end_ms) {
             if out.len() >= max {
                 break;
             }
-            let Some((bytes, r)) = u64::try_from(phys)
+            let found = u64::try_from(phys)
                 .ok()
-                .and_then(|p| self.shared.commitlog.record_at(p))
-            else {
-                continue;
-            };
-            let props = r.properties();
-            if r.topic == topic && (props.uniq_key() == Some(key) || props.keys().any(|k| k == key))
-            {
+                .and_then(|p| self.shared.commitlog.record_at(p));
+            if let Some((bytes, _)) = found.filter(|(_, r)| matches(r)) {
                 out.push(bytes);
             }
         }

@@ -11,52 +11,16 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use basalt_message::{sysflag, BlankOrRecord, MAGIC_CODE_V1, MAGIC_CODE_V2};
+use basalt_message::{sysflag, MAGIC_CODE_V1, MAGIC_CODE_V2};
 use bytes::Bytes;
 
 use crate::checkpoint::CheckpointData;
 use crate::config::RecoveryPolicy;
 use crate::consume_queue::CqEntry;
 use crate::error::{Result, StoreError};
+use crate::scan::{step, Step};
 use crate::segments::Segment;
 use crate::store::Shared;
-
-/// What sits at a scan position.
-enum Step {
-    /// A valid record of this many bytes (and its store timestamp).
-    Record(u64, i64),
-    /// The blank marker: the rest of the file is padding.
-    Blank,
-    /// Zeroed header: no more data was ever written here.
-    End,
-    /// Something that is not a valid record.
-    Invalid(String),
-}
-
-fn step(data: &Bytes, pos: usize, seg_start: u64, check_crc: bool) -> Step {
-    let Some(rest) = data.get(pos..) else {
-        return Step::End;
-    };
-    if rest.len() < 8 || rest.get(..8).is_some_and(|h| h.iter().all(|b| *b == 0)) {
-        return Step::End;
-    }
-    match BlankOrRecord::decode(&data.slice(pos..), check_crc) {
-        Ok(BlankOrRecord::Blank { .. }) => Step::Blank,
-        Ok(BlankOrRecord::Record(r)) if r.physical_offset as u64 != seg_start + pos as u64 => {
-            Step::Invalid(format!("PHYSICALOFFSET field says {}", r.physical_offset))
-        }
-        // The body CRC does not cover topic and properties; RocketMQ always
-        // ends a non-empty properties string with U+0002 and topics are
-        // printable, which catches a torn write in the record's tail.
-        Ok(BlankOrRecord::Record(r))
-            if r.properties_raw.last().is_some_and(|b| *b != 2) || r.topic.contains('\0') =>
-        {
-            Step::Invalid("torn topic or properties".to_owned())
-        }
-        Ok(BlankOrRecord::Record(r)) => Step::Record(r.total_size as u64, r.store_timestamp),
-        Err(e) => Step::Invalid(e.to_string()),
-    }
-}
 
 fn whole(seg: &Segment) -> Option<Bytes> {
     seg.region.bytes(0, seg.wrote() as usize)
@@ -102,9 +66,9 @@ fn scan(s: &Shared, segs: &[Arc<Segment>], from: usize) -> Result<Scan> {
         let mut pos = 0usize;
         loop {
             match step(&data, pos, seg.start, crc) {
-                Step::Record(n, ts) => {
-                    pos += n as usize;
-                    out.last_timestamp = ts;
+                Step::Record(r) => {
+                    pos += r.total_size as usize;
+                    out.last_timestamp = r.store_timestamp;
                     out.end = seg.start + pos as u64;
                 }
                 Step::Blank => {
@@ -249,7 +213,9 @@ fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
             if qo > cq.max_offset() && !allow_gap {
                 return Ok(true);
             }
-            let tags = basalt_message::tags_code(r.properties().tags());
+            let tags = s
+                .delay_levels
+                .cq_tags_code(&r.topic, &r.properties(), r.store_timestamp);
             cq.put(
                 qo,
                 CqEntry {

@@ -76,12 +76,32 @@ pub(crate) struct SegmentQueue {
     flushed: AtomicU64,
     flush_lock: Mutex<()>,
     ahead: Mutex<Option<Ahead>>,
-    create_ahead: bool,
+    /// CommitLog segments are created ahead on a helper thread and synced
+    /// (with their directory entry) when created.
+    commit_log: bool,
 }
 
-fn create_segment(disk: &dyn Disk, dir: &Path, start: u64, size: u64) -> Result<Segment> {
+/// Creates a segment. CommitLog segments (`durable`) also sync the file and
+/// its directory entry: a record flushed into the file must not vanish with
+/// the file after a power cut. ConsumeQueue files are rebuilt by recovery.
+fn create_segment(
+    disk: &dyn Disk,
+    dir: &Path,
+    start: u64,
+    size: u64,
+    durable: bool,
+) -> Result<Segment> {
     let path = dir.join(segment_name(start));
-    let file = match disk.create_preallocated(&path, size) {
+    let created = disk.create_preallocated(&path, size).and_then(|file| {
+        if durable {
+            disk.sync(&path, &mut || {
+                file.sync_all()?;
+                fs::File::open(dir)?.sync_all()
+            })?;
+        }
+        Ok(file)
+    });
+    let file = match created {
         Ok(f) => f,
         Err(e) => {
             // A half-written file would block the retry with AlreadyExists.
@@ -103,7 +123,7 @@ impl SegmentQueue {
         dir: &Path,
         file_size: u64,
         disk: Arc<dyn Disk>,
-        create_ahead: bool,
+        commit_log: bool,
     ) -> Result<Self> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create dir", dir, e))?;
         let mut starts = Vec::new();
@@ -154,7 +174,7 @@ impl SegmentQueue {
             flushed: AtomicU64::new(0),
             flush_lock: Mutex::new(()),
             ahead: Mutex::new(None),
-            create_ahead,
+            commit_log,
         })
     }
 
@@ -217,11 +237,17 @@ impl SegmentQueue {
             Some(Ok(seg)) => seg,
             // A failed or missing pre-creation is retried inline so the
             // caller sees the real error (e.g. ENOSPC).
-            _ => create_segment(self.disk.as_ref(), &self.dir, start, self.file_size)?,
+            _ => create_segment(
+                self.disk.as_ref(),
+                &self.dir,
+                start,
+                self.file_size,
+                self.commit_log,
+            )?,
         };
         let seg = Arc::new(seg);
         self.segments.write().push(Arc::clone(&seg));
-        if self.create_ahead {
+        if self.commit_log {
             self.spawn_ahead(start + self.file_size);
         }
         Ok(seg)
@@ -235,7 +261,7 @@ impl SegmentQueue {
         let spawned = std::thread::Builder::new()
             .name("basalt-segment-ahead".into())
             .spawn(move || {
-                let _ = tx.send(create_segment(disk.as_ref(), &dir, start, size));
+                let _ = tx.send(create_segment(disk.as_ref(), &dir, start, size, true));
             });
         if spawned.is_ok() {
             *self.ahead.lock() = Some(Ahead { start, rx });

@@ -16,6 +16,7 @@ use crate::checkpoint::{Checkpoint, CheckpointData};
 use crate::commitlog::CommitLog;
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueueSet;
+use crate::delay::DelayLevels;
 use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
@@ -38,8 +39,12 @@ pub(crate) struct Shared {
     pub(crate) commitlog: CommitLog,
     pub(crate) queues: ConsumeQueueSet,
     pub(crate) index: Option<IndexService>,
+    pub(crate) delay_levels: DelayLevels,
     pub(crate) append: Mutex<AppendState>,
     pub(crate) arrivals: broadcast::Sender<Arrival>,
+    /// Arrivals held back until their record is committed (transient pool),
+    /// in append order, keyed by the record's end offset.
+    pub(crate) deferred_arrivals: Mutex<Vec<(u64, Arrival)>>,
     pub(crate) flush: FlushSignal,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) checkpoint_data: Mutex<CheckpointData>,
@@ -54,6 +59,8 @@ pub(crate) struct Shared {
     /// Store time of the newest appended record (read by the flusher before
     /// it syncs, so the checkpoint never claims more than was flushed).
     pub(crate) last_store_timestamp: AtomicI64,
+    /// The flock on `<root>/lock`, released at shutdown (or drop).
+    pub(crate) lock: Mutex<Option<fs::File>>,
 }
 
 impl Shared {
@@ -62,6 +69,19 @@ impl Shared {
         tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
         let _ = self.poison.set(Arc::new(err));
         self.flush.wake_all_poisoned();
+    }
+
+    /// Publishes held-back arrivals whose records are now readable.
+    pub(crate) fn publish_committed_arrivals(&self) {
+        let visible = self.commitlog.segments().max_offset();
+        let ready: Vec<_> = {
+            let mut d = self.deferred_arrivals.lock();
+            let n = d.partition_point(|(end, _)| *end <= visible);
+            d.drain(..n).collect()
+        };
+        for (_, a) in ready {
+            let _ = self.arrivals.send(a);
+        }
     }
 
     /// Updates the disk-full flag from the current usage ratio.
@@ -106,7 +126,36 @@ impl Shared {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
-    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    threads: Arc<Background>,
+}
+
+/// The flusher and cleaner threads. Dropped with the last `Store` clone:
+/// the threads stop (without removing the abort marker, like a crash).
+struct Background {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Background {
+    fn stop(&self) {
+        let s = &self.shared;
+        s.shutdown.store(true, Ordering::Release);
+        s.flush.wake_flusher();
+        {
+            let _g = s.stop_lock.lock();
+            s.stop_cv.notify_all();
+        }
+        let threads: Vec<_> = self.threads.lock().drain(..).collect();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -114,6 +163,23 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("root", &self.shared.config.store_path_root_dir)
             .finish_non_exhaustive()
+    }
+}
+
+/// Takes an exclusive flock on `<root>/lock` so two stores never write the
+/// same files (RocketMQ does the same with a `FileLock`).
+fn lock_root(root: &std::path::Path) -> Result<fs::File> {
+    let path = root.join("lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io("open", &path, e))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(StoreError::Locked(path)),
+        Err(e) => Err(StoreError::io("lock", &path, e.into())),
     }
 }
 
@@ -131,13 +197,9 @@ impl Store {
     /// [`Store::open`] through a custom file-system seam (fault injection).
     pub fn open_with_disk(config: StoreConfig, disk: Arc<dyn Disk>) -> Result<Self> {
         config.validate()?;
-        if config.transient_store_pool_enable {
-            tracing::warn!(
-                "transientStorePoolEnable is not implemented; writing through the mapping"
-            );
-        }
         let root = &config.store_path_root_dir;
         fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
+        let lock = lock_root(root)?;
         let abort = abort_path(&config);
         let crashed = abort.exists();
         let (checkpoint, cp_data) = Checkpoint::open(&root.join("checkpoint"))?;
@@ -145,6 +207,7 @@ impl Store {
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             Arc::clone(&disk),
+            config.transient_store_pool_enable,
         )?;
         let queues = ConsumeQueueSet::open(
             &config.consume_queue_dir(),
@@ -162,8 +225,10 @@ impl Store {
             commitlog,
             queues,
             index,
+            delay_levels: DelayLevels::parse(&config.message_delay_level)?,
             append: Mutex::new(AppendState::default()),
             arrivals,
+            deferred_arrivals: Mutex::new(Vec::new()),
             flush: FlushSignal::new(),
             checkpoint,
             checkpoint_data: Mutex::new(cp_data),
@@ -174,6 +239,7 @@ impl Store {
             stop_lock: Mutex::new(()),
             stop_cv: parking_lot::Condvar::new(),
             last_store_timestamp: AtomicI64::new(0),
+            lock: Mutex::new(Some(lock)),
             config,
         });
         crate::recovery::recover(&shared, crashed, &cp_data)?;
@@ -183,8 +249,11 @@ impl Store {
         let mut threads = vec![crate::flush::spawn_flusher(Arc::clone(&shared))?];
         threads.push(crate::retention::spawn_cleaner(Arc::clone(&shared))?);
         Ok(Self {
+            threads: Arc::new(Background {
+                shared: Arc::clone(&shared),
+                threads: Mutex::new(threads),
+            }),
             shared,
-            threads: Arc::new(Mutex::new(threads)),
         })
     }
 
@@ -252,19 +321,11 @@ impl Store {
     pub fn simulate_crash(&self) {
         self.shared.crashing.store(true, Ordering::Release);
         self.stop_threads();
+        self.shared.lock.lock().take();
     }
 
     fn stop_threads(&self) {
-        self.shared.shutdown.store(true, Ordering::Release);
-        self.shared.flush.wake_flusher();
-        {
-            let _g = self.shared.stop_lock.lock();
-            self.shared.stop_cv.notify_all();
-        }
-        let threads: Vec<_> = self.threads.lock().drain(..).collect();
-        for t in threads {
-            let _ = t.join();
-        }
+        self.threads.stop();
     }
 
     /// Subscribes to "new data for topic/queue" signals.
@@ -282,11 +343,24 @@ impl Store {
     /// normally). Blocking; call from `spawn_blocking` in async code.
     pub fn shutdown(&self) -> Result<()> {
         self.stop_threads();
+        let result = self.remove_abort_marker();
+        // Like a process exit, shutdown releases the lock even when poisoned.
+        self.shared.lock.lock().take();
+        result
+    }
+
+    fn remove_abort_marker(&self) -> Result<()> {
+        // A poisoned store keeps its marker: the next open must recover.
         if let Some(e) = self.shared.poison.get() {
             return Err(StoreError::Poisoned(Arc::clone(e)));
         }
         let abort = abort_path(&self.shared.config);
-        fs::remove_file(&abort).map_err(|e| StoreError::io("remove", &abort, e))
+        match fs::remove_file(&abort) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(StoreError::io("remove", &abort, e))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

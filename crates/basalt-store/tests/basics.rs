@@ -236,3 +236,69 @@ async fn zero_copy_slices_outlive_retention() {
     assert_eq!(store.max_offset("R", 0), 601);
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn index_rolls_over_to_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.max_index_num = 16;
+    let store = Store::open(cfg.clone()).unwrap();
+    for i in 0..50 {
+        let mut m = msg("I", 0, &b"x"[..]);
+        m.properties.insert(properties::KEYS, format!("k{i}"));
+        store.put(m).await.unwrap();
+    }
+    let files = std::fs::read_dir(dir.path().join("index")).unwrap().count();
+    assert!(files >= 3, "{files} index files");
+    for i in 0..50 {
+        let hits = store.query_by_key("I", &format!("k{i}"), 10, 0, i64::MAX);
+        assert_eq!(hits.len(), 1, "k{i}");
+    }
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn scheduled_messages_carry_delivery_time_as_tags_code_even_after_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    let store = Store::open(cfg.clone()).unwrap();
+    let mut m = msg(basalt_store::SCHEDULE_TOPIC, 1, &b"later"[..]);
+    m.properties.insert(properties::DELAY, "2");
+    m.properties.insert(properties::TAGS, "t");
+    let ts = store.put(m).await.unwrap().appended[0].store_timestamp;
+    let due = ts + 5_000;
+    let hit = |s: &Store| {
+        s.get_filtered(basalt_store::SCHEDULE_TOPIC, 1, 0, 1, 1 << 20, &|code| {
+            code == due
+        })
+        .messages
+        .len()
+    };
+    assert_eq!(hit(&store), 1);
+    store.simulate_crash();
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let store = Store::open(cfg).unwrap();
+    assert_eq!(hit(&store), 1);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn retention_keeps_files_younger_than_file_reserved_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    for _ in 0..400 {
+        store.put(msg("Ret", 0, vec![9u8; 400])).await.unwrap();
+    }
+    // Default 72 h: nothing is old enough.
+    assert_eq!(store.clean_expired(false).unwrap(), 0);
+    assert_eq!(store.commit_log_min_offset(), 0);
+    store.shutdown().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.file_reserved_time = 0;
+    let store = Store::open(cfg).unwrap();
+    assert!(store.clean_expired(false).unwrap() >= 2);
+    assert!(store.commit_log_min_offset() > 0);
+    assert!(store.min_offset("Ret", 0) > 0);
+    store.shutdown().unwrap();
+}

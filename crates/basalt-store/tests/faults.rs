@@ -64,3 +64,56 @@ async fn usage_ratio_refuses_writes_until_space_returns() {
     store.put(msg("D", 0, &b"ok again"[..])).await.unwrap();
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn a_batch_that_cannot_roll_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.mapped_file_size_consume_queue = 20 * 1000;
+    let store = Store::open_with_disk(cfg, disk.clone()).unwrap();
+    store.put(msg("BT", 0, vec![1u8; 1000])).await.unwrap();
+    // Once the second file has been created ahead, make creating more fail.
+    let second = dir
+        .path()
+        .join("commitlog")
+        .join(format!("{:020}", 64 * 1024));
+    eventually(std::time::Duration::from_secs(5), || {
+        let second = second.clone();
+        async move { std::fs::metadata(&second).is_ok_and(|m| m.len() == 64 * 1024) }
+    })
+    .await;
+    disk.enospc_on_create.store(true, Ordering::SeqCst);
+    // Fill into the second file until it is nearly full.
+    while store.commit_log_max_offset() < 124 * 1024 {
+        store.put(msg("BT", 0, vec![1u8; 1000])).await.unwrap();
+    }
+    let before = store.max_offset("BT", 0);
+    let batch: Vec<_> = (0..8).map(|_| msg("BT", 0, vec![2u8; 1000])).collect();
+    assert!(matches!(
+        store.put_batch(batch).await,
+        Err(StoreError::DiskFull { .. })
+    ));
+    assert_eq!(store.max_offset("BT", 0), before);
+    disk.enospc_on_create.store(false, Ordering::SeqCst);
+    let batch: Vec<_> = (0..8).map(|_| msg("BT", 0, vec![3u8; 1000])).collect();
+    let out = store.put_batch(batch).await.unwrap();
+    // Contiguous in the new file.
+    assert!(out.appended.iter().all(|a| a.phys_offset >= 128 * 1024));
+    assert_eq!(out.appended[0].queue_offset, before);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn a_store_is_opened_by_one_owner_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    let store = Store::open(cfg.clone()).unwrap();
+    assert!(matches!(
+        Store::open(cfg.clone()),
+        Err(StoreError::Locked(_))
+    ));
+    store.shutdown().unwrap();
+    let again = Store::open(cfg).unwrap();
+    again.shutdown().unwrap();
+}

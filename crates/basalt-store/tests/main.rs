@@ -10,5 +10,7 @@ mod common;
 mod basics;
 mod faults;
 mod flush;
+mod interop;
 mod kill9;
 mod recovery;
+mod transient;

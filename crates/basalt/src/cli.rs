@@ -27,8 +27,21 @@ pub enum Command {
     Namesrv(RoleArgs),
     /// Run a broker alone, registering with `-n` name servers.
     Broker(RoleArgs),
+    /// Check a store directory read-only (CommitLog CRCs, ConsumeQueue
+    /// entries) and optionally print every record. Works on stores written
+    /// by Apache RocketMQ too.
+    Inspect(InspectArgs),
     /// Load tools: `producer`, `consumer`, and a bare `echo` server.
     Bench(basalt_bench::BenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InspectArgs {
+    /// The store root (`storePathRootDir`, e.g. `./data/store`).
+    pub store_dir: PathBuf,
+    /// Print every record, not only the summary.
+    #[arg(long)]
+    pub records: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -5,6 +5,7 @@
 //! writes `<data-dir>/run/ready.json` once everything serves.
 
 mod cli;
+mod inspect;
 mod properties;
 mod run;
 
@@ -22,5 +23,8 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .thread_name("basalt")
         .build()?;
-    runtime.block_on(run::run(cli.command))
+    match cli.command {
+        cli::Command::Inspect(args) => inspect::run(&args),
+        command => runtime.block_on(run::run(command)),
+    }
 }

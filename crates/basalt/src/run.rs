@@ -40,6 +40,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Start(a) => (a, true, true),
         Command::Namesrv(a) => (a, true, false),
         Command::Broker(a) => (a, false, true),
+        Command::Inspect(_) => anyhow::bail!("inspect does not run a role"),
     };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
@@ -141,26 +142,35 @@ async fn join_opt(task: &mut Option<JoinHandle<anyhow::Result<()>>>) -> anyhow::
 fn configs(args: &RoleArgs, with_namesrv: bool, with_broker: bool) -> anyhow::Result<Configs> {
     let mut namesrv = NamesrvConfig::new(&args.data_dir);
     let mut broker = BrokerConfig::new(&args.data_dir);
-    let mut store = StoreConfig::with_root(args.data_dir.join("store"));
-    if let Some(path) = &args.config {
-        let mut unknown = BTreeSet::new();
-        for (key, value) in properties::load(path)? {
-            let mut known = false;
-            // `listenPort` means the broker's port in a broker.conf and the
-            // name server's in a namesrv.properties: with both roles in one
-            // process it goes to the broker, as in `broker.conf`.
-            let namesrv_owns = with_namesrv && !(with_broker && key == "listenPort");
-            if namesrv_owns {
-                known |= namesrv.set(&key, &value)?;
-            }
-            if with_broker {
-                known |= broker.set(&key, &value)?;
-                known |= properties::apply_serde(&mut store, &key, &value)?;
-            }
-            if !known {
-                unknown.insert(key);
-            }
+    let pairs = match &args.config {
+        Some(path) => properties::load(path)?,
+        None => Vec::new(),
+    };
+    // The store's default root is under the data dir; a storePathRootDir in
+    // the file comes later and wins.
+    let root = args.data_dir.join("store").to_string_lossy().into_owned();
+    let (store, store_unknown) = StoreConfig::from_properties(
+        std::iter::once(("storePathRootDir", root.as_str()))
+            .chain(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    )?;
+    let mut unknown = BTreeSet::new();
+    for (key, value) in &pairs {
+        let mut known = with_broker && !store_unknown.contains(key);
+        // `listenPort` means the broker's port in a broker.conf and the
+        // name server's in a namesrv.properties: with both roles in one
+        // process it goes to the broker, as in `broker.conf`.
+        let namesrv_owns = with_namesrv && !(with_broker && key == "listenPort");
+        if namesrv_owns {
+            known |= namesrv.set(key, value)?;
         }
+        if with_broker {
+            known |= broker.set(key, value)?;
+        }
+        if !known {
+            unknown.insert(key.clone());
+        }
+    }
+    if let Some(path) = &args.config {
         for key in unknown {
             tracing::warn!(%key, file = %path.display(), "unknown configuration key ignored");
         }

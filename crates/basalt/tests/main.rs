@@ -97,3 +97,50 @@ fn unreadable_config_fails_with_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot read config file"), "{err}");
 }
+
+#[test]
+fn inspect_reads_a_store_written_by_apache_rocketmq() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../basalt-store/tests/fixtures/rocketmq-store");
+    let out = std::process::Command::new(bin())
+        .args(["inspect", "--records"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ok: "), "{stdout}");
+    assert!(
+        stdout.lines().filter(|l| l.starts_with("phys=")).count() > 0,
+        "{stdout}"
+    );
+}
+
+#[test]
+fn inspect_refuses_a_corrupted_store_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../basalt-store/tests/fixtures/rocketmq-store/commitlog");
+    let copy = dir.path().join("commitlog");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        let mut bytes = std::fs::read(entry.path()).unwrap();
+        // Flip a byte inside the first record's body: its CRC no longer holds.
+        bytes[100] ^= 0xFF;
+        std::fs::write(copy.join(entry.file_name()), bytes).unwrap();
+    }
+    let out = std::process::Command::new(bin())
+        .arg("inspect")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("commitlog"), "{err}");
+}

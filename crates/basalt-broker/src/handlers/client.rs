@@ -30,6 +30,12 @@ pub struct ClientState {
 
 pub fn heartbeat(s: &ClientState, req: &Request) -> Outcome {
     let hb = HeartbeatData::decode(&req.cmd.body)?;
+    tracing::trace!(
+        client = %hb.client_id,
+        producers = ?hb.producer_data_set.iter().map(|p| p.group_name.as_str()).collect::<Vec<_>>(),
+        consumers = ?hb.consumer_data_set.iter().map(|c| c.group_name.as_str()).collect::<Vec<_>>(),
+        "heartbeat"
+    );
     let channel = ClientChannel {
         client_id: hb.client_id.clone(),
         conn: Arc::clone(&req.conn),

@@ -9,6 +9,7 @@ pub mod pull;
 pub mod query;
 pub mod send;
 pub mod send_back;
+pub mod transaction;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -29,10 +30,7 @@ pub fn add<S: Send + Sync + 'static>(
     state: &Arc<S>,
     handler: fn(&S, &Request) -> Outcome,
 ) -> Router {
-    let state = Arc::clone(state);
-    router.route(code, family, move |req| {
-        std::future::ready(reply(handler(&state, &req)))
-    })
+    router.route_sync(code, family, state, move |s, req| reply(handler(s, req)))
 }
 
 /// Adds an async handler over state `S`.

@@ -36,6 +36,7 @@ pub struct SendState {
     pub uniq: UniqKeyGenerator,
     pub groups: Arc<Groups>,
     pub schedule: Arc<Schedule>,
+    pub timer_max_delay: std::time::Duration,
 }
 
 pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
@@ -56,7 +57,6 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         store_host: s.store_host,
         reconsume_times: h.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
-        tags_code: None,
     };
     let outcome = if batch {
         if h.topic.starts_with(RETRY_PREFIX) {
@@ -98,7 +98,9 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         if m.topic.starts_with(RETRY_PREFIX) {
             divert_exhausted_retry(&s, &mut m, h.max_reconsume_times, req.cmd.version)?;
         }
-        if !is_prepared(m.sys_flag) {
+        if is_prepared(m.sys_flag) {
+            crate::transaction::to_half(&mut m);
+        } else if !crate::timer::divert(&mut m, s.timer_max_delay)? {
             s.schedule.divert(&mut m);
         }
         let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);

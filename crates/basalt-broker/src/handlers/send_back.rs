@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use basalt_message::properties::{DELAY, WAIT};
-use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
+use basalt_message::BlankOrRecord;
 use basalt_protocol::body::register::perm;
 use basalt_protocol::headers::send::ConsumerSendMsgBackRequest;
 use basalt_protocol::{RemotingCommand, VERSION_V3_4_9};
@@ -102,20 +102,10 @@ pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
         )));
     }
     let queue_id = crate::handlers::send::random_queue(config.write_queue_nums);
-    let mut msg = MessageExtBrokerInner {
-        topic,
-        queue_id,
-        flag: rec.flag,
-        body: rec.body.clone(),
-        properties: props,
-        sys_flag: rec.sys_flag,
-        born_timestamp: rec.born_timestamp,
-        born_host: rec.born_host,
-        store_host: s.store_host,
-        reconsume_times: rec.reconsume_times + 1,
-        prepared_transaction_offset: 0,
-        tags_code: None,
-    };
+    let mut msg = crate::rebuild::from_record(&rec, topic, queue_id, props);
+    msg.store_host = s.store_host;
+    msg.reconsume_times = rec.reconsume_times + 1;
+    msg.prepared_transaction_offset = 0;
     if !to_dlq {
         s.schedule.divert(&mut msg);
     }

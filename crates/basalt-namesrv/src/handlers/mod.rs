@@ -24,11 +24,7 @@ fn add<S: Send + Sync + 'static>(
     state: &Arc<S>,
     handler: fn(&S, &Request) -> Outcome,
 ) -> Router {
-    let state = Arc::clone(state);
-    router.route(code, family, move |req| {
-        let out = reply(handler(&state, &req));
-        std::future::ready(out)
-    })
+    router.route_sync(code, family, state, move |s, req| reply(handler(s, req)))
 }
 
 /// What the broker-facing handlers use.

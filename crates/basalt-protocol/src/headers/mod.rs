@@ -5,3 +5,4 @@ pub mod client;
 pub mod namesrv;
 pub mod pull;
 pub mod send;
+pub mod transaction;

@@ -249,4 +249,63 @@ class SemanticsInteropTest {
             b.close();
         }
     }
+
+    @Test
+    void timerMessageArrivesBetweenThreeAndFourSecondsAndOnceAcrossARestart(@TempDir Path dir) throws Exception {
+        String topic = "TimerT_" + System.nanoTime();
+        String group = "timer_g_" + System.nanoTime();
+        Map<String, Long> arrived = new ConcurrentHashMap<>();
+        Map<String, Integer> count = new ConcurrentHashMap<>();
+        MessageListenerConcurrently listener = (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                String body = new String(m.getBody(), StandardCharsets.UTF_8);
+                arrived.putIfAbsent(body, System.currentTimeMillis());
+                count.merge(body, 1, Integer::sum);
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        };
+        BasaltProcess b = BasaltProcess.startIn(dir);
+        DefaultMQProducer p = producer(b.addr("namesrv"));
+        assertEquals(SendStatus.SEND_OK, p.send(new Message(topic, "warmup".getBytes(StandardCharsets.UTF_8))).getSendStatus());
+        DefaultMQPushConsumer c = consumer(b.addr("namesrv"), group, topic, listener);
+        c.start();
+        ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("warmup"), "warm-up message");
+
+        Message timed = new Message(topic, "timed".getBytes(StandardCharsets.UTF_8));
+        long sentAt = System.currentTimeMillis();
+        timed.setDeliverTimeMs(sentAt + 3000);
+        assertEquals(SendStatus.SEND_OK, p.send(timed).getSendStatus());
+        ProducerConsumerInteropTest.await(Duration.ofSeconds(20), () -> arrived.containsKey("timed"), "timer message");
+        long took = arrived.get("timed") - sentAt;
+        assertTrue(took >= 3000 && took <= 4000, "timer message after " + took + " ms");
+        c.shutdown();
+
+        Message later = new Message(topic, "timer-across-restart".getBytes(StandardCharsets.UTF_8));
+        later.setDelayTimeSec(4);
+        assertEquals(SendStatus.SEND_OK, p.send(later).getSendStatus());
+        Message tooFar = new Message(topic, "too-far".getBytes(StandardCharsets.UTF_8));
+        tooFar.setDelayTimeSec(4 * 86_400);
+        assertThrows(Exception.class, () -> p.send(tooFar), "beyond timerMaxDelaySec");
+        p.shutdown();
+        b.close();
+        BasaltProcess again = BasaltProcess.startIn(dir);
+        try {
+            DefaultMQPushConsumer c2 = consumer(again.addr("namesrv"), group, topic, listener);
+            c2.start();
+            try {
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("timer-across-restart"),
+                    "timer message after restart");
+                DefaultMQProducer p2 = producer(again.addr("namesrv"));
+                p2.send(new Message(topic, "after-timer".getBytes(StandardCharsets.UTF_8)));
+                p2.shutdown();
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("after-timer"), "later message");
+            } finally {
+                c2.shutdown();
+            }
+        } finally {
+            again.close();
+        }
+        assertEquals(1, count.get("timer-across-restart"), "delivered exactly once: " + count);
+        assertEquals(1, count.get("timed"));
+    }
 }

@@ -1,0 +1,360 @@
+//! Timer messages (RocketMQ 5.x): delivery at an arbitrary time, named by
+//! `TIMER_DELIVER_MS` (absolute ms), `TIMER_DELAY_SEC`, `TIMER_DELAY_MS`,
+//! or the older `__STARTDELIVERTIME` (absolute ms).
+//!
+//! Layout: the CommitLog is the timer log. A timer message is stored in
+//! `rmq_sys_wheel_timer` queue 0 with `TIMER_OUT_MS`, `REAL_TOPIC` and
+//! `REAL_QID`; an in-memory min-heap indexes pending deadlines and a
+//! delivery task sleeps until the earliest one, so lateness is scheduling
+//! latency, not a tick. Restart safety: each delivery batch appends a marker
+//! to `rmq_sys_timer_done` (body: the delivered queue offsets), and
+//! `timerProgress.json` keeps the low-water offset below which everything
+//! is delivered; at start the heap is rebuilt from the timer queue above it,
+//! minus the markers. Long delays need no rolling: the heap holds any
+//! deadline up to `timerMaxDelaySec`.
+//!
+//! Deviation from Apache RocketMQ, on purpose: RocketMQ rounds a deadline
+//! down to `timerPrecisionMs` (1 s), delivering up to a second early;
+//! Basalt delivers at the deadline, never before it.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC, WAIT};
+use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
+use basalt_store::Store;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::long_poll::Arrivals;
+use crate::topics::now_ms;
+use crate::BrokerError;
+
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
+pub const DONE_TOPIC: &str = "rmq_sys_timer_done";
+const DELIVER_MS: &str = "TIMER_DELIVER_MS";
+const DELAY_SEC: &str = "TIMER_DELAY_SEC";
+const DELAY_MS: &str = "TIMER_DELAY_MS";
+const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
+const OUT_MS: &str = "TIMER_OUT_MS";
+/// Timers re-stored per done marker.
+const DELIVERY_BATCH: usize = 4096;
+/// How often the low water is saved; the done markers, not this file,
+/// are what keeps a restart from re-delivering.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// If `msg` is a timer message due in the future, redirects it into the
+/// timer topic. A `DELAY` level wins over timer properties, as in RocketMQ.
+pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bool, BrokerError> {
+    if msg
+        .properties
+        .get(DELAY)
+        .is_some_and(|d| d.trim().parse::<i32>().is_ok_and(|l| l > 0))
+    {
+        for k in [DELIVER_MS, DELAY_SEC, DELAY_MS] {
+            msg.properties.remove(k);
+        }
+        return Ok(false);
+    }
+    let now = now_ms();
+    let illegal =
+        |what: &str| BrokerError::MessageIllegal(format!("timer message has an invalid {what}"));
+    let deadline = if let Some(s) = msg.properties.get(DELAY_SEC) {
+        let secs: i64 = s.trim().parse().map_err(|_| illegal(DELAY_SEC))?;
+        now.saturating_add(secs.saturating_mul(1000))
+    } else if let Some(s) = msg.properties.get(DELAY_MS) {
+        let ms: i64 = s.trim().parse().map_err(|_| illegal(DELAY_MS))?;
+        now.saturating_add(ms)
+    } else if let Some(s) = msg.properties.get(DELIVER_MS) {
+        s.trim().parse().map_err(|_| illegal(DELIVER_MS))?
+    } else if let Some(s) = msg.properties.get(START_DELIVER_TIME) {
+        s.trim().parse().map_err(|_| illegal(START_DELIVER_TIME))?
+    } else {
+        return Ok(false);
+    };
+    if deadline <= now {
+        return Ok(false);
+    }
+    let max_ms = i64::try_from(max_delay.as_millis()).unwrap_or(i64::MAX);
+    if deadline - now > max_ms {
+        return Err(BrokerError::MessageIllegal(format!(
+            "timer message delay {} ms exceeds timerMaxDelaySec ({} s)",
+            deadline - now,
+            max_delay.as_secs()
+        )));
+    }
+    msg.properties.insert(OUT_MS, deadline.to_string());
+    msg.properties.insert(REAL_TOPIC, msg.topic.clone());
+    msg.properties.insert(REAL_QID, msg.queue_id.to_string());
+    msg.topic = TIMER_TOPIC.to_owned();
+    msg.queue_id = 0;
+    Ok(true)
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Progress {
+    /// Every timer queue offset below this is delivered.
+    low_water: u64,
+}
+
+#[derive(Default)]
+struct State {
+    /// (deadline ms, timer queue offset, commit-log offset)
+    heap: BinaryHeap<Reverse<(i64, u64, u64)>>,
+    /// Queue offsets waiting in the heap.
+    pending: BTreeSet<u64>,
+    /// Queue offsets delivered (from done markers), above the low water.
+    done: BTreeSet<u64>,
+    /// Next timer queue offset to index.
+    indexed_to: u64,
+    /// Next done-marker offset to read.
+    done_read_to: u64,
+}
+
+pub struct Timers {
+    store: Store,
+    path: PathBuf,
+    state: Mutex<State>,
+    wake: Notify,
+    store_host: std::net::SocketAddr,
+    saved_at: Mutex<std::time::Instant>,
+}
+
+impl Timers {
+    pub fn load(
+        path: PathBuf,
+        store: Store,
+        store_host: std::net::SocketAddr,
+    ) -> Result<Self, BrokerError> {
+        let progress: Progress = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        let state = State {
+            indexed_to: progress.low_water,
+            ..State::default()
+        };
+        Ok(Self {
+            store,
+            path,
+            state: Mutex::new(state),
+            wake: Notify::new(),
+            store_host,
+            saved_at: Mutex::new(std::time::Instant::now()),
+        })
+    }
+
+    /// Pending timers (for metrics and tests).
+    pub fn pending(&self) -> usize {
+        self.state.lock().pending.len()
+    }
+
+    /// Indexes and delivers until `stop`.
+    pub async fn run(self: Arc<Self>, arrivals: Arc<Arrivals>, stop: CancellationToken) {
+        let arrived = arrivals.of(TIMER_TOPIC, 0);
+        loop {
+            let notified = arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Err(e) = self.index() {
+                tracing::warn!(error = %e, "timer indexing failed; will retry");
+            }
+            match self.deliver_due().await {
+                Ok(()) => {}
+                Err(e) => tracing::warn!(error = %e, "timer delivery failed; will retry"),
+            }
+            let next = self.state.lock().heap.peek().map(|Reverse((d, _, _))| *d);
+            let wait = next.map_or(Duration::from_secs(1), |d| {
+                Duration::from_millis(u64::try_from(d.saturating_sub(now_ms())).unwrap_or(0))
+                    .min(Duration::from_secs(1))
+            });
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = &mut notified => {}
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        if let Err(e) = self.persist() {
+            tracing::error!(error = %e, "cannot persist timer progress at shutdown");
+        }
+    }
+
+    /// Reads new done markers and new timer messages into the heap.
+    fn index(&self) -> Result<(), BrokerError> {
+        let mut st = self.state.lock();
+        loop {
+            let from = st.done_read_to.max(self.store.min_offset(DONE_TOPIC, 0));
+            let got = self.store.get(DONE_TOPIC, 0, from, 256, 1 << 20);
+            if got.messages.is_empty() {
+                break;
+            }
+            for raw in &got.messages {
+                if let BlankOrRecord::Record(rec) = Store::decode(raw)? {
+                    let body = String::from_utf8_lossy(&rec.body).into_owned();
+                    st.done
+                        .extend(body.split(',').filter_map(|p| p.trim().parse::<u64>().ok()));
+                }
+            }
+            st.done_read_to = got.next_begin_offset;
+        }
+        loop {
+            let from = st.indexed_to.max(self.store.min_offset(TIMER_TOPIC, 0));
+            let got = self.store.get(TIMER_TOPIC, 0, from, 256, 4 << 20);
+            if got.messages.is_empty() {
+                break;
+            }
+            for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
+                if st.done.contains(qo) || st.pending.contains(qo) {
+                    continue;
+                }
+                let BlankOrRecord::Record(rec) = Store::decode(raw)? else {
+                    continue;
+                };
+                let deadline = rec
+                    .properties()
+                    .get(OUT_MS)
+                    .and_then(|d| d.parse::<i64>().ok())
+                    .unwrap_or(0);
+                let phys = u64::try_from(rec.physical_offset).unwrap_or(0);
+                st.heap.push(Reverse((deadline, *qo, phys)));
+                st.pending.insert(*qo);
+            }
+            st.indexed_to = got.next_begin_offset;
+        }
+        Ok(())
+    }
+
+    /// Re-stores every due timer message to its real topic, then records
+    /// the batch as delivered.
+    async fn deliver_due(&self) -> Result<(), BrokerError> {
+        let now = now_ms();
+        let due: Vec<(u64, u64)> = {
+            let mut st = self.state.lock();
+            let mut out = Vec::new();
+            while let Some(Reverse((d, qo, phys))) = st.heap.peek().copied() {
+                if d > now || out.len() >= DELIVERY_BATCH {
+                    break;
+                }
+                st.heap.pop();
+                out.push((qo, phys));
+            }
+            out
+        };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut delivered = Vec::with_capacity(due.len());
+        for (qo, phys) in &due {
+            if let Some(raw) = self.store.message_at(*phys) {
+                if let BlankOrRecord::Record(rec) = Store::decode(&raw)? {
+                    let mut props = rec.properties();
+                    let topic = props.remove(REAL_TOPIC).unwrap_or_default();
+                    let queue_id = props
+                        .remove(REAL_QID)
+                        .and_then(|q| q.parse().ok())
+                        .unwrap_or(0);
+                    for k in [OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS, START_DELIVER_TIME] {
+                        props.remove(k);
+                    }
+                    props.insert(WAIT, "false");
+                    let msg = crate::rebuild::from_record(&rec, topic, queue_id, props);
+                    self.store.put(msg).await?;
+                }
+            }
+            delivered.push(*qo);
+        }
+        let body = delivered
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut marker = MessageExtBrokerInner::new(DONE_TOPIC, 0, Bytes::from(body));
+        marker.store_host = self.store_host;
+        marker.born_host = self.store_host;
+        marker.born_timestamp = now;
+        marker.properties.insert(WAIT, "false");
+        self.store.put(marker).await?;
+        {
+            let mut st = self.state.lock();
+            for qo in &delivered {
+                st.pending.remove(qo);
+                st.done.insert(*qo);
+            }
+        }
+        let due_to_save = {
+            let mut at = self.saved_at.lock();
+            let due = at.elapsed() >= PROGRESS_EVERY;
+            if due {
+                *at = std::time::Instant::now();
+            }
+            due
+        };
+        if due_to_save {
+            self.persist()?;
+        }
+        Ok(())
+    }
+
+    /// Saves the low water: the smallest pending offset, or everything
+    /// indexed when nothing is pending.
+    fn persist(&self) -> Result<(), BrokerError> {
+        let low_water = {
+            let mut st = self.state.lock();
+            let low = st.pending.first().copied().unwrap_or(st.indexed_to);
+            st.done.retain(|o| *o >= low);
+            low
+        };
+        Ok(basalt_jsonfile::persist(
+            &self.path,
+            &Progress { low_water },
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(props: &[(&str, String)]) -> MessageExtBrokerInner {
+        let mut m = MessageExtBrokerInner::new("T", 2, Bytes::from_static(b"x"));
+        for (k, v) in props {
+            m.properties.insert(*k, v.clone());
+        }
+        m
+    }
+
+    #[test]
+    fn divert_reads_every_timer_property_and_enforces_the_maximum() {
+        let max = Duration::from_secs(3 * 86_400);
+        let mut m = msg(&[(DELAY_SEC, "5".into())]);
+        assert!(divert(&mut m, max).unwrap());
+        assert_eq!(m.topic, TIMER_TOPIC);
+        assert_eq!(m.properties.get(REAL_TOPIC), Some("T"));
+        assert_eq!(m.properties.get(REAL_QID), Some("2"));
+        let out: i64 = m.properties.get(OUT_MS).unwrap().parse().unwrap();
+        assert!(out > now_ms() + 4_000);
+
+        let mut m = msg(&[(DELIVER_MS, (now_ms() + 60_000).to_string())]);
+        assert!(divert(&mut m, max).unwrap());
+        let mut past = msg(&[(DELIVER_MS, (now_ms() - 1).to_string())]);
+        assert!(
+            !divert(&mut past, max).unwrap(),
+            "due already: delivered normally"
+        );
+        let mut too_far = msg(&[(DELAY_SEC, (4 * 86_400).to_string())]);
+        assert!(matches!(
+            divert(&mut too_far, max),
+            Err(BrokerError::MessageIllegal(_))
+        ));
+        let mut bad = msg(&[(DELAY_MS, "soon".into())]);
+        assert!(divert(&mut bad, max).is_err());
+        let mut level = msg(&[(DELAY, "3".into()), (DELAY_SEC, "5".into())]);
+        assert!(!divert(&mut level, max).unwrap(), "a delay level wins");
+        assert!(level.properties.get(DELAY_SEC).is_none());
+    }
+}

@@ -1,0 +1,318 @@
+//! Transactional messages (RocketMQ's `TransactionalMessageService`).
+//!
+//! A prepared message is stored as a *half* message in
+//! `RMQ_SYS_TRANS_HALF_TOPIC` with its real topic and queue in properties.
+//! END_TRANSACTION commits it (the real message is stored) or rolls it back;
+//! either way an *op* message in `RMQ_SYS_TRANS_OP_HALF_TOPIC` (tag `d`,
+//! body = the half's queue offset) marks it resolved. A checker asks a live
+//! producer of the group (CHECK_TRANSACTION_STATE) about half messages left
+//! unresolved longer than `transactionTimeOut`, re-storing each checked half
+//! with its check count raised; after `transactionCheckMax` checks the half
+//! goes to `TRANS_CHECK_MAX_TIME_TOPIC`. Progress is the consumer offset of
+//! group `CID_RMQ_SYS_TRANS` on the half queue, so it survives restarts;
+//! the op queue is re-read from its start after a restart.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use basalt_message::properties::{REAL_QID, REAL_TOPIC, TRAN_MSG, UNIQ_KEY, WAIT};
+use basalt_message::{
+    sysflag, BlankOrRecord, EncodeParams, MessageExtBrokerInner, Properties, Record,
+};
+use basalt_protocol::headers::transaction::CheckTransactionStateRequest;
+use basalt_protocol::{RemotingCommand, RequestCode};
+use basalt_store::Store;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::Clients;
+use crate::offsets::Offsets;
+use crate::topics::now_ms;
+use crate::BrokerError;
+
+pub const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+pub const OP_TOPIC: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+pub const CHECK_MAX_TOPIC: &str = "TRANS_CHECK_MAX_TIME_TOPIC";
+const SYSTEM_GROUP: &str = "CID_RMQ_SYS_TRANS";
+const REMOVE_TAG: &str = "d";
+const TRANSACTION_ID: &str = "__transactionId__";
+const CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
+const PRODUCER_GROUP: &str = "PGROUP";
+const CHECK_IMMUNITY: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+
+/// Checker settings (`transactionCheckInterval`, `transactionTimeOut`,
+/// `transactionCheckMax` of broker.conf).
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_checks: i32,
+}
+
+/// Turns a prepared message into its half message, in place.
+pub fn to_half(msg: &mut MessageExtBrokerInner) {
+    msg.properties.insert(REAL_TOPIC, msg.topic.clone());
+    msg.properties.insert(REAL_QID, msg.queue_id.to_string());
+    if let Some(uniq) = msg.properties.get(UNIQ_KEY).map(str::to_owned) {
+        msg.properties.insert(TRANSACTION_ID, uniq);
+    }
+    msg.sys_flag &= !sysflag::TRANSACTION_MASK;
+    msg.topic = HALF_TOPIC.to_owned();
+    msg.queue_id = 0;
+}
+
+/// The op message marking `half_queue_offset` resolved.
+pub fn op_message(
+    half_queue_offset: u64,
+    store_host: std::net::SocketAddr,
+) -> MessageExtBrokerInner {
+    let mut m = MessageExtBrokerInner::new(OP_TOPIC, 0, Bytes::from(half_queue_offset.to_string()));
+    m.properties.insert("TAGS", REMOVE_TAG);
+    m.properties.insert(WAIT, "false");
+    m.store_host = store_host;
+    m.born_host = store_host;
+    m.born_timestamp = now_ms();
+    m
+}
+
+/// The committed message: the half's real topic and queue, commit type,
+/// pointing back at the half record.
+pub fn committed(half: &Record, commit_log_offset: i64) -> MessageExtBrokerInner {
+    let mut props = half.properties();
+    let topic = props.remove(REAL_TOPIC).unwrap_or_default();
+    let queue_id = props
+        .remove(REAL_QID)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    props.remove(TRAN_MSG);
+    props.insert(WAIT, "false");
+    let mut m = crate::rebuild::from_record(half, topic, queue_id, props);
+    m.sys_flag = (m.sys_flag & !sysflag::TRANSACTION_MASK) | sysflag::TRANSACTION_COMMIT_TYPE;
+    m.prepared_transaction_offset = commit_log_offset;
+    m
+}
+
+/// The half record at `commit_log_offset`, checked against what the
+/// producer claims about it.
+pub fn find_half(
+    store: &Store,
+    commit_log_offset: i64,
+    queue_offset: i64,
+    group: &str,
+) -> Result<Record, BrokerError> {
+    let not_found = || {
+        BrokerError::MessageNotFound(format!(
+            "Find prepared transaction message failed, offset {commit_log_offset}"
+        ))
+    };
+    let phys = u64::try_from(commit_log_offset).map_err(|_| not_found())?;
+    let raw = store.message_at(phys).ok_or_else(not_found)?;
+    let BlankOrRecord::Record(rec) = Store::decode(&raw)? else {
+        return Err(not_found());
+    };
+    if rec.topic != HALF_TOPIC || rec.queue_offset != queue_offset {
+        return Err(BrokerError::MessageNotFound(format!(
+            "the transaction state table offset {queue_offset} does not match the prepared message"
+        )));
+    }
+    if rec
+        .properties()
+        .get(PRODUCER_GROUP)
+        .is_some_and(|g| g != group)
+    {
+        return Err(BrokerError::MessageNotFound(format!(
+            "the producer group {group} does not match the prepared message"
+        )));
+    }
+    Ok(*rec)
+}
+
+/// Scans half messages and asks producers about stale ones.
+pub struct Checker {
+    store: Store,
+    offsets: Arc<Offsets>,
+    clients: Arc<Clients>,
+    config: CheckConfig,
+    broker_name: String,
+    /// Half queue offsets resolved by op messages, at or above the scan point.
+    resolved: Mutex<(u64, BTreeSet<u64>)>,
+}
+
+impl Checker {
+    pub fn new(
+        store: Store,
+        offsets: Arc<Offsets>,
+        clients: Arc<Clients>,
+        config: CheckConfig,
+        broker_name: String,
+    ) -> Self {
+        Self {
+            store,
+            offsets,
+            clients,
+            config,
+            broker_name,
+            resolved: Mutex::new((0, BTreeSet::new())),
+        }
+    }
+
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(self.config.interval) => {}
+            }
+            if let Err(e) = self.check_once().await {
+                tracing::warn!(error = %e, "transaction check pass failed");
+            }
+        }
+    }
+
+    /// Reads op messages not seen yet into the resolved set.
+    fn read_ops(&self) -> Result<(), BrokerError> {
+        let mut guard = self.resolved.lock();
+        loop {
+            let from = guard.0.max(self.store.min_offset(OP_TOPIC, 0));
+            let got = self.store.get(OP_TOPIC, 0, from, 256, 1 << 20);
+            if got.messages.is_empty() {
+                return Ok(());
+            }
+            for raw in &got.messages {
+                if let BlankOrRecord::Record(rec) = Store::decode(raw)? {
+                    for part in String::from_utf8_lossy(&rec.body).split(',') {
+                        if let Ok(o) = part.trim().parse::<u64>() {
+                            guard.1.insert(o);
+                        }
+                    }
+                }
+            }
+            guard.0 = got.next_begin_offset;
+        }
+    }
+
+    /// One pass over the half queue from the saved offset.
+    pub async fn check_once(&self) -> Result<(), BrokerError> {
+        self.read_ops()?;
+        let saved = self.offsets.query(SYSTEM_GROUP, HALF_TOPIC, 0).unwrap_or(0);
+        let mut offset = u64::try_from(saved)
+            .unwrap_or(0)
+            .max(self.store.min_offset(HALF_TOPIC, 0));
+        let now = now_ms();
+        loop {
+            let got = self.store.get(HALF_TOPIC, 0, offset, 32, 4 << 20);
+            if got.messages.is_empty() {
+                break;
+            }
+            let mut stop = false;
+            for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
+                let done = self.resolved.lock().1.contains(qo);
+                if !done {
+                    let BlankOrRecord::Record(rec) = Store::decode(raw)? else {
+                        offset = qo + 1;
+                        continue;
+                    };
+                    let props = rec.properties();
+                    let immunity = props
+                        .get(CHECK_IMMUNITY)
+                        .and_then(|s| s.parse::<i64>().ok())
+                        .map_or(self.config.timeout, |s| {
+                            Duration::from_secs(s.unsigned_abs())
+                        });
+                    let age = now.saturating_sub(rec.store_timestamp);
+                    if age < i64::try_from(immunity.as_millis()).unwrap_or(i64::MAX) {
+                        stop = true;
+                        break;
+                    }
+                    self.check_one(&rec, props).await?;
+                }
+                offset = qo + 1;
+            }
+            self.offsets.commit(
+                SYSTEM_GROUP,
+                HALF_TOPIC,
+                0,
+                i64::try_from(offset).unwrap_or(i64::MAX),
+            );
+            self.resolved.lock().1.retain(|o| *o >= offset);
+            if stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-stores the half with its check count raised and asks a producer
+    /// about the copy; past the maximum, parks it in the check-max topic.
+    async fn check_one(&self, rec: &Record, mut props: Properties) -> Result<(), BrokerError> {
+        let checks = props
+            .get(CHECK_TIMES)
+            .and_then(|c| c.parse::<i32>().ok())
+            .unwrap_or(0);
+        if checks >= self.config.max_checks {
+            tracing::warn!(
+                offset = rec.queue_offset,
+                checks,
+                "transaction checked too often; moved to {CHECK_MAX_TOPIC}"
+            );
+            let m = crate::rebuild::from_record(rec, CHECK_MAX_TOPIC.to_owned(), 0, props);
+            self.store.put(m).await?;
+            return Ok(());
+        }
+        props.insert(CHECK_TIMES, (checks + 1).to_string());
+        let group = props.get(PRODUCER_GROUP).unwrap_or_default().to_owned();
+        let copy = crate::rebuild::from_record(rec, HALF_TOPIC.to_owned(), 0, props);
+        let outcome = self.store.put(copy.clone()).await?;
+        let Some(at) = outcome.appended.first() else {
+            return Ok(());
+        };
+        let Some(producer) = self.clients.producer_group(&group).into_iter().next() else {
+            tracing::debug!(group = %group, "no live producer to check a transaction with");
+            return Ok(());
+        };
+        // The body is the message as the producer will see it: real topic
+        // and queue restored, offsets of the copy.
+        let mut view = copy;
+        view.topic = view
+            .properties
+            .get(REAL_TOPIC)
+            .unwrap_or_default()
+            .to_owned();
+        view.queue_id = view
+            .properties
+            .get(REAL_QID)
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(0);
+        let queue_offset = i64::try_from(at.queue_offset).unwrap_or(i64::MAX);
+        let phys = i64::try_from(at.phys_offset).unwrap_or(i64::MAX);
+        let body = Record::encode(
+            &view,
+            EncodeParams {
+                queue_offset,
+                physical_offset: phys,
+                store_timestamp: at.store_timestamp,
+            },
+        )?;
+        let uniq = view.properties.get(UNIQ_KEY).unwrap_or_default().to_owned();
+        let cmd = RemotingCommand::request(RequestCode::CheckTransactionState)
+            .with_header(&CheckTransactionStateRequest {
+                topic: view.topic.clone(),
+                tran_state_table_offset: queue_offset,
+                commit_log_offset: phys,
+                msg_id: uniq.clone(),
+                transaction_id: view
+                    .properties
+                    .get(TRANSACTION_ID)
+                    .unwrap_or(&uniq)
+                    .to_owned(),
+                offset_msg_id: at.msg_id.clone(),
+                bname: Some(self.broker_name.clone()),
+            })
+            .with_body(body);
+        if let Err(e) = producer.conn.send_oneway(cmd).await {
+            tracing::debug!(error = %e, "check-back not delivered; next pass retries");
+        }
+        Ok(())
+    }
+}
