@@ -135,4 +135,34 @@ class RestartInteropTest {
             again.close();
         }
     }
+
+    @Test
+    void delayedBurstSurvivesKillNine(@TempDir Path dir) throws Exception {
+        String topic = "Kill9Delay_" + System.nanoTime();
+        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"));
+        DefaultMQProducer p = producer(b.addr("namesrv"));
+        Set<String> sent = ConcurrentHashMap.newKeySet();
+        for (int i = 0; i < 50; i++) {
+            Message m = new Message(topic, ("d-" + i).getBytes(StandardCharsets.UTF_8));
+            m.setDelayTimeLevel(1 + i % 3);
+            assertEquals(SendStatus.SEND_OK, p.send(m).getSendStatus());
+            sent.add("d-" + i);
+        }
+        // Killed while most of the burst is still scheduled.
+        b.kill();
+        p.shutdown();
+        BasaltProcess again = BasaltProcess.startIn(dir.resolve("data"));
+        try {
+            Set<String> got = ConcurrentHashMap.newKeySet();
+            DefaultMQPushConsumer c = consumer(again.addr("namesrv"), "kill9_delay_g_" + System.nanoTime(), topic, got);
+            try {
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> got.containsAll(sent),
+                    "all 50 delayed messages after recovery");
+            } finally {
+                c.shutdown();
+            }
+        } finally {
+            again.close();
+        }
+    }
 }
