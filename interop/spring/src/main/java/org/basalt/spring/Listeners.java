@@ -86,7 +86,7 @@ public final class Listeners {
 
         @Override
         public RocketMQLocalTransactionState checkLocalTransaction(Message msg) {
-            book.checkedBack.add(orderId(msg));
+            book.checkedBack.putIfAbsent(orderId(msg), System.currentTimeMillis());
             return RocketMQLocalTransactionState.COMMIT;
         }
     }

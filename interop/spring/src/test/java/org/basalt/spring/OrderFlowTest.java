@@ -1,0 +1,132 @@
+package org.basalt.spring;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.apache.rocketmq.client.producer.LocalTransactionState;
+import org.apache.rocketmq.client.producer.SendResult;
+import org.apache.rocketmq.client.producer.SendStatus;
+import org.apache.rocketmq.client.producer.TransactionSendResult;
+import org.apache.rocketmq.spring.core.RocketMQTemplate;
+import org.apache.rocketmq.spring.support.DefaultRocketMQListenerContainer;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.ApplicationListener;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.event.ContextClosedEvent;
+import org.springframework.messaging.support.MessageBuilder;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/** rocketmq-spring-boot-starter (RocketMQTemplate, listeners, transactions) against a real Basalt. */
+@ExtendWith(BasaltExtension.class) // before @SpringBootTest: starts first, stops last
+@SpringBootTest
+@DirtiesContext(classMode = DirtiesContext.ClassMode.AFTER_CLASS) // close the context before Basalt stops
+class OrderFlowTest {
+    private static final String RUN = Long.toString(System.nanoTime(), 36);
+    static final String CREATED = "OrderCreated_" + RUN;
+    static final String CLOSE = "OrderClose_" + RUN;
+    static final String PAID = "OrderPaid_" + RUN;
+
+    @DynamicPropertySource
+    static void rocketmq(DynamicPropertyRegistry r) throws Exception {
+        BasaltProcess b = BasaltExtension.ensureStarted();
+        // Topics exist before the listener containers subscribe, so they
+        // rebalance at once instead of waiting for a route refresh.
+        BasaltExtension.createTopics(List.of(CREATED, CLOSE, PAID), 2);
+        r.add("rocketmq.name-server", () -> b.addr("namesrv"));
+        r.add("rocketmq.producer.group", () -> "orders_pg_" + RUN);
+        r.add("orders.topic.created", () -> CREATED);
+        r.add("orders.topic.close", () -> CLOSE);
+        r.add("orders.topic.paid", () -> PAID);
+        r.add("orders.group.created", () -> "orders_created_cg_" + RUN);
+        r.add("orders.group.close", () -> "orders_close_cg_" + RUN);
+        r.add("orders.group.paid", () -> "orders_paid_cg_" + RUN);
+    }
+
+    @TestConfiguration
+    static class Closed {
+        @Bean
+        ApplicationListener<ContextClosedEvent> markClosed() {
+            return e -> BasaltExtension.contextClosed = true;
+        }
+    }
+
+    @Autowired
+    RocketMQTemplate template;
+    @Autowired
+    OrderBook book;
+    @Autowired
+    ApplicationContext ctx;
+
+    /** Every listener container has been assigned queues of its topic (so nothing sent now is missed). */
+    @BeforeEach
+    void consumersRebalanced() throws Exception {
+        var containers = ctx.getBeansOfType(DefaultRocketMQListenerContainer.class).values();
+        assertEquals(3, containers.size(), "listener containers");
+        for (DefaultRocketMQListenerContainer c : containers) {
+            BasaltExtension.await(Duration.ofSeconds(30), () -> c.isRunning()
+                && c.getConsumer().getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable()
+                    .keySet().stream().anyMatch(mq -> mq.getTopic().equals(c.getTopic())),
+                "queues assigned to " + c.getConsumerGroup());
+        }
+    }
+
+    @Test
+    void orderCreatedIsSentAndConsumed() throws Exception {
+        String orderId = "order-" + UUID.randomUUID();
+        SendResult r = template.syncSend(CREATED, orderId);
+        assertEquals(SendStatus.SEND_OK, r.getSendStatus(), r.toString());
+        BasaltExtension.await(Duration.ofSeconds(10), () -> book.created.containsKey(orderId), "order-created of " + orderId);
+    }
+
+    @Test
+    void unpaidOrderIsClosedAfterFiveSecondsNotBefore() throws Exception {
+        String orderId = "order-" + UUID.randomUUID();
+        long sentAt = System.currentTimeMillis();
+        SendResult r = template.syncSendDelayTimeSeconds(CLOSE, orderId, 5);
+        assertEquals(SendStatus.SEND_OK, r.getSendStatus(), r.toString());
+        // Timer messages are scheduled with a 1 s precision: allow delivery
+        // from 4 s on, and require it within delay + 3 s.
+        BasaltExtension.await(Duration.ofSeconds(8), () -> {
+            Long closedAt = book.closed.get(orderId);
+            if (closedAt != null && closedAt - sentAt < 4000) {
+                throw new AssertionError("order closed after only " + (closedAt - sentAt) + " ms (delay 5 s)");
+            }
+            return closedAt != null;
+        }, "close of " + orderId + " (delay 5 s)");
+        long after = book.closed.get(orderId) - sentAt;
+        System.out.println("[basalt-spring] delayed close arrived after " + after + " ms");
+        assertTrue(after >= 4000 && after <= 8000, "closed after " + after + " ms");
+    }
+
+    @Test
+    void paymentCommittedThroughTheBrokersCheckBack() throws Exception {
+        String orderId = "order-" + UUID.randomUUID();
+        long sentAt = System.currentTimeMillis();
+        TransactionSendResult r = template.sendMessageInTransaction(PAID,
+            MessageBuilder.withPayload(orderId).build(), null);
+        assertEquals(SendStatus.SEND_OK, r.getSendStatus(), r.toString());
+        assertEquals(LocalTransactionState.UNKNOW, r.getLocalTransactionState());
+        assertTrue(book.executed.contains(orderId), "local transaction executed");
+        // transactionTimeOut=2000, transactionCheckInterval=1000: a check
+        // comes after ~2-3 s; its COMMIT releases the message.
+        BasaltExtension.await(Duration.ofSeconds(20), () -> book.paid.containsKey(orderId), "paid of " + orderId);
+        Long checkedAt = book.checkedBack.get(orderId);
+        assertNotNull(checkedAt, "delivered without a check-back");
+        assertFalse(book.paid.get(orderId) < checkedAt, "delivered before the check-back committed it");
+        System.out.println("[basalt-spring] check-back after " + (checkedAt - sentAt) + " ms, delivered after "
+            + (book.paid.get(orderId) - sentAt) + " ms");
+    }
+}
