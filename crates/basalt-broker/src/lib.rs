@@ -21,6 +21,7 @@ pub mod offsets;
 pub mod rebuild;
 pub mod register;
 pub mod respond;
+mod routes;
 pub mod schedule;
 mod serve;
 pub mod timer;
