@@ -239,3 +239,28 @@ async fn write_sample_store_for_java() {
     store.shutdown().unwrap();
     std::fs::write(root.join("expected.tsv"), manifest).unwrap();
 }
+
+#[tokio::test]
+async fn abnormal_recovery_of_the_apache_store_keeps_every_message() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rocketmq-store");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&src, dir.path());
+    // As if Apache RocketMQ had crashed: abort marker present, queues lost.
+    std::fs::write(dir.path().join("abort"), "1234").unwrap();
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let want = expected(dir.path());
+    let store = Store::open(fixture_config(dir.path())).unwrap();
+    for e in &want {
+        let r = store.get(&e.topic, e.queue, e.queue_offset, 1, 1 << 20);
+        assert_eq!(
+            r.status,
+            GetStatus::Found,
+            "{} {} {}",
+            e.topic,
+            e.queue,
+            e.queue_offset
+        );
+        assert_eq!(decode(&r.messages[0]).physical_offset as u64, e.phys);
+    }
+    store.shutdown().unwrap();
+}
