@@ -55,6 +55,14 @@ fn expected(root: &Path) -> Vec<Expected> {
         .collect()
 }
 
+/// The record of `e`, which must be there.
+fn found(store: &Store, e: &Expected) -> basalt_store::GetResult {
+    let r = store.get(&e.topic, e.queue, e.queue_offset, 1, 1 << 20);
+    let at = format!("{} {} {}", e.topic, e.queue, e.queue_offset);
+    assert_eq!(r.status, GetStatus::Found, "{at}");
+    r
+}
+
 fn fixture_config(root: &Path) -> StoreConfig {
     StoreConfig {
         mapped_file_size_commit_log: 16 * 1024,
@@ -77,15 +85,7 @@ async fn reads_every_message_written_by_apache_rocketmq() {
     let store = Store::open(fixture_config(dir.path())).unwrap();
     let store_host = "127.0.0.1:10911".parse().unwrap();
     for e in &want {
-        let r = store.get(&e.topic, e.queue, e.queue_offset, 1, 1 << 20);
-        assert_eq!(
-            r.status,
-            GetStatus::Found,
-            "{} {} {}",
-            e.topic,
-            e.queue,
-            e.queue_offset
-        );
+        let r = found(&store, e);
         let rec = decode(&r.messages[0]);
         assert_eq!(rec.topic, e.topic);
         assert_eq!(rec.v2, e.topic.len() > 127);
@@ -251,15 +251,7 @@ async fn abnormal_recovery_of_the_apache_store_keeps_every_message() {
     let want = expected(dir.path());
     let store = Store::open(fixture_config(dir.path())).unwrap();
     for e in &want {
-        let r = store.get(&e.topic, e.queue, e.queue_offset, 1, 1 << 20);
-        assert_eq!(
-            r.status,
-            GetStatus::Found,
-            "{} {} {}",
-            e.topic,
-            e.queue,
-            e.queue_offset
-        );
+        let r = found(&store, e);
         assert_eq!(decode(&r.messages[0]).physical_offset as u64, e.phys);
     }
     store.shutdown().unwrap();
