@@ -2,6 +2,7 @@
 //! append lock assign queue offsets and store timestamps, write the CommitLog
 //! and dispatch to the ConsumeQueue and index, then publish arrivals.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -104,6 +105,17 @@ impl Shared {
         arrivals: &mut Vec<(u64, Arrival)>,
     ) -> Result<()> {
         self.check_writable()?;
+        // Every file this put needs is created before anything is written, so
+        // a full disk refuses the whole put rather than part of a batch.
+        let mut per_queue: HashMap<(&str, i32), u64> = HashMap::new();
+        for m in msgs.iter().filter(|m| sysflag::is_consumable(m.sys_flag)) {
+            *per_queue.entry((m.topic.as_str(), m.queue_id)).or_default() += 1;
+        }
+        for ((topic, queue_id), count) in per_queue {
+            let next = st.queue_offsets.get(topic).and_then(|q| q.get(&queue_id));
+            let cq = self.queues.find_or_create(topic, queue_id)?;
+            cq.reserve(next.copied().unwrap_or(0), count)?;
+        }
         if encoded.len() > 1 {
             let total = encoded.iter().map(|r| r.len() as u64).sum();
             self.commitlog.ensure_room(total)?;
@@ -120,12 +132,8 @@ impl Shared {
             } else {
                 0
             };
-            // Make sure the queue has room before the CommitLog write, so a
-            // failed queue-file creation cannot leave an undispatched record.
             let cq = if consumable {
-                let cq = self.queues.find_or_create(&m.topic, m.queue_id)?;
-                cq.reserve(queue_offset)?;
-                Some(cq)
+                Some(self.queues.find_or_create(&m.topic, m.queue_id)?)
             } else {
                 None
             };

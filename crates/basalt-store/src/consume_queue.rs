@@ -130,7 +130,7 @@ impl ConsumeQueue {
             return Ok(());
         }
         if self.segs.last().is_none() {
-            self.reserve(queue_offset)?;
+            self.reserve(queue_offset, 1)?;
             next = self.segs.min_offset() / ENTRY;
         }
         while next < queue_offset {
@@ -141,17 +141,33 @@ impl ConsumeQueue {
     }
 
     /// Creates the file entry `queue_offset` will go into, if missing.
-    pub(crate) fn reserve(&self, queue_offset: u64) -> Result<()> {
-        match self.segs.last() {
-            Some(s) if s.wrote() < s.size() || queue_offset < self.max_offset() => Ok(()),
-            Some(_) => self.segs.roll(0).map(|_| ()),
+    /// Makes sure the files for entries `queue_offset..queue_offset + count`
+    /// exist (the next one created but not yet in use), so writing them
+    /// cannot fail half-way on file creation.
+    pub(crate) fn reserve(&self, queue_offset: u64, count: u64) -> Result<()> {
+        let size = self.segs.file_size();
+        let seg = match self.segs.last() {
+            Some(s) => s,
             None => {
-                let size = self.segs.file_size();
-                self.segs.roll(queue_offset * ENTRY / size * size)?;
+                let seg = self.segs.roll(queue_offset * ENTRY / size * size)?;
                 self.set_min_offset(queue_offset);
-                Ok(())
+                seg
             }
+        };
+        let end = queue_offset.saturating_add(count) * ENTRY;
+        if queue_offset < self.max_offset() || end <= seg.start + size {
+            return Ok(());
         }
+        if seg.wrote() >= seg.size() && queue_offset * ENTRY >= seg.start + size {
+            // The next entry opens a new file; a batch spilling past that one
+            // too is rare enough to create its second file on the way.
+            let next = self.segs.roll(0)?;
+            if end > next.start + size {
+                self.segs.prepare_next()?;
+            }
+            return Ok(());
+        }
+        self.segs.prepare_next()
     }
 
     fn append(&self, entry: CqEntry) -> Result<()> {

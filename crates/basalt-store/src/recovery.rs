@@ -11,7 +11,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use basalt_message::{sysflag, MAGIC_CODE_V1, MAGIC_CODE_V2};
+use basalt_message::{sysflag, Record, MAGIC_CODE_V1, MAGIC_CODE_V2};
 use bytes::Bytes;
 
 use crate::checkpoint::CheckpointData;
@@ -198,43 +198,59 @@ pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<
 
 /// Re-dispatches records in `from..to` into queues and index. Returns true
 /// when a queue was missing entries before `from` (and `allow_gap` is false).
+/// Records before the scan window are judged here too: a bad one is refused
+/// with file and offset rather than silently skipped.
 fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
-    let mut phys = from;
-    while phys < to {
-        let Some((bytes, r)) = s.commitlog.record_at(phys) else {
-            // Blank marker or end of a file: continue in the next one.
-            let size = s.commitlog.segments().file_size();
-            phys = (phys / size + 1) * size;
+    let crc = s.config.check_crc_on_recover;
+    for seg in s.commitlog.segments().snapshot() {
+        if seg.start + seg.size() <= from || seg.start >= to {
             continue;
-        };
-        if sysflag::is_consumable(r.sys_flag) {
-            let cq = s.queues.find_or_create(&r.topic, r.queue_id)?;
-            let qo = r.queue_offset as u64;
-            if qo > cq.max_offset() && !allow_gap {
+        }
+        let Some(data) = whole(&seg) else { continue };
+        let mut pos = from.saturating_sub(seg.start) as usize;
+        while seg.start + (pos as u64) < to {
+            let r = match step(&data, pos, seg.start, crc) {
+                Step::Record(r) => r,
+                Step::Blank | Step::End => break,
+                Step::Invalid(reason) => {
+                    return Err(StoreError::Corrupt {
+                        file: seg.path().to_owned(),
+                        offset: pos as u64,
+                        reason,
+                    })
+                }
+            };
+            let phys = seg.start + pos as u64;
+            if dispatch(s, &r, phys, allow_gap)? {
                 return Ok(true);
             }
-            let tags = s
+            pos += r.total_size as usize;
+        }
+    }
+    Ok(false)
+}
+
+/// Puts one recovered record into its queue and the index. Returns true
+/// (without writing) when its queue is missing earlier entries.
+fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<bool> {
+    let props = r.properties();
+    if sysflag::is_consumable(r.sys_flag) {
+        let cq = s.queues.find_or_create(&r.topic, r.queue_id)?;
+        let qo = r.queue_offset as u64;
+        if qo > cq.max_offset() && !allow_gap {
+            return Ok(true);
+        }
+        let entry = CqEntry {
+            phys_offset: phys as i64,
+            size: r.total_size,
+            tags_code: s
                 .delay_levels
-                .cq_tags_code(&r.topic, &r.properties(), r.store_timestamp);
-            cq.put(
-                qo,
-                CqEntry {
-                    phys_offset: phys as i64,
-                    size: r.total_size,
-                    tags_code: tags,
-                },
-            )?;
-        }
-        if let Some(index) = &s.index {
-            index.add(
-                &r.topic,
-                &r.properties(),
-                r.sys_flag,
-                phys,
-                r.store_timestamp,
-            );
-        }
-        phys += bytes.len() as u64;
+                .cq_tags_code(&r.topic, &props, r.store_timestamp),
+        };
+        cq.put(qo, entry)?;
+    }
+    if let Some(index) = &s.index {
+        index.add(&r.topic, &props, r.sys_flag, phys, r.store_timestamp);
     }
     Ok(false)
 }

@@ -253,6 +253,30 @@ impl SegmentQueue {
         Ok(seg)
     }
 
+    /// Creates the file after the last one now (not yet in use), so the
+    /// roll-over that needs it cannot fail. Used before a batch is written.
+    pub(crate) fn prepare_next(&self) -> Result<()> {
+        let Some(last) = self.last() else {
+            return Ok(());
+        };
+        let start = last.start + self.file_size;
+        let mut ahead = self.ahead.lock();
+        if ahead.as_ref().is_some_and(|a| a.start == start) {
+            return Ok(());
+        }
+        let seg = create_segment(
+            self.disk.as_ref(),
+            &self.dir,
+            start,
+            self.file_size,
+            self.commit_log,
+        )?;
+        let (tx, rx) = mpsc::channel();
+        let _ = tx.send(Ok(seg));
+        *ahead = Some(Ahead { start, rx });
+        Ok(())
+    }
+
     fn spawn_ahead(&self, start: u64) {
         let (tx, rx) = mpsc::channel();
         let disk = Arc::clone(&self.disk);

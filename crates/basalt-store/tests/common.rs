@@ -110,3 +110,10 @@ impl Disk for FaultyDisk {
         }
     }
 }
+
+/// A store over a [`FaultyDisk`] the test can steer.
+pub fn faulty_store(config: StoreConfig) -> (basalt_store::Store, std::sync::Arc<FaultyDisk>) {
+    let disk = std::sync::Arc::new(FaultyDisk::default());
+    let store = basalt_store::Store::open_with_disk(config, disk.clone()).unwrap();
+    (store, disk)
+}

@@ -8,12 +8,7 @@ use crate::common::*;
 #[tokio::test]
 async fn enospc_refuses_writes_reads_go_on_and_writes_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(FaultyDisk::default());
-    let store = Store::open_with_disk(
-        small_config(dir.path(), FlushDiskType::AsyncFlush),
-        disk.clone(),
-    )
-    .unwrap();
+    let (store, disk) = faulty_store(small_config(dir.path(), FlushDiskType::AsyncFlush));
     store.put(msg("D", 0, vec![1u8; 100])).await.unwrap();
     disk.enospc_on_create.store(true, Ordering::SeqCst);
     // Keep writing until a roll-over needs a file that cannot be created
@@ -116,4 +111,28 @@ async fn a_store_is_opened_by_one_owner_at_a_time() {
     store.shutdown().unwrap();
     let again = Store::open(cfg).unwrap();
     again.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_spilling_into_a_new_queue_file_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 entries per ConsumeQueue file.
+    let (store, disk) = faulty_store(small_config(dir.path(), FlushDiskType::AsyncFlush));
+    for _ in 0..98 {
+        store.put(msg("CQ", 0, &b"small"[..])).await.unwrap();
+    }
+    disk.enospc_on_create.store(true, Ordering::SeqCst);
+    let batch: Vec<_> = (0..5).map(|_| msg("CQ", 0, &b"batch"[..])).collect();
+    assert!(matches!(
+        store.put_batch(batch).await,
+        Err(StoreError::DiskFull { .. })
+    ));
+    assert_eq!(store.max_offset("CQ", 0), 98);
+    assert_eq!(store.get("CQ", 0, 98, 10, 1 << 20).messages.len(), 0);
+    disk.enospc_on_create.store(false, Ordering::SeqCst);
+    let batch: Vec<_> = (0..5).map(|_| msg("CQ", 0, &b"batch"[..])).collect();
+    let out = store.put_batch(batch).await.unwrap();
+    assert_eq!(out.appended[4].queue_offset, 102);
+    assert_eq!(store.get("CQ", 0, 98, 10, 1 << 20).messages.len(), 5);
+    store.shutdown().unwrap();
 }

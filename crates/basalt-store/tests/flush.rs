@@ -101,12 +101,7 @@ async fn async_flush_flushes_in_the_background() {
 #[tokio::test]
 async fn failed_fsync_poisons_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(FaultyDisk::default());
-    let store = Store::open_with_disk(
-        small_config(dir.path(), FlushDiskType::SyncFlush),
-        disk.clone(),
-    )
-    .unwrap();
+    let (store, disk) = faulty_store(small_config(dir.path(), FlushDiskType::SyncFlush));
     store.put(msg("P", 0, &b"before"[..])).await.unwrap();
     disk.fail_sync.store(true, Ordering::SeqCst);
     let err = store.put(msg("P", 0, &b"during"[..])).await.unwrap_err();

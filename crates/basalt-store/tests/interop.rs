@@ -55,6 +55,14 @@ fn expected(root: &Path) -> Vec<Expected> {
         .collect()
 }
 
+/// The record of `e`, which must be there.
+fn found(store: &Store, e: &Expected) -> basalt_store::GetResult {
+    let r = store.get(&e.topic, e.queue, e.queue_offset, 1, 1 << 20);
+    let at = format!("{} {} {}", e.topic, e.queue, e.queue_offset);
+    assert_eq!(r.status, GetStatus::Found, "{at}");
+    r
+}
+
 fn fixture_config(root: &Path) -> StoreConfig {
     StoreConfig {
         mapped_file_size_commit_log: 16 * 1024,
@@ -77,15 +85,7 @@ async fn reads_every_message_written_by_apache_rocketmq() {
     let store = Store::open(fixture_config(dir.path())).unwrap();
     let store_host = "127.0.0.1:10911".parse().unwrap();
     for e in &want {
-        let r = store.get(&e.topic, e.queue, e.queue_offset, 1, 1 << 20);
-        assert_eq!(
-            r.status,
-            GetStatus::Found,
-            "{} {} {}",
-            e.topic,
-            e.queue,
-            e.queue_offset
-        );
+        let r = found(&store, e);
         let rec = decode(&r.messages[0]);
         assert_eq!(rec.topic, e.topic);
         assert_eq!(rec.v2, e.topic.len() > 127);
@@ -238,4 +238,21 @@ async fn write_sample_store_for_java() {
     }
     store.shutdown().unwrap();
     std::fs::write(root.join("expected.tsv"), manifest).unwrap();
+}
+
+#[tokio::test]
+async fn abnormal_recovery_of_the_apache_store_keeps_every_message() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rocketmq-store");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&src, dir.path());
+    // As if Apache RocketMQ had crashed: abort marker present, queues lost.
+    std::fs::write(dir.path().join("abort"), "1234").unwrap();
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    let want = expected(dir.path());
+    let store = Store::open(fixture_config(dir.path())).unwrap();
+    for e in &want {
+        let r = found(&store, e);
+        assert_eq!(decode(&r.messages[0]).physical_offset as u64, e.phys);
+    }
+    store.shutdown().unwrap();
 }
