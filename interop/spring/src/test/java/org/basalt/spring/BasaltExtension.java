@@ -1,5 +1,7 @@
 package org.basalt.spring;
 
+import org.basalt.interop.BasaltProcess;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

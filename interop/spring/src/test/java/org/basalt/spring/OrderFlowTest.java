@@ -1,5 +1,6 @@
 package org.basalt.spring;
 
+import org.basalt.interop.BasaltProcess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

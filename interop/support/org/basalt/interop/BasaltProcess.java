@@ -12,11 +12,14 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Starts the real basalt binary and waits for its ready.json (never a sleep-and-hope). */
-final class BasaltProcess implements AutoCloseable {
+/**
+ * Starts the real basalt binary and waits for its ready.json (never a sleep-and-hope).
+ * Shared by the Java and Spring Boot interop suites (added to both as a test source).
+ */
+public final class BasaltProcess implements AutoCloseable {
     private final Process process;
     private final String readyJson;
-    final Path dataDir;
+    public final Path dataDir;
     private boolean ownsDir;
 
     private BasaltProcess(Process process, String readyJson, Path dataDir) {
@@ -26,7 +29,7 @@ final class BasaltProcess implements AutoCloseable {
     }
 
     /** Deletes a data dir (segment files are large; CI disks are not). */
-    static void deleteTree(Path dir) throws IOException {
+    public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
@@ -37,14 +40,14 @@ final class BasaltProcess implements AutoCloseable {
         }
     }
 
-    static BasaltProcess start(String... extra) throws IOException, InterruptedException {
+    public static BasaltProcess start(String... extra) throws IOException, InterruptedException {
         BasaltProcess b = startIn(Files.createTempDirectory("basalt-interop"), extra);
         b.ownsDir = true;
         return b;
     }
 
     /** Starts basalt on an existing data dir (to restart over the same store). */
-    static BasaltProcess startIn(Path dataDir, String... extra) throws IOException, InterruptedException {
+    public static BasaltProcess startIn(Path dataDir, String... extra) throws IOException, InterruptedException {
         String bin = System.getProperty("basalt.bin");
         if (bin == null || bin.isEmpty() || bin.startsWith("${")) {
             bin = Path.of("..", "..", "target", "debug", "basalt").toString();
@@ -78,7 +81,7 @@ final class BasaltProcess implements AutoCloseable {
     }
 
     /** An address from ready.json, e.g. "namesrv". */
-    String addr(String role) {
+    public String addr(String role) {
         Matcher m = Pattern.compile("\"" + role + "\"\\s*:\\s*\"([^\"]+)\"").matcher(readyJson);
         if (!m.find()) {
             throw new IllegalStateException("no " + role + " in ready.json: " + readyJson);
@@ -87,7 +90,7 @@ final class BasaltProcess implements AutoCloseable {
     }
 
     /** SIGKILL: no shutdown hook, no flush, no checkpoint. */
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
     }
