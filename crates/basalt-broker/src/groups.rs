@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use basalt_protocol::body::register::DataVersion;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::topics::now_ms;
@@ -62,6 +62,7 @@ pub struct Groups {
     path: PathBuf,
     auto_create: bool,
     table: RwLock<GroupsFile>,
+    persisting: Mutex<()>,
 }
 
 impl Groups {
@@ -71,6 +72,7 @@ impl Groups {
             path,
             auto_create,
             table: RwLock::new(file),
+            persisting: Mutex::new(()),
         })
     }
 
@@ -128,7 +130,9 @@ impl Groups {
         serde_json::to_vec(&*self.table.read()).unwrap_or_default()
     }
 
+    /// One writer at a time, snapshot taken in turn (see `Topics::persist`).
     fn persist(&self) -> Result<(), BrokerError> {
+        let _turn = self.persisting.lock();
         Ok(basalt_jsonfile::persist(&self.path, &*self.table.read())?)
     }
 }

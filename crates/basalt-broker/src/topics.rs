@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use basalt_protocol::body::register::{
     perm, DataVersion, TopicConfig, TopicConfigSerializeWrapper,
 };
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::BrokerError;
 
@@ -87,6 +87,7 @@ struct TopicsFile {
 pub struct Topics {
     path: PathBuf,
     table: RwLock<TopicsFile>,
+    persisting: Mutex<()>,
 }
 
 fn topic(name: &str, queues: i32, p: i32) -> TopicConfig {
@@ -136,6 +137,7 @@ impl Topics {
         let topics = Self {
             path,
             table: RwLock::new(file),
+            persisting: Mutex::new(()),
         };
         topics.persist()?;
         Ok(topics)
@@ -226,7 +228,11 @@ impl Topics {
         Ok(true)
     }
 
+    /// One writer at a time, and the snapshot is taken once the turn has
+    /// come, so a slower writer never puts an older table over a newer one
+    /// (concurrent auto-creations used to race on the temp file).
     fn persist(&self) -> Result<(), BrokerError> {
+        let _turn = self.persisting.lock();
         let t = self.table.read();
         Ok(basalt_jsonfile::persist(&self.path, &*t)?)
     }
@@ -275,5 +281,29 @@ mod tests {
 
         let off = Topics::load(dir.path().join("other.json"), "C", "b", false, 8).unwrap();
         assert!(off.create_from_template("X", TBW102, 4).unwrap().is_none());
+    }
+
+    #[test]
+    fn concurrent_auto_creations_all_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = std::sync::Arc::new(
+            Topics::load(dir.path().join("config/topics.json"), "C", "b", true, 8).unwrap(),
+        );
+        let workers: Vec<_> = (0..8)
+            .map(|i| {
+                let t = std::sync::Arc::clone(&t);
+                std::thread::spawn(move || {
+                    for n in 0..20 {
+                        t.create_from_template(&format!("T{}", (i + n) % 5), TBW102, 4)
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let again = Topics::load(dir.path().join("config/topics.json"), "C", "b", true, 8).unwrap();
+        assert!((0..5).all(|i| again.get(&format!("T{i}")).is_some()));
     }
 }
