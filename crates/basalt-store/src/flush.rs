@@ -1,11 +1,11 @@
 //! Flushing, chosen by `flushDiskType`.
 //!
 //! One flusher thread owns every fsync, so blocking I/O never runs on the
-//! async executor. Under SYNC_FLUSH it is a group commit: appenders publish
-//! the offset they need durable and wait on a `watch` channel; the flusher
-//! syncs everything written so far in one go, so all appenders that arrived
-//! while the previous sync ran share the next one. Under ASYNC_FLUSH it
-//! syncs every `flushIntervalCommitLog` when `flushCommitLogLeastPages`
+//! async executor. Under SYNC_FLUSH it is a group commit: appenders queue
+//! the offset they need durable with a oneshot; the flusher syncs
+//! everything written so far in one go, so all appenders that arrived while
+//! the previous sync ran share the next one, and wakes exactly the waiters
+//! that sync covered. Under ASYNC_FLUSH it syncs every `flushIntervalCommitLog` when `flushCommitLogLeastPages`
 //! pages are dirty, and everything every `flushCommitLogThoroughInterval`.
 //! ConsumeQueues, index and checkpoint follow every `flushIntervalConsumeQueue`.
 //! A failed sync poisons the store: no retry, since the kernel may already
@@ -16,76 +16,107 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use parking_lot::{Condvar, Mutex};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 use crate::config::FlushDiskType;
 use crate::error::{Result, StoreError};
 use crate::store::Shared;
 use crate::types::PutStatus;
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Durable {
-    offset: u64,
+/// Group-commit bookkeeping, under one lock shared with the flusher's
+/// condvar so a request can never slip between its check and its sleep.
+#[derive(Default)]
+struct Pending {
+    /// Highest end offset anyone waits for.
+    requested: u64,
+    /// Highest offset known durable.
+    durable: u64,
     poisoned: bool,
+    /// Waiters by (end offset, arrival): a flush completes exactly the
+    /// prefix it covers, so each waiter is woken once, when its record is
+    /// durable, not on every flush (which costs a wake-up per waiter per
+    /// sync with hundreds of writers).
+    waiters: BTreeMap<(u64, u64), oneshot::Sender<bool>>,
+    seq: u64,
 }
 
 pub(crate) struct FlushSignal {
-    requested: Mutex<u64>,
+    pending: Mutex<Pending>,
     cv: Condvar,
-    durable: watch::Sender<Durable>,
 }
 
 impl FlushSignal {
     pub(crate) fn new() -> Self {
         Self {
-            requested: Mutex::new(0),
+            pending: Mutex::new(Pending::default()),
             cv: Condvar::new(),
-            durable: watch::Sender::new(Durable::default()),
         }
-    }
-
-    fn request(&self, end: u64) {
-        let mut r = self.requested.lock();
-        if end > *r {
-            *r = end;
-        }
-        self.cv.notify_one();
     }
 
     pub(crate) fn wake_flusher(&self) {
-        let _r = self.requested.lock();
+        let _p = self.pending.lock();
         self.cv.notify_all();
     }
 
     pub(crate) fn wake_all_poisoned(&self) {
-        self.durable.send_modify(|d| d.poisoned = true);
+        let waiters = {
+            let mut p = self.pending.lock();
+            p.poisoned = true;
+            std::mem::take(&mut p.waiters)
+        };
+        for tx in waiters.into_values() {
+            let _ = tx.send(false);
+        }
+    }
+
+    /// Drops every waiter (they see the store shut down).
+    fn abandon_waiters(&self) {
+        let waiters = std::mem::take(&mut self.pending.lock().waiters);
+        drop(waiters);
     }
 
     pub(crate) fn publish(&self, offset: u64) {
-        self.durable.send_if_modified(|d| {
-            let newer = offset > d.offset;
-            d.offset = d.offset.max(offset);
-            newer
-        });
+        let done = {
+            let mut p = self.pending.lock();
+            p.durable = p.durable.max(offset);
+            let rest = p.waiters.split_off(&(offset.saturating_add(1), 0));
+            std::mem::replace(&mut p.waiters, rest)
+        };
+        for tx in done.into_values() {
+            let _ = tx.send(true);
+        }
     }
 }
 
 /// Waits until `end` is durable, or `syncFlushTimeout` passes.
 pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus> {
-    let mut rx = shared.flush.durable.subscribe();
-    shared.flush.request(end);
+    let rx = {
+        let mut p = shared.flush.pending.lock();
+        if p.poisoned {
+            drop(p);
+            return Err(poisoned(shared));
+        }
+        if p.durable >= end {
+            return Ok(PutStatus::PutOk);
+        }
+        let (tx, rx) = oneshot::channel();
+        p.seq += 1;
+        let key = (end, p.seq);
+        p.waiters.insert(key, tx);
+        p.requested = p.requested.max(end);
+        shared.flush.cv.notify_one();
+        rx
+    };
     let timeout = Duration::from_millis(shared.config.sync_flush_timeout);
-    let waited = tokio::time::timeout(timeout, async {
-        rx.wait_for(|d| d.offset >= end || d.poisoned)
-            .await
-            .map(|d| d.offset >= end)
-    })
-    .await;
-    match waited {
+    match tokio::time::timeout(timeout, rx).await {
         Ok(Ok(true)) => Ok(PutStatus::PutOk),
         Ok(Ok(false)) => Err(poisoned(shared)),
         Ok(Err(_)) => Err(StoreError::Shutdown),
+        // The sender stays queued until a flush covers it or the store
+        // stops; sending to a dropped receiver is harmless.
         Err(_) => Ok(PutStatus::FlushDiskTimeout),
     }
 }
@@ -100,7 +131,10 @@ fn poisoned(shared: &Shared) -> StoreError {
 pub(crate) fn spawn_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("basalt-flush".into())
-        .spawn(move || Flusher::new(&shared).run())
+        .spawn(move || {
+            Flusher::new(&shared).run();
+            shared.flush.abandon_waiters();
+        })
         .map_err(|e| StoreError::io("spawn flusher", "", e))
 }
 
@@ -171,17 +205,17 @@ impl<'a> Flusher<'a> {
     }
 
     fn wait(&self, interval: Duration) {
-        let mut req = self.s.flush.requested.lock();
+        let mut p = self.s.flush.pending.lock();
         if self.s.shutdown.load(Ordering::Acquire) {
             return;
         }
         // A poisoned store never flushes again, so requests stay pending:
         // sleep instead of spinning on them.
         let pending = self.sync
-            && *req > self.s.commitlog.segments().flushed()
+            && p.requested > self.s.commitlog.segments().flushed()
             && self.s.poison.get().is_none();
         if !pending {
-            self.s.flush.cv.wait_for(&mut req, interval);
+            self.s.flush.cv.wait_for(&mut p, interval);
         }
     }
 

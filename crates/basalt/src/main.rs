@@ -11,6 +11,12 @@ mod run;
 
 use clap::Parser;
 
+// The send and pull paths allocate a few small buffers per message; glibc's
+// malloc spent ~15% of the broker's CPU on them under load (perf, 256
+// producer threads), mimalloc's thread-local free lists far less.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(cli.log_level.as_str())
