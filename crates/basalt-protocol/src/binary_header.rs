@@ -109,35 +109,44 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
 
 /// Serialises the header of `cmd` in the binary format.
 pub fn encode(cmd: &RemotingCommand) -> Result<Vec<u8>, ProtocolError> {
+    let mut out = Vec::new();
+    encode_into(cmd, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the header of `cmd` to `dst`; nothing is written on error.
+pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), ProtocolError> {
     let code = i16::try_from(cmd.code).map_err(|_| ProtocolError::BadField {
         key: "code",
         value: cmd.code.to_string(),
     })?;
     let version = i16::try_from(cmd.version).unwrap_or(i16::MAX);
-    let mut map = Vec::new();
+    let too_long = |len: usize| ProtocolError::HeaderOverflow(len);
+    let mut map_len = 0usize;
     for (k, v) in &cmd.ext_fields {
-        let klen = i16::try_from(k.len()).map_err(|_| ProtocolError::HeaderOverflow(k.len()))?;
-        let vlen = i32::try_from(v.len()).map_err(|_| ProtocolError::HeaderOverflow(v.len()))?;
-        map.put_i16(klen);
-        map.put_slice(k.as_bytes());
-        map.put_i32(vlen);
-        map.put_slice(v.as_bytes());
+        i16::try_from(k.len()).map_err(|_| too_long(k.len()))?;
+        i32::try_from(v.len()).map_err(|_| too_long(v.len()))?;
+        map_len += 6 + k.len() + v.len();
     }
     let remark = cmd.remark.as_deref().unwrap_or("");
-    let mut out = Vec::with_capacity(21 + remark.len() + map.len());
-    out.put_i16(code);
-    out.put_u8(cmd.language.0);
-    out.put_i16(version);
-    out.put_i32(cmd.opaque);
-    out.put_i32(cmd.flag);
-    let rlen =
-        i32::try_from(remark.len()).map_err(|_| ProtocolError::HeaderOverflow(remark.len()))?;
-    out.put_i32(rlen);
-    out.put_slice(remark.as_bytes());
-    let mlen = i32::try_from(map.len()).map_err(|_| ProtocolError::HeaderOverflow(map.len()))?;
-    out.put_i32(mlen);
-    out.put_slice(&map);
-    Ok(out)
+    let rlen = i32::try_from(remark.len()).map_err(|_| too_long(remark.len()))?;
+    let mlen = i32::try_from(map_len).map_err(|_| too_long(map_len))?;
+    dst.put_i16(code);
+    dst.put_u8(cmd.language.0);
+    dst.put_i16(version);
+    dst.put_i32(cmd.opaque);
+    dst.put_i32(cmd.flag);
+    dst.put_i32(rlen);
+    dst.put_slice(remark.as_bytes());
+    dst.put_i32(mlen);
+    for (k, v) in &cmd.ext_fields {
+        // Both lengths were checked above.
+        dst.put_i16(k.len() as i16);
+        dst.put_slice(k.as_bytes());
+        dst.put_i32(v.len() as i32);
+        dst.put_slice(v.as_bytes());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

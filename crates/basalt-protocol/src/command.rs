@@ -156,28 +156,39 @@ impl RemotingCommand {
         Ok(cmd)
     }
 
-    /// Appends the whole frame, length prefix included, to `dst`.
+    /// Appends the whole frame, length prefix included, to `dst`. The
+    /// header is written in place (no intermediate buffer); on error `dst`
+    /// is left as it was.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), ProtocolError> {
-        let header = self.encode_header()?;
-        let header_len = header.len();
-        if header_len > 0x00FF_FFFF {
-            return Err(ProtocolError::HeaderOverflow(header_len));
-        }
+        let start = dst.len();
+        dst.reserve(8 + 128 + self.body.len());
+        dst.put_u64(0); // length and header word, patched below
+        let written = match self.serialize_type {
+            SerializeType::Json => json_header::encode_into(self, dst),
+            SerializeType::RocketMq => binary_header::encode_into(self, dst),
+        };
+        let header_len = dst.len() - start - 8;
         let total = 4 + header_len + self.body.len();
-        let total = i32::try_from(total).map_err(|_| ProtocolError::HeaderOverflow(total))?;
-        dst.reserve(4 + 4 + header_len + self.body.len());
-        dst.put_i32(total);
+        let checked = written.and_then(|()| {
+            if header_len > 0x00FF_FFFF {
+                return Err(ProtocolError::HeaderOverflow(header_len));
+            }
+            i32::try_from(total).map_err(|_| ProtocolError::HeaderOverflow(total))
+        });
+        let total = match checked {
+            Ok(total) => total,
+            Err(e) => {
+                dst.truncate(start);
+                return Err(e);
+            }
+        };
         // header_len fits in 24 bits (checked above), so the cast is exact.
-        dst.put_u32((u32::from(self.serialize_type.byte()) << 24) | header_len as u32);
-        dst.put_slice(&header);
+        let word = (u32::from(self.serialize_type.byte()) << 24) | header_len as u32;
+        let prefix = (u64::from(total.unsigned_abs()) << 32) | u64::from(word);
+        if let Some(slot) = dst.get_mut(start..start + 8) {
+            slot.copy_from_slice(&prefix.to_be_bytes());
+        }
         dst.put_slice(&self.body);
         Ok(())
-    }
-
-    fn encode_header(&self) -> Result<Vec<u8>, ProtocolError> {
-        match self.serialize_type {
-            SerializeType::Json => json_header::encode(self),
-            SerializeType::RocketMq => binary_header::encode(self),
-        }
     }
 }

@@ -7,6 +7,7 @@
 //! Java writes keys alphabetically and omits nulls; Go always sends `remark`;
 //! C++ writes some `extFields` values as JSON numbers. Unknown keys are ignored.
 
+use bytes::BufMut;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -29,16 +30,26 @@ struct Out<'a> {
 
 /// Serialises the header of `cmd` as Java's fastjson would.
 pub fn encode(cmd: &RemotingCommand) -> Result<Vec<u8>, ProtocolError> {
-    serde_json::to_vec(&Out {
-        code: cmd.code,
-        ext_fields: &cmd.ext_fields,
-        flag: cmd.flag,
-        language: cmd.language.name(),
-        opaque: cmd.opaque,
-        remark: cmd.remark.as_deref(),
-        serialize_type: "JSON",
-        version: cmd.version,
-    })
+    let mut out = Vec::new();
+    encode_into(cmd, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the header of `cmd` to `dst`.
+pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), ProtocolError> {
+    serde_json::to_writer(
+        dst.writer(),
+        &Out {
+            code: cmd.code,
+            ext_fields: &cmd.ext_fields,
+            flag: cmd.flag,
+            language: cmd.language.name(),
+            opaque: cmd.opaque,
+            remark: cmd.remark.as_deref(),
+            serialize_type: "JSON",
+            version: cmd.version,
+        },
+    )
     .map_err(ProtocolError::JsonHeader)
 }
 

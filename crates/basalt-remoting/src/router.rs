@@ -141,6 +141,7 @@ impl Router {
         let oneway = req.cmd.is_oneway();
         let opaque = req.cmd.opaque;
         let code = req.cmd.code;
+        let serialize_type = req.cmd.serialize_type;
         let mut response = match self.routes.get(&code) {
             Some((handler, family)) => family.run(handler(req)).await,
             None => RemotingCommand::response(
@@ -153,6 +154,10 @@ impl Router {
         }
         response.opaque = opaque;
         response.flag |= FLAG_RESPONSE;
+        // Answer in the header format the request used: every official
+        // client decodes both (the format is in the frame), and the binary
+        // one costs a fraction of JSON on the send path.
+        response.serialize_type = serialize_type;
         Some(response)
     }
 }

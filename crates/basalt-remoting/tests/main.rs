@@ -203,3 +203,23 @@ async fn connection_limit_and_idle_close() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn responses_use_the_request_header_format() {
+    use basalt_protocol::SerializeType;
+    let fam = Family::new("t", 4, 16);
+    let (addr, _stop) = server(
+        echo_router(&fam, Arc::new(AtomicUsize::new(0))),
+        ServerConfig::default(),
+    )
+    .await;
+    let c = connect(addr, Arc::new(Router::new())).await.unwrap();
+    for format in [SerializeType::RocketMq, SerializeType::Json] {
+        let mut req = RemotingCommand::request(RequestCode::HeartBeat).with_body(&b"x"[..]);
+        req.serialize_type = format;
+        let r = c.invoke(req, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(r.serialize_type, format);
+        assert_eq!(r.response_code(), ResponseCode::Success);
+        assert_eq!(&r.body[..], b"x");
+    }
+}
