@@ -41,6 +41,9 @@ struct Pending {
     /// sync with hundreds of writers).
     waiters: BTreeMap<(u64, u64), oneshot::Sender<bool>>,
     seq: u64,
+    /// The waiters' runtime. Completing them from a task on it costs one
+    /// cross-thread wake per sync instead of one per waiter.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 pub(crate) struct FlushSignal {
@@ -79,14 +82,23 @@ impl FlushSignal {
     }
 
     pub(crate) fn publish(&self, offset: u64) {
-        let done = {
+        let (done, runtime) = {
             let mut p = self.pending.lock();
             p.durable = p.durable.max(offset);
             let rest = p.waiters.split_off(&(offset.saturating_add(1), 0));
-            std::mem::replace(&mut p.waiters, rest)
+            (std::mem::replace(&mut p.waiters, rest), p.runtime.clone())
         };
-        for tx in done.into_values() {
-            let _ = tx.send(true);
+        if done.is_empty() {
+            return;
+        }
+        let complete = move || {
+            for tx in done.into_values() {
+                let _ = tx.send(true);
+            }
+        };
+        match runtime {
+            Some(rt) => drop(rt.spawn(async move { complete() })),
+            None => complete(),
         }
     }
 }
@@ -101,6 +113,9 @@ pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus>
         }
         if p.durable >= end {
             return Ok(PutStatus::PutOk);
+        }
+        if p.runtime.is_none() {
+            p.runtime = tokio::runtime::Handle::try_current().ok();
         }
         let (tx, rx) = oneshot::channel();
         p.seq += 1;
