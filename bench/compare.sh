@@ -190,7 +190,7 @@ basalt_ramp() { # label
 consume() { # label
   # Drain the backlog the producers left, then end-to-end latency under a
   # fixed 16-thread load.
-  "$BIN" bench consumer -n "$NS" -t "$TOPIC" --from earliest -d "$CONSUME_SECS" --quiet \
+  "$BIN" bench consumer -n "$NS" -t "$TOPIC" --from earliest --drain -d "$CONSUME_SECS" --quiet \
     --json "$out/$1/consumer.json" >"$out/$1/consumer.log" 2>&1
   "$BIN" bench consumer -n "$NS" -t "$TOPIC" --from latest -d $(( CONSUME_SECS + 1 )) --quiet \
     --json "$out/$1/e2e.json" >"$out/$1/e2e.log" 2>&1 &

@@ -295,8 +295,9 @@ def main():
               "divided by the messages it acknowledged. RSS from `/proc/PID/status` (VmRSS one second after ready; "
               "VmHWM at the end). Ready: from spawning the process to `ready.json` (Basalt, echo) or the "
               "`boot success` line (Apache).")
-    md.append("- ASYNC_FLUSH only: `basalt bench consumer --from earliest` drains the backlog the producers left "
-              f"(CONSUME_SECS), then `--from latest` runs beside a 16-thread producer for the end-to-end latency "
+    md.append("- ASYNC_FLUSH only: `basalt bench consumer --from earliest --drain` drains the backlog the producers "
+              "left (every message they stored) and stops when each queue reaches the offset it had at the start, so "
+              "the rate is backlog / drain time (at most CONSUME_SECS), then `--from latest` runs beside a 16-thread producer for the end-to-end latency "
               "(born timestamp to receipt, millisecond clock).")
     md.append(f"\nSettings of this run: `{a.settings}`. Raw logs stay in `bench/.cache/run/{run.name}/`; "
               f"`python3 bench/report.py bench/.cache/run/{run.name} docs --meta docs/performance.json` "

@@ -124,6 +124,11 @@ pub struct ConsumerArgs {
     pub pull_batch: i32,
     #[arg(long, value_enum, default_value_t = HeaderFormat::Rocketmq)]
     pub header: HeaderFormat,
+    /// Stop once every queue reached the max offset it had at the start
+    /// (or `--duration` passed): the rate is then the backlog over the time
+    /// it took to drain, not over the whole duration.
+    #[arg(long)]
+    pub drain: bool,
 }
 
 #[derive(Debug, Args, Clone)]

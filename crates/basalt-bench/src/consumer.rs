@@ -4,6 +4,7 @@
 //! message's born timestamp (the producer's clock, milliseconds) to receipt.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -96,9 +97,15 @@ impl Puller {
         cmd
     }
 
-    async fn run(self, mut offset: i64, rec: Arc<Recorder>, slot: Arc<Slot>) {
+    async fn run(self, mut offset: i64, drain: Option<Drain>, rec: Arc<Recorder>, slot: Arc<Slot>) {
         let timeout = self.timeout + Duration::from_millis(SUSPEND_MS as u64);
         while !rec.stopped() {
+            if let Some(d) = drain.as_ref().filter(|d| offset >= d.target) {
+                if d.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+                    rec.stop();
+                }
+                return;
+            }
             let r = match self.conn.invoke(self.pull_cmd(offset), timeout).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -144,6 +151,13 @@ impl Puller {
             }
         }
     }
+}
+
+/// A drain run: this queue is done at `target`; the run stops when the
+/// last queue is.
+struct Drain {
+    target: i64,
+    remaining: Arc<AtomicUsize>,
 }
 
 /// Calls `f` with the born timestamp of every record in a pull body.
@@ -202,16 +216,22 @@ pub async fn run(a: ConsumerArgs) -> Result<ConsumerReport, BenchError> {
             },
             timeout,
         };
+        let max = p.max_offset().await?;
         let start = match a.from {
             StartFrom::Earliest => 0,
-            StartFrom::Latest => p.max_offset().await?,
+            StartFrom::Latest => max,
         };
-        pullers.push((i, p, start));
+        pullers.push((i, p, start, max));
     }
+    let remaining = Arc::new(AtomicUsize::new(pullers.len()));
     let mut handles = Vec::new();
-    for (i, p, start) in pullers {
+    for (i, p, start, max) in pullers {
+        let drain = a.drain.then(|| Drain {
+            target: max,
+            remaining: Arc::clone(&remaining),
+        });
         if let Some(slot) = rec.slot(i) {
-            handles.push(tokio::spawn(p.run(start, Arc::clone(&rec), slot)));
+            handles.push(tokio::spawn(p.run(start, drain, Arc::clone(&rec), slot)));
         }
     }
     let until = Some(Instant::now() + Duration::from_secs(a.common.duration));

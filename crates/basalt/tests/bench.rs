@@ -60,4 +60,23 @@ fn bench_producer_then_consumer_run_clean() {
     assert_eq!(s["failures"], 0, "{c}");
     assert!(s["messages"].as_u64().unwrap() > 0, "{c}");
     assert!(s["tps"].as_f64().unwrap() > 0.0, "{c}");
+
+    // A drain stops once it has every stored message, long before -d.
+    let d = bench(
+        &[
+            "consumer",
+            "-n",
+            &ns,
+            "-t",
+            "BenchSmoke",
+            "--drain",
+            "-d",
+            "60",
+        ],
+        &dir.path().join("drain.json"),
+    );
+    let s = &d["summary"];
+    assert_eq!(s["failures"], 0, "{d}");
+    assert!(s["messages"].as_u64().unwrap() >= sent, "{d}");
+    assert!(s["seconds"].as_f64().unwrap() < 60.0, "{d}");
 }
