@@ -62,4 +62,6 @@ pub use delay::{DelayLevels, SCHEDULE_TOPIC};
 pub use disk::{Disk, DiskUsage, RealDisk};
 pub use error::{Result, StoreError};
 pub use store::Store;
-pub use types::{AppendResult, Arrival, GetResult, GetStatus, PutOutcome, PutStatus};
+pub use types::{
+    AppendResult, Arrival, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
+};

@@ -21,7 +21,7 @@ use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
 use crate::index::IndexService;
-use crate::types::{Arrival, PutOutcome};
+use crate::types::{Arrival, PutOutcome, RecoveryReport};
 
 const ARRIVAL_CAPACITY: usize = 8192;
 
@@ -127,6 +127,7 @@ impl Shared {
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
     threads: Arc<Background>,
+    recovery: RecoveryReport,
 }
 
 /// The flusher and cleaner threads. Dropped with the last `Store` clone:
@@ -242,7 +243,7 @@ impl Store {
             lock: Mutex::new(Some(lock)),
             config,
         });
-        crate::recovery::recover(&shared, crashed, &cp_data)?;
+        let recovery = crate::recovery::recover(&shared, crashed, &cp_data)?;
         shared.refresh_disk_full();
         fs::write(&abort, std::process::id().to_string())
             .map_err(|e| StoreError::io("create", &abort, e))?;
@@ -254,7 +255,13 @@ impl Store {
                 threads: Mutex::new(threads),
             }),
             shared,
+            recovery,
         })
+    }
+
+    /// What recovery did when this store was opened.
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.recovery
     }
 
     /// The configuration in force.
