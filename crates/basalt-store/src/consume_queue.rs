@@ -311,6 +311,12 @@ impl ConsumeQueueSet {
         Ok(cq)
     }
 
+    /// Forgets every queue of `topic` (their files stay until the caller
+    /// removes them). `None` when there was none.
+    pub(crate) fn remove_topic(&self, topic: &str) -> Option<HashMap<i32, Arc<ConsumeQueue>>> {
+        self.queues.write().remove(topic).filter(|q| !q.is_empty())
+    }
+
     /// Every queue with its topic and id.
     pub(crate) fn all(&self) -> Vec<(String, i32, Arc<ConsumeQueue>)> {
         self.queues

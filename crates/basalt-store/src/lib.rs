@@ -52,6 +52,7 @@ mod retention;
 mod scan;
 mod segments;
 mod store;
+mod topic_delete;
 mod transient;
 mod types;
 

@@ -260,6 +260,9 @@ fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
 /// Puts one recovered record into its queue and the index. Returns true
 /// (without writing) when its queue is missing earlier entries.
 fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<bool> {
+    if s.deleted_record(&r.topic, phys) {
+        return Ok(false);
+    }
     let props = r.properties();
     if sysflag::is_consumable(r.sys_flag) {
         let cq = s.queues.find_or_create(&r.topic, r.queue_id)?;

@@ -59,6 +59,9 @@ pub(crate) struct Shared {
     /// Store time of the newest appended record (read by the flusher before
     /// it syncs, so the checkpoint never claims more than was flushed).
     pub(crate) last_store_timestamp: AtomicI64,
+    /// Deleted topics and the CommitLog end at their deletion: recovery does
+    /// not dispatch their older records again (see `topic_delete`).
+    pub(crate) deleted_topics: Mutex<HashMap<String, u64>>,
     /// The flock on `<root>/lock`, released at shutdown (or drop).
     pub(crate) lock: Mutex<Option<fs::File>>,
 }
@@ -220,6 +223,7 @@ impl Store {
         } else {
             None
         };
+        let deleted_topics = crate::topic_delete::load(root)?;
         let (arrivals, _) = broadcast::channel(ARRIVAL_CAPACITY);
         let shared = Arc::new(Shared {
             disk,
@@ -240,6 +244,7 @@ impl Store {
             stop_lock: Mutex::new(()),
             stop_cv: parking_lot::Condvar::new(),
             last_store_timestamp: AtomicI64::new(0),
+            deleted_topics: Mutex::new(deleted_topics),
             lock: Mutex::new(Some(lock)),
             config,
         });

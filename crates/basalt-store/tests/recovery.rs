@@ -457,3 +457,44 @@ async fn zeroed_header_before_more_data_in_a_big_file_is_refused() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_deleted_topic_loses_its_queue_files_and_starts_again_at_offset_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    for q in 0..3 {
+        for i in 0..150 {
+            store.put(msg("Gone", q, format!("old-{i}"))).await.unwrap();
+        }
+    }
+    store.put(msg("Kept", 0, &b"kept"[..])).await.unwrap();
+    // A pull that already holds the queue reads on after the deletion.
+    let before = store.get("Gone", 0, 0, 10, 1 << 20);
+    let topic_dir = dir.path().join("consumequeue").join("Gone");
+    assert!(topic_dir.exists());
+    assert!(store.delete_topic("Gone").unwrap());
+    assert!(!topic_dir.exists());
+    assert_eq!(decode(&before.messages[9]).body[..], b"old-9"[..]);
+    assert_eq!(store.max_offset("Gone", 0), 0);
+    assert!(store.get("Gone", 0, 0, 10, 1 << 20).messages.is_empty());
+    assert!(!store.delete_topic("Gone").unwrap());
+    assert!(store.delete_topic("../Kept").is_err());
+    // Like RocketMQ, the next put starts the queue again at offset 0.
+    let a = store.put(msg("Gone", 0, &b"new-0"[..])).await.unwrap();
+    assert_eq!(a.appended[0].queue_offset, 0);
+    store.put(msg("Gone", 0, &b"new-1"[..])).await.unwrap();
+    // A crash recovery re-dispatches the CommitLog: the deleted records stay deleted.
+    store.simulate_crash();
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue").join("Kept")).unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert_eq!(store.max_offset("Gone", 0), 2);
+    assert_eq!(store.max_offset("Gone", 1), 0);
+    let r = store.get("Gone", 0, 0, 10, 1 << 20);
+    let bodies: Vec<_> = r.messages.iter().map(|b| decode(b).body).collect();
+    assert_eq!(bodies, [&b"new-0"[..], &b"new-1"[..]]);
+    assert!(!dir.path().join("consumequeue/Gone/1").exists());
+    // Other topics are rebuilt as before.
+    assert_eq!(store.max_offset("Kept", 0), 1);
+    store.shutdown().unwrap();
+}
