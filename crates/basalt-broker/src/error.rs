@@ -41,6 +41,9 @@ pub enum BrokerError {
     MessageNotFound(String),
     #[error("{0}")]
     Startup(String),
+    /// A blocking task (file work moved off the executor) panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error("cannot encode message: {0}")]
     Encode(#[from] basalt_message::MessageError),
     #[error(transparent)]

@@ -225,7 +225,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &admin_state,
         admin::create_topic,
     );
-    r = add(
+    r = add_async(
         r,
         C::DeleteTopicInBroker,
         &admin_family,

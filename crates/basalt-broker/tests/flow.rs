@@ -195,3 +195,31 @@ async fn heartbeat_offsets_and_restart_keep_state() {
     assert_eq!(bodies, vec!["r0", "r1", "r2"]);
     b.stop().await;
 }
+
+#[tokio::test]
+async fn delete_topic_drops_its_queue_files_and_sends_start_again_at_zero() {
+    use basalt_protocol::headers::admin::TopicRequest;
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    for _ in 0..3 {
+        let r = call(&c, send_cmd("DelT", 0, b"old", "")).await;
+        assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    }
+    let queue_dir = b.dir.path().join("store/consumequeue/DelT");
+    assert!(queue_dir.exists());
+    let delete =
+        RemotingCommand::request(RequestCode::DeleteTopicInBroker).with_header(&TopicRequest {
+            topic: "DelT".into(),
+        });
+    let r = call(&c, delete).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert!(!queue_dir.exists());
+    let r = call(&c, send_cmd("DelT", 0, b"new", "")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(r.ext_fields["queueOffset"], "0");
+    let p = call(&c, pull_cmd("DelT", 0, 0, 0, 0)).await;
+    let recs = records(&p.body);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(&recs[0].body[..], b"new");
+    b.stop().await;
+}

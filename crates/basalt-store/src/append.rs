@@ -66,8 +66,7 @@ impl Shared {
         for m in msgs {
             self.validate(m)?;
             let record = Record::encode(m, EncodeParams::default())?;
-            // RocketMQ also bounds the whole record: body limit + 64 KiB.
-            let limit = self.config.max_message_size as usize + 64 * 1024;
+            let limit = self.config.max_record_size();
             if record.len() > limit {
                 return Err(StoreError::MessageTooLarge {
                     size: record.len(),

@@ -51,6 +51,13 @@ impl CommitLog {
             .map_or_else(|| seg.wrote(), |s| s.end_of(seg))
     }
 
+    /// One past the last appended byte, staged bytes included.
+    pub(crate) fn end(&self) -> u64 {
+        self.segs
+            .last()
+            .map_or(0, |seg| seg.start + self.end_in(&seg))
+    }
+
     pub(crate) fn segments(&self) -> &SegmentQueue {
         &self.segs
     }

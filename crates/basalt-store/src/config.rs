@@ -172,6 +172,12 @@ impl StoreConfig {
         Ok((config, unknown))
     }
 
+    /// Largest record the store writes: the body limit plus 64 KiB for
+    /// header, topic and properties (RocketMQ bounds it the same way).
+    pub(crate) fn max_record_size(&self) -> usize {
+        (self.max_message_size as usize).saturating_add(64 * 1024)
+    }
+
     pub(crate) fn commit_log_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("commitlog")
     }

@@ -176,14 +176,19 @@ impl ConsumeQueue {
             Some(s) if s.wrote() < s.size() => s,
             _ => self.segs.roll(0)?,
         };
-        seg.region
+        let pos = seg
+            .region
             .append(&bytes)
-            .map(|_| ())
             .ok_or_else(|| StoreError::Corrupt {
                 file: seg.path().to_owned(),
                 offset: seg.wrote(),
                 reason: "ConsumeQueue entry does not fit".to_owned(),
-            })
+            })? as u64;
+        let half = seg.size() / 2;
+        if pos < half && pos + ENTRY >= half {
+            self.segs.create_next_ahead();
+        }
+        Ok(())
     }
 
     /// Entry `queue_offset`, if written.
@@ -306,6 +311,12 @@ impl ConsumeQueueSet {
         Ok(cq)
     }
 
+    /// Forgets every queue of `topic` (their files stay until the caller
+    /// removes them). `None` when there was none.
+    pub(crate) fn remove_topic(&self, topic: &str) -> Option<HashMap<i32, Arc<ConsumeQueue>>> {
+        self.queues.write().remove(topic).filter(|q| !q.is_empty())
+    }
+
     /// Every queue with its topic and id.
     pub(crate) fn all(&self) -> Vec<(String, i32, Arc<ConsumeQueue>)> {
         self.queues
@@ -316,5 +327,54 @@ impl ConsumeQueueSet {
                     .map(move |(id, q)| (t.clone(), *id, Arc::clone(q)))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: u64) -> CqEntry {
+        CqEntry {
+            phys_offset: i as i64 * 100,
+            size: 100,
+            tags_code: i as i64,
+        }
+    }
+
+    #[test]
+    fn next_file_is_created_ahead_at_half_full_and_offsets_stay_dense() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 100 * ENTRY;
+        let cq = ConsumeQueue::open(dir.path(), size, Arc::new(crate::disk::RealDisk)).unwrap();
+        for i in 0..250u64 {
+            cq.reserve(i, 1).unwrap();
+            cq.put(i, entry(i)).unwrap();
+            let file = i / 100;
+            let in_file = i % 100;
+            // From the half-way entry on, the next file is being created.
+            let expect = (in_file >= 49).then_some((file + 1) * size);
+            assert_eq!(cq.segments().pending_ahead(), expect, "after entry {i}");
+        }
+        assert_eq!(cq.segments().snapshot().len(), 3);
+        assert_eq!(cq.max_offset(), 250);
+        for i in 0..250u64 {
+            assert_eq!(cq.entry(i), Some(entry(i)), "entry {i}");
+        }
+        let across: Vec<u64> = cq.entries(95, 10).iter().map(|(o, _)| *o).collect();
+        assert_eq!(across, (95..100).collect::<Vec<_>>());
+        // The third file was created ahead too; it is on disk before its roll.
+        cq.segments().settle_ahead();
+        assert!(dir
+            .path()
+            .join(crate::segments::segment_name(3 * size))
+            .exists());
+        // Reopening trims the unused ahead file and keeps every entry.
+        drop(cq);
+        let cq = ConsumeQueue::open(dir.path(), size, Arc::new(crate::disk::RealDisk)).unwrap();
+        assert_eq!(cq.max_offset(), 250);
+        assert_eq!(cq.entry(249), Some(entry(249)));
+        cq.put(250, entry(250)).unwrap();
+        assert_eq!(cq.entry(250), Some(entry(250)));
     }
 }

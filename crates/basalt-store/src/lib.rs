@@ -52,6 +52,7 @@ mod retention;
 mod scan;
 mod segments;
 mod store;
+mod topic_delete;
 mod transient;
 mod types;
 
@@ -62,4 +63,6 @@ pub use delay::{DelayLevels, SCHEDULE_TOPIC};
 pub use disk::{Disk, DiskUsage, RealDisk};
 pub use error::{Result, StoreError};
 pub use store::Store;
-pub use types::{AppendResult, Arrival, GetResult, GetStatus, PutOutcome, PutStatus};
+pub use types::{
+    AppendResult, Arrival, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
+};

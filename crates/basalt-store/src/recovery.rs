@@ -21,17 +21,33 @@ use crate::error::{Result, StoreError};
 use crate::scan::{step, Step};
 use crate::segments::Segment;
 use crate::store::Shared;
+use crate::types::RecoveryReport;
 
 fn whole(seg: &Segment) -> Option<Bytes> {
     seg.region.bytes(0, seg.wrote() as usize)
 }
 
-/// Is there any valid record after `pos` of `segs[i]` (or in a later file)?
-fn valid_record_after(segs: &[Arc<Segment>], i: usize, pos: usize, check_crc: bool) -> bool {
+/// Is there a valid record after `pos` of `segs[i]` (or at the start of a
+/// later file)? In this file only the next `window` bytes are searched: the
+/// record after an invalid one starts within one maximum record size of it,
+/// so the search costs the same whatever the file size.
+fn valid_record_after(
+    segs: &[Arc<Segment>],
+    i: usize,
+    pos: usize,
+    check_crc: bool,
+    window: usize,
+    examined: &mut u64,
+) -> bool {
     let v1 = MAGIC_CODE_V1.to_be_bytes();
     let v2 = MAGIC_CODE_V2.to_be_bytes();
     if let Some((seg, data)) = segs.get(i).and_then(|s| Some((s, whole(s)?))) {
-        for p in pos + 1..data.len().saturating_sub(8) {
+        let stop = data
+            .len()
+            .saturating_sub(8)
+            .min(pos.saturating_add(window).saturating_add(1));
+        *examined += stop.saturating_sub(pos) as u64;
+        for p in pos + 1..stop {
             let magic = data.get(p + 4..p + 8);
             if magic == Some(&v1[..]) || magic == Some(&v2[..]) {
                 if let Step::Record(..) = step(&data, p, seg.start, check_crc) {
@@ -49,17 +65,21 @@ fn valid_record_after(segs: &[Arc<Segment>], i: usize, pos: usize, check_crc: bo
 struct Scan {
     end: u64,
     last_timestamp: i64,
-    /// The end position's bytes are known to be zero already.
+    /// The end position's bytes are known to be zero already (up to the
+    /// look-ahead window; bytes further on are not read, as in RocketMQ).
     clean: bool,
+    /// Bytes read: the records walked plus the look-ahead after the last.
+    examined: u64,
 }
 
 fn scan(s: &Shared, segs: &[Arc<Segment>], from: usize) -> Result<Scan> {
-    let policy = s.config.recovery_policy;
     let crc = s.config.check_crc_on_recover;
+    let window = s.config.max_record_size();
     let mut out = Scan {
         end: segs.get(from).map_or(0, |seg| seg.start),
         last_timestamp: 0,
         clean: true,
+        examined: 0,
     };
     for (i, seg) in segs.iter().enumerate().skip(from) {
         let Some(data) = whole(seg) else { continue };
@@ -68,33 +88,34 @@ fn scan(s: &Shared, segs: &[Arc<Segment>], from: usize) -> Result<Scan> {
             match step(&data, pos, seg.start, crc) {
                 Step::Record(r) => {
                     pos += r.total_size as usize;
+                    out.examined += r.total_size as u64;
                     out.last_timestamp = r.store_timestamp;
                     out.end = seg.start + pos as u64;
                 }
                 Step::Blank => {
+                    out.examined += 8;
                     out.end = seg.start + seg.size();
                     break;
                 }
                 Step::End => {
-                    let rest_zero = data.get(pos..).is_none_or(|r| r.iter().all(|b| *b == 0));
+                    // A zeroed header ends the data when nothing follows it:
+                    // no later file has data and the next record would have
+                    // started within the window. The rest of a (1 GiB) file
+                    // is not read, so recovery costs what was written.
+                    let ahead = data.get(pos..).unwrap_or_default();
+                    let ahead = ahead.get(..window).unwrap_or(ahead);
+                    out.examined += ahead.len() as u64;
                     let later_data = segs.iter().skip(i + 1).any(|l| {
                         whole(l)
                             .is_some_and(|d| d.get(..8).is_some_and(|h| h.iter().any(|b| *b != 0)))
                     });
-                    if rest_zero && !later_data {
+                    if !later_data && ahead.iter().all(|b| *b == 0) {
                         return Ok(out);
                     }
-                    return invalid(
-                        s,
-                        segs,
-                        i,
-                        pos,
-                        "zeroed record header before more data".into(),
-                        policy,
-                        out,
-                    );
+                    let reason = "zeroed record header before more data".to_owned();
+                    return invalid(s, segs, i, pos, reason, out);
                 }
-                Step::Invalid(reason) => return invalid(s, segs, i, pos, reason, policy, out),
+                Step::Invalid(reason) => return invalid(s, segs, i, pos, reason, out),
             }
         }
     }
@@ -107,7 +128,6 @@ fn invalid(
     i: usize,
     pos: usize,
     reason: String,
-    policy: RecoveryPolicy,
     mut out: Scan,
 ) -> Result<Scan> {
     let seg = segs.get(i).ok_or(StoreError::Shutdown)?;
@@ -116,21 +136,20 @@ fn invalid(
         offset: pos as u64,
         reason: reason.clone(),
     };
-    let truncate = match policy {
+    match s.config.recovery_policy {
         RecoveryPolicy::Strict => return Err(corrupt()),
-        RecoveryPolicy::TruncateAtFirstInvalid => true,
+        RecoveryPolicy::TruncateAtFirstInvalid => {}
         RecoveryPolicy::TruncateTornTail => {
-            if valid_record_after(segs, i, pos, s.config.check_crc_on_recover) {
+            let crc = s.config.check_crc_on_recover;
+            let window = s.config.max_record_size();
+            if valid_record_after(segs, i, pos, crc, window, &mut out.examined) {
                 return Err(corrupt());
             }
-            true
         }
-    };
-    if truncate {
-        tracing::warn!(file = %seg.path().display(), offset = pos, %reason, "truncating torn CommitLog tail");
-        out.end = seg.start + pos as u64;
-        out.clean = false;
     }
+    tracing::warn!(file = %seg.path().display(), offset = pos, %reason, "truncating torn CommitLog tail");
+    out.end = seg.start + pos as u64;
+    out.clean = false;
     Ok(out)
 }
 
@@ -150,7 +169,7 @@ fn crash_start(s: &Shared, segs: &[Arc<Segment>], cp: &CheckpointData) -> usize 
     0
 }
 
-pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<()> {
+pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<RecoveryReport> {
     let segs = s.commitlog.segments().snapshot();
     let from = if crashed {
         crash_start(s, &segs, cp)
@@ -161,6 +180,14 @@ pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<
         tracing::warn!(from_file = from, "abort marker found: abnormal recovery");
     }
     let scan = scan(s, &segs, from)?;
+    let report = RecoveryReport {
+        crashed,
+        scan_start: segs.get(from).map_or(0, |seg| seg.start),
+        end: scan.end,
+        bytes_examined: scan.examined,
+        truncated: !scan.clean,
+    };
+    tracing::info!(?report, "CommitLog recovered");
     s.commitlog.segments().truncate_from(scan.end, scan.clean)?;
     for (_, _, cq) in s.queues.all() {
         cq.truncate_beyond(scan.end)?;
@@ -168,7 +195,7 @@ pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<
     if let Some(index) = &s.index {
         index.clamp_end(scan.end);
     }
-    let window_start = segs.get(from).map_or(0, |seg| seg.start);
+    let window_start = report.scan_start;
     let min = s.commitlog.segments().min_offset();
     if redispatch(s, window_start, scan.end, false)? && window_start > min {
         tracing::warn!("ConsumeQueue entries missing before the scan window; rebuilding from the CommitLog start");
@@ -193,7 +220,7 @@ pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<
         .flush(0)
         .map_err(|e| StoreError::io("flush after recovery", root, e))?;
     s.flush.publish(flushed);
-    Ok(())
+    Ok(report)
 }
 
 /// Re-dispatches records in `from..to` into queues and index. Returns true
@@ -233,6 +260,9 @@ fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
 /// Puts one recovered record into its queue and the index. Returns true
 /// (without writing) when its queue is missing earlier entries.
 fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<bool> {
+    if s.deleted_record(&r.topic, phys) {
+        return Ok(false);
+    }
     let props = r.properties();
     if sysflag::is_consumable(r.sys_flag) {
         let cq = s.queues.find_or_create(&r.topic, r.queue_id)?;

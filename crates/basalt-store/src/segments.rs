@@ -1,7 +1,8 @@
 //! A directory of fixed-size mapped segments named by their 20-digit start
 //! offset (RocketMQ's `MappedFileQueue`), used by the CommitLog and by each
-//! ConsumeQueue. The CommitLog creates its next file ahead on a helper
-//! thread so an append that rolls over does not wait on file creation.
+//! ConsumeQueue. The next file is created ahead on a helper thread (the
+//! CommitLog's at each roll-over, a ConsumeQueue's when its last file is half
+//! full) so an append that rolls over does not wait on file creation.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -68,6 +69,15 @@ struct Ahead {
     rx: Receiver<Result<Segment>>,
 }
 
+impl Ahead {
+    /// A file already created.
+    fn ready(start: u64, seg: Segment) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let _ = tx.send(Ok(seg));
+        Self { start, rx }
+    }
+}
+
 pub(crate) struct SegmentQueue {
     dir: PathBuf,
     file_size: u64,
@@ -83,7 +93,9 @@ pub(crate) struct SegmentQueue {
 
 /// Creates a segment. CommitLog segments (`durable`) also sync the file and
 /// its directory entry: a record flushed into the file must not vanish with
-/// the file after a power cut. ConsumeQueue files are rebuilt by recovery.
+/// the file after a power cut. ConsumeQueue files are rebuilt by recovery;
+/// their mapping gets no readahead (20-byte appends and small reads: the
+/// first write would otherwise zero-fill megabytes of the new file).
 fn create_segment(
     disk: &dyn Disk,
     dir: &Path,
@@ -110,6 +122,12 @@ fn create_segment(
         }
     };
     let region = MappedRegion::map(&path, file, 0).map_err(|e| StoreError::io("map", &path, e))?;
+    if !durable {
+        if let Err(e) = region.advise_random() {
+            // Advisory only: the file works the same, the first write is slower.
+            tracing::debug!(path = %path.display(), error = %e, "madvise(RANDOM) failed");
+        }
+    }
     Ok(Segment {
         start,
         region: Arc::new(region),
@@ -261,8 +279,12 @@ impl SegmentQueue {
         };
         let start = last.start + self.file_size;
         let mut ahead = self.ahead.lock();
-        if ahead.as_ref().is_some_and(|a| a.start == start) {
-            return Ok(());
+        // A creation under way may have failed: only a file that exists counts.
+        if let Some(a) = ahead.take_if(|a| a.start == start) {
+            if let Ok(Ok(seg)) = a.rx.recv() {
+                *ahead = Some(Ahead::ready(start, seg));
+                return Ok(());
+            }
         }
         let seg = create_segment(
             self.disk.as_ref(),
@@ -271,24 +293,52 @@ impl SegmentQueue {
             self.file_size,
             self.commit_log,
         )?;
-        let (tx, rx) = mpsc::channel();
-        let _ = tx.send(Ok(seg));
-        *ahead = Some(Ahead { start, rx });
+        *ahead = Some(Ahead::ready(start, seg));
         Ok(())
     }
 
+    /// Starts creating the file after the last one on a helper thread unless
+    /// that is under way already. ConsumeQueues call it when their last file
+    /// is half full, so the roll-over finds the next one ready.
+    pub(crate) fn create_next_ahead(&self) {
+        let Some(last) = self.last() else { return };
+        let start = last.start + self.file_size;
+        let mut ahead = self.ahead.lock();
+        if ahead.as_ref().is_none_or(|a| a.start != start) {
+            self.spawn_into(&mut ahead, start);
+        }
+    }
+
+    /// Start of the file being created ahead, if any.
+    #[cfg(test)]
+    pub(crate) fn pending_ahead(&self) -> Option<u64> {
+        self.ahead.lock().as_ref().map(|a| a.start)
+    }
+
+    /// Waits for a file being created ahead and forgets it (it stays on disk).
+    pub(crate) fn settle_ahead(&self) {
+        if let Some(a) = self.ahead.lock().take() {
+            let _ = a.rx.recv();
+        }
+    }
+
     fn spawn_ahead(&self, start: u64) {
+        self.spawn_into(&mut self.ahead.lock(), start);
+    }
+
+    fn spawn_into(&self, slot: &mut Option<Ahead>, start: u64) {
         let (tx, rx) = mpsc::channel();
         let disk = Arc::clone(&self.disk);
         let dir = self.dir.clone();
         let size = self.file_size;
+        let durable = self.commit_log;
         let spawned = std::thread::Builder::new()
             .name("basalt-segment-ahead".into())
             .spawn(move || {
-                let _ = tx.send(create_segment(disk.as_ref(), &dir, start, size, true));
+                let _ = tx.send(create_segment(disk.as_ref(), &dir, start, size, durable));
             });
         if spawned.is_ok() {
-            *self.ahead.lock() = Some(Ahead { start, rx });
+            *slot = Some(Ahead { start, rx });
         }
     }
 
@@ -362,7 +412,13 @@ impl SegmentQueue {
             if !pred(first) {
                 break;
             }
-            fs::remove_file(first.path()).map_err(|e| StoreError::io("delete", first.path(), e))?;
+            match fs::remove_file(first.path()) {
+                // Gone with its deleted topic meanwhile.
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(StoreError::io("delete", first.path(), e));
+                }
+                _ => {}
+            }
             segs.remove(0);
             n += 1;
         }

@@ -21,7 +21,7 @@ use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
 use crate::index::IndexService;
-use crate::types::{Arrival, PutOutcome};
+use crate::types::{Arrival, PutOutcome, RecoveryReport};
 
 const ARRIVAL_CAPACITY: usize = 8192;
 
@@ -59,6 +59,9 @@ pub(crate) struct Shared {
     /// Store time of the newest appended record (read by the flusher before
     /// it syncs, so the checkpoint never claims more than was flushed).
     pub(crate) last_store_timestamp: AtomicI64,
+    /// Deleted topics and the CommitLog end at their deletion: recovery does
+    /// not dispatch their older records again (see `topic_delete`).
+    pub(crate) deleted_topics: Mutex<HashMap<String, u64>>,
     /// The flock on `<root>/lock`, released at shutdown (or drop).
     pub(crate) lock: Mutex<Option<fs::File>>,
 }
@@ -127,6 +130,7 @@ impl Shared {
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
     threads: Arc<Background>,
+    recovery: RecoveryReport,
 }
 
 /// The flusher and cleaner threads. Dropped with the last `Store` clone:
@@ -219,6 +223,7 @@ impl Store {
         } else {
             None
         };
+        let deleted_topics = crate::topic_delete::load(root)?;
         let (arrivals, _) = broadcast::channel(ARRIVAL_CAPACITY);
         let shared = Arc::new(Shared {
             disk,
@@ -239,10 +244,11 @@ impl Store {
             stop_lock: Mutex::new(()),
             stop_cv: parking_lot::Condvar::new(),
             last_store_timestamp: AtomicI64::new(0),
+            deleted_topics: Mutex::new(deleted_topics),
             lock: Mutex::new(Some(lock)),
             config,
         });
-        crate::recovery::recover(&shared, crashed, &cp_data)?;
+        let recovery = crate::recovery::recover(&shared, crashed, &cp_data)?;
         shared.refresh_disk_full();
         fs::write(&abort, std::process::id().to_string())
             .map_err(|e| StoreError::io("create", &abort, e))?;
@@ -254,7 +260,13 @@ impl Store {
                 threads: Mutex::new(threads),
             }),
             shared,
+            recovery,
         })
+    }
+
+    /// What recovery did when this store was opened.
+    pub fn recovery_report(&self) -> RecoveryReport {
+        self.recovery
     }
 
     /// The configuration in force.

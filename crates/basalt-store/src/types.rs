@@ -19,6 +19,23 @@ pub struct AppendResult {
     pub msg_id: String,
 }
 
+/// What recovery did when the store was opened (see [`crate::Store::recovery_report`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryReport {
+    /// The abort marker was present: the last run did not shut down cleanly.
+    pub crashed: bool,
+    /// CommitLog offset where the scan started.
+    pub scan_start: u64,
+    /// The recovered CommitLog end (one past the last valid record).
+    pub end: u64,
+    /// CommitLog bytes the scan read: the records walked plus the look-ahead
+    /// (at most one maximum record size) after the last one. Proportional
+    /// to the data, not to the file size.
+    pub bytes_examined: u64,
+    /// An invalid tail was cut off (and zeroed).
+    pub truncated: bool,
+}
+
 /// How far a put got with the flush policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutStatus {

@@ -118,10 +118,14 @@ async fn a_batch_spilling_into_a_new_queue_file_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // 100 entries per ConsumeQueue file.
     let (store, disk) = faulty_store(small_config(dir.path(), FlushDiskType::AsyncFlush));
-    for _ in 0..98 {
+    for _ in 0..40 {
         store.put(msg("CQ", 0, &b"small"[..])).await.unwrap();
     }
+    // The next queue file is created ahead at half full: make that fail too.
     disk.enospc_on_create.store(true, Ordering::SeqCst);
+    for _ in 40..98 {
+        store.put(msg("CQ", 0, &b"small"[..])).await.unwrap();
+    }
     let batch: Vec<_> = (0..5).map(|_| msg("CQ", 0, &b"batch"[..])).collect();
     assert!(matches!(
         store.put_batch(batch).await,
@@ -134,5 +138,33 @@ async fn a_batch_spilling_into_a_new_queue_file_is_all_or_nothing() {
     let out = store.put_batch(batch).await.unwrap();
     assert_eq!(out.appended[4].queue_offset, 102);
     assert_eq!(store.get("CQ", 0, 98, 10, 1 << 20).messages.len(), 5);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn a_queue_file_created_ahead_survives_a_later_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, disk) = faulty_store(small_config(dir.path(), FlushDiskType::AsyncFlush));
+    for _ in 0..60 {
+        store.put(msg("CQ", 0, &b"small"[..])).await.unwrap();
+    }
+    let next = dir
+        .path()
+        .join("consumequeue/CQ/0")
+        .join(format!("{:020}", 100 * 20));
+    eventually(std::time::Duration::from_secs(5), || {
+        let next = next.clone();
+        async move { std::fs::metadata(&next).is_ok_and(|m| m.len() == 100 * 20) }
+    })
+    .await;
+    disk.enospc_on_create.store(true, Ordering::SeqCst);
+    let batch: Vec<_> = (0..50).map(|_| msg("CQ", 0, &b"batch"[..])).collect();
+    let out = store.put_batch(batch).await.unwrap();
+    assert_eq!(out.appended[49].queue_offset, 109);
+    assert_eq!(store.max_offset("CQ", 0), 110);
+    for offset in 95..110 {
+        let r = store.get("CQ", 0, offset, 1, 1 << 20);
+        assert_eq!(decode(&r.messages[0]).queue_offset, offset as i64);
+    }
     store.shutdown().unwrap();
 }

@@ -365,3 +365,136 @@ async fn rebuilding_a_queue_refuses_old_corruption_instead_of_skipping_it() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+/// A 16 MiB CommitLog file holding a few KiB, with a 16 KiB message limit
+/// (so the look-ahead past the last record is 80 KiB).
+fn big_file_cfg(dir: &Path) -> StoreConfig {
+    StoreConfig {
+        mapped_file_size_commit_log: 16 * 1024 * 1024,
+        max_message_size: 16 * 1024,
+        ..cfg(dir)
+    }
+}
+
+async fn crashed_big_file_store(n: usize) -> (tempfile::TempDir, Vec<Put>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(big_file_cfg(dir.path())).unwrap();
+    let mut model = Vec::new();
+    for i in 0..n {
+        let body = format!("body-{i}-").repeat(20).into_bytes();
+        let a = store
+            .put(msg("T0", 0, body.clone()))
+            .await
+            .unwrap()
+            .appended[0]
+            .clone();
+        model.push(Put {
+            topic: "T0".into(),
+            queue: 0,
+            body,
+            phys: a.phys_offset,
+            size: u64::from(a.size),
+        });
+    }
+    store.simulate_crash();
+    drop(store);
+    (dir, model)
+}
+
+#[tokio::test]
+async fn crash_recovery_reads_the_data_not_the_whole_file() {
+    let (dir, model) = crashed_big_file_store(50).await;
+    let written = model.last().map(|p| p.phys + p.size).unwrap();
+    let window = 16 * 1024 + 64 * 1024;
+    let store = Store::open(big_file_cfg(dir.path())).unwrap();
+    let report = store.recovery_report();
+    assert!(report.crashed && !report.truncated, "{report:?}");
+    assert_eq!(report.end, written);
+    assert!(report.bytes_examined >= written, "{report:?}");
+    assert!(report.bytes_examined <= written + window, "{report:?}");
+    assert!(report.bytes_examined < 16 * 1024 * 1024 / 10, "{report:?}");
+    assert_eq!(store.max_offset("T0", 0), 50);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn torn_tail_in_a_big_file_is_cut_after_a_bounded_look_ahead() {
+    let (dir, model) = crashed_big_file_store(50).await;
+    let last = model.last().unwrap();
+    let path = dir.path().join("commitlog").join(format!("{:020}", 0));
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&[0u8; 16], last.phys + 100).unwrap();
+    drop(f);
+    let store = Store::open(big_file_cfg(dir.path())).unwrap();
+    let report = store.recovery_report();
+    assert!(report.truncated, "{report:?}");
+    assert_eq!(report.end, last.phys);
+    assert!(report.bytes_examined < 16 * 1024 * 1024 / 10, "{report:?}");
+    assert_matches(&store, &model[..model.len() - 1]);
+    // The cut tail reads as zeros: the next record lands where the torn one was.
+    let next = store.put(msg("T0", 0, &b"after"[..])).await.unwrap();
+    assert_eq!(next.appended[0].phys_offset, last.phys);
+    store.simulate_crash();
+    drop(store);
+    let store = Store::open(big_file_cfg(dir.path())).unwrap();
+    assert!(!store.recovery_report().truncated);
+    assert_eq!(store.max_offset("T0", 0), 50);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn zeroed_header_before_more_data_in_a_big_file_is_refused() {
+    let (dir, model) = crashed_big_file_store(50).await;
+    let victim = &model[model.len() - 3];
+    let path = dir.path().join("commitlog").join(format!("{:020}", 0));
+    let f = OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&[0u8; 8], victim.phys).unwrap();
+    drop(f);
+    match Store::open(big_file_cfg(dir.path())) {
+        Err(StoreError::Corrupt { file, offset, .. }) => {
+            assert_eq!((file, offset), (path, victim.phys));
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_topic_loses_its_queue_files_and_starts_again_at_offset_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    for q in 0..3 {
+        for i in 0..150 {
+            store.put(msg("Gone", q, format!("old-{i}"))).await.unwrap();
+        }
+    }
+    store.put(msg("Kept", 0, &b"kept"[..])).await.unwrap();
+    // A pull that already holds the queue reads on after the deletion.
+    let before = store.get("Gone", 0, 0, 10, 1 << 20);
+    let topic_dir = dir.path().join("consumequeue").join("Gone");
+    assert!(topic_dir.exists());
+    assert!(store.delete_topic("Gone").unwrap());
+    assert!(!topic_dir.exists());
+    assert_eq!(decode(&before.messages[9]).body[..], b"old-9"[..]);
+    assert_eq!(store.max_offset("Gone", 0), 0);
+    assert!(store.get("Gone", 0, 0, 10, 1 << 20).messages.is_empty());
+    assert!(!store.delete_topic("Gone").unwrap());
+    assert!(store.delete_topic("../Kept").is_err());
+    // Like RocketMQ, the next put starts the queue again at offset 0.
+    let a = store.put(msg("Gone", 0, &b"new-0"[..])).await.unwrap();
+    assert_eq!(a.appended[0].queue_offset, 0);
+    store.put(msg("Gone", 0, &b"new-1"[..])).await.unwrap();
+    // A crash recovery re-dispatches the CommitLog: the deleted records stay deleted.
+    store.simulate_crash();
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue").join("Kept")).unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert_eq!(store.max_offset("Gone", 0), 2);
+    assert_eq!(store.max_offset("Gone", 1), 0);
+    let r = store.get("Gone", 0, 0, 10, 1 << 20);
+    let bodies: Vec<_> = r.messages.iter().map(|b| decode(b).body).collect();
+    assert_eq!(bodies, [&b"new-0"[..], &b"new-1"[..]]);
+    assert!(!dir.path().join("consumequeue/Gone/1").exists());
+    // Other topics are rebuilt as before.
+    assert_eq!(store.max_offset("Kept", 0), 1);
+    store.shutdown().unwrap();
+}

@@ -68,7 +68,9 @@ pub fn create_topic(s: &AdminState, req: &Request) -> Outcome {
     Ok(RemotingCommand::success())
 }
 
-pub fn delete_topic(s: &AdminState, req: &Request) -> Outcome {
+/// Drops the topic's config, consumer offsets and ConsumeQueues (RocketMQ
+/// `deleteTopicInBroker` + `deleteTopics`); a later send starts at offset 0.
+pub async fn delete_topic(s: Arc<AdminState>, req: Request) -> Outcome {
     let h: TopicRequest = req.cmd.header()?;
     if topics::check_send_allowed(&h.topic).is_err() {
         return Err(BrokerError::InvalidParameter(format!(
@@ -79,6 +81,9 @@ pub fn delete_topic(s: &AdminState, req: &Request) -> Outcome {
     s.topics.delete(&h.topic)?;
     s.offsets.remove_topic(&h.topic);
     s.reregister.notify_one();
+    let store = s.store.clone();
+    // Removing files blocks: off the executor.
+    tokio::task::spawn_blocking(move || store.delete_topic(&h.topic)).await??;
     Ok(RemotingCommand::success())
 }
 

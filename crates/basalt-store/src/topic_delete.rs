@@ -1,0 +1,112 @@
+//! Deleting a topic's ConsumeQueues (RocketMQ `deleteTopics`), and the
+//! tombstones that keep recovery from bringing them back.
+//!
+//! The topic's records stay in the CommitLog until retention removes their
+//! files. A recovery that re-dispatches the CommitLog would rebuild the
+//! deleted queues from them (or mix them into a re-created topic's new
+//! queues), so each deletion leaves a tombstone: records of that topic below
+//! the CommitLog end at deletion are not dispatched again.
+//!
+//! ```text
+//! <storePathRootDir>/deletedTopics.json   {"<topic>": <commit-log end at deletion>, ...}
+//! ```
+//! Basalt-only; Apache RocketMQ ignores the file. A tombstone is dropped once
+//! retention has removed every CommitLog file below it.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::append::validate_topic;
+use crate::error::{Result, StoreError};
+use crate::store::{Shared, Store};
+
+const FILE: &str = "deletedTopics.json";
+
+fn path(root: &Path) -> PathBuf {
+    root.join(FILE)
+}
+
+/// Loads the tombstones (none when the file is missing).
+pub(crate) fn load(root: &Path) -> Result<HashMap<String, u64>> {
+    let p = path(root);
+    match fs::read(&p) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            file: p,
+            offset: 0,
+            reason: format!("deleted-topic tombstones: {e}"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashMap::new()),
+        Err(e) => Err(StoreError::io("read", p, e)),
+    }
+}
+
+/// Writes the tombstones durably (temp file, fsync, rename, fsync dir).
+fn save(root: &Path, tombstones: &HashMap<String, u64>) -> Result<()> {
+    let p = path(root);
+    let tmp = root.join(format!("{FILE}.tmp"));
+    let json = serde_json::to_vec(tombstones).map_err(|e| StoreError::Corrupt {
+        file: p.clone(),
+        offset: 0,
+        reason: format!("deleted-topic tombstones do not serialise: {e}"),
+    })?;
+    let write = || -> std::io::Result<()> {
+        let f = fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut &f, &json)?;
+        f.sync_all()?;
+        fs::rename(&tmp, &p)?;
+        fs::File::open(root)?.sync_all()
+    };
+    write().map_err(|e| StoreError::io("write", &p, e))
+}
+
+impl Shared {
+    /// Is the record of `topic` at `phys` from before the topic was deleted?
+    pub(crate) fn deleted_record(&self, topic: &str, phys: u64) -> bool {
+        self.deleted_topics
+            .lock()
+            .get(topic)
+            .is_some_and(|end| phys < *end)
+    }
+}
+
+impl Store {
+    /// Deletes `topic`'s ConsumeQueues: files, in-memory queues and the next
+    /// queue offsets, so a later put to the same topic starts at queue offset
+    /// 0 (RocketMQ `deleteTopics`). Returns false when the store had no
+    /// queue for it. Pulls already holding the queue finish on the unlinked
+    /// files. The CommitLog records stay until retention removes them and are
+    /// not dispatched again by recovery. Blocking (file deletion).
+    pub fn delete_topic(&self, topic: &str) -> Result<bool> {
+        validate_topic(topic, 0)?;
+        let s = &self.shared;
+        let root = &s.config.store_path_root_dir;
+        // Under the append lock no put assigns this topic's offsets meanwhile.
+        let mut st = s.append.lock();
+        let Some(queues) = s.queues.remove_topic(topic) else {
+            return Ok(false);
+        };
+        st.queue_offsets.remove(topic);
+        {
+            let mut tombstones = s.deleted_topics.lock();
+            let min = s.commitlog.segments().min_offset();
+            tombstones.retain(|_, end| *end > min);
+            tombstones.insert(topic.to_owned(), s.commitlog.end());
+            save(root, &tombstones)?;
+        }
+        for cq in queues.values() {
+            // A file being created ahead must not land in the removed directory.
+            cq.segments().settle_ahead();
+        }
+        drop(st);
+        let dir = s.config.consume_queue_dir().join(topic);
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::io("delete", dir, e));
+            }
+            _ => {}
+        }
+        tracing::info!(topic, queues = queues.len(), "topic deleted from the store");
+        Ok(true)
+    }
+}
