@@ -185,8 +185,13 @@ async fn write_loop(
             () = closed.cancelled() => None,
         };
         let Some(first) = first else { break };
-        // Batch whatever is already queued into one flush.
         let mut result = sink.feed(first).await;
+        // Let the tasks that are ready run first: handlers finishing in the
+        // same tick (a pull batch, the waiters one group commit released)
+        // then share one write. Without it each response woke this task
+        // straight away (tokio's LIFO slot) and cost a `writev` of its own.
+        tokio::task::yield_now().await;
+        // Batch whatever is queued now into one flush.
         while result.is_ok() {
             match rx.try_recv() {
                 Ok(cmd) => result = sink.feed(cmd).await,
