@@ -20,6 +20,22 @@ pub(crate) struct CommitLog {
     segs: SegmentQueue,
     /// Present when `transientStorePoolEnable` is on.
     stager: Option<Stager>,
+    /// How records reach the page cache; see [`WritePath`].
+    write_path: WritePath,
+}
+
+/// How appends reach the file (reads always go through the mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WritePath {
+    /// A copy into the shared mapping: no system call per record. Right
+    /// for ASYNC_FLUSH, which syncs rarely.
+    Mapping,
+    /// `pwrite` on the file. Under SYNC_FLUSH the flusher syncs thousands of
+    /// times a second, and every sync of pages written through the mapping
+    /// write-protects them again: a TLB shootdown on every core per sync and
+    /// a write fault on the next append to the page (under the append
+    /// lock). Records written with `pwrite` leave no dirty mapping to clean.
+    File,
 }
 
 impl CommitLog {
@@ -28,10 +44,12 @@ impl CommitLog {
         file_size: u64,
         disk: Arc<dyn Disk>,
         transient: bool,
+        write_path: WritePath,
     ) -> Result<Self> {
         Ok(Self {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
             stager: transient.then(|| Stager::new(file_size)),
+            write_path,
         })
     }
 
@@ -119,6 +137,12 @@ impl CommitLog {
         );
         if let Some(stager) = &self.stager {
             stager.append(&seg, buf, false)?;
+            return Ok(phys);
+        }
+        if self.write_path == WritePath::File {
+            seg.region
+                .append_via_file(buf)
+                .map_err(|e| StoreError::io("append", seg.path(), e))?;
             return Ok(phys);
         }
         seg.region.append(buf).ok_or_else(|| StoreError::Corrupt {

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use crate::checkpoint::{Checkpoint, CheckpointData};
-use crate::commitlog::CommitLog;
+use crate::commitlog::{CommitLog, WritePath};
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueueSet;
 use crate::delay::DelayLevels;
@@ -212,6 +212,10 @@ impl Store {
             config.mapped_file_size_commit_log,
             Arc::clone(&disk),
             config.transient_store_pool_enable,
+            match config.flush_disk_type {
+                FlushDiskType::SyncFlush => WritePath::File,
+                FlushDiskType::AsyncFlush => WritePath::Mapping,
+            },
         )?;
         let queues = ConsumeQueueSet::open(
             &config.consume_queue_dir(),
