@@ -19,7 +19,7 @@ mkdir -p "$out"
 # ---- settings --------------------------------------------------------------
 SIZE="${SIZE:-124}"                  # body bytes
 RAMP_START="${RAMP_START:-8}"        # first thread count; doubled each step
-RAMP_MAX="${RAMP_MAX:-128}"          # last thread count tried
+RAMP_MAX="${RAMP_MAX:-256}"          # last thread count tried (SYNC_FLUSH needs more to saturate)
 STEP_SECS="${STEP_SECS:-4}"          # basalt bench producer: seconds per step
 JAVA_STEP_SECS="${JAVA_STEP_SECS:-18}" # Apache Producer prints 10 s sliding windows
 CONSUME_SECS="${CONSUME_SECS:-5}"

@@ -300,7 +300,7 @@ def main():
               "example/lib/* ...Producer -n NS -t BasaltBench -s 124 -w N -ri 1000`), run for JAVA_STEP_SECS per "
               "thread count; its last report line is taken (TPS and average RT over a 10 s sliding window, max RT "
               "since start; it has no percentiles).")
-    md.append("- `basalt bench producer -n NS -t BasaltBench -s 124 -w 8 --max-threads 128 --ramp -d STEP_SECS` "
+    md.append("- `basalt bench producer -n NS -t BasaltBench -s 124 -w RAMP_START --max-threads RAMP_MAX --ramp -d STEP_SECS` "
               "(1 connection per broker, like the Java client; binary ROCKETMQ header, SEND_MESSAGE_V2).")
     md.append("- Server CPU per million messages: utime+stime from `/proc/PID/stat` across the `basalt bench` ramp, "
               "divided by the messages it acknowledged. RSS from `/proc/PID/status` (VmRSS one second after ready; "
