@@ -11,14 +11,60 @@ use basalt_protocol::body::JsonBody;
 use basalt_protocol::headers::namesrv::{RegisterBrokerRequest, UnregisterBrokerRequest};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::{Connection, Router};
-use tokio::sync::Notify;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::topics::Topics;
 use crate::BrokerConfig;
 
+/// How long a request that changed the topic table waits for the name
+/// servers to learn it before answering anyway.
+pub const REGISTER_WAIT: Duration = Duration::from_secs(3);
+
 /// Java's timeout for REGISTER_BROKER.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(24);
+
+/// Asks the registrar to register again now; [`Reregister::registered`]
+/// also waits for it, as Java's send path does after creating a topic (its
+/// response goes out once the name servers know the route, so a client can
+/// subscribe right away).
+pub struct Reregister {
+    trigger: Notify,
+    /// Registrations asked for so far.
+    requested: AtomicU64,
+    /// The request count a finished registration had read before it began.
+    done: watch::Sender<u64>,
+}
+
+impl Default for Reregister {
+    fn default() -> Self {
+        Self {
+            trigger: Notify::new(),
+            requested: AtomicU64::new(0),
+            done: watch::Sender::new(0),
+        }
+    }
+}
+
+impl Reregister {
+    /// Registers again soon, without waiting.
+    pub fn notify_one(&self) {
+        self.requested.fetch_add(1, Ordering::AcqRel);
+        self.trigger.notify_one();
+    }
+
+    /// Registers again and waits until a registration that began after this
+    /// call has finished (or `limit` passed: a name server that does not
+    /// answer must not hold a send for REGISTER_TIMEOUT).
+    pub async fn registered(&self, limit: Duration) {
+        let target = self.requested.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut done = self.done.subscribe();
+        self.trigger.notify_one();
+        let _ = tokio::time::timeout(limit, done.wait_for(|d| *d >= target)).await;
+    }
+}
 
 pub struct Registrar {
     config: Arc<BrokerConfig>,
@@ -37,7 +83,7 @@ impl Registrar {
 
     /// Re-registers every period and on `trigger` until `stop`, then
     /// unregisters. The first registration is the caller's (at open).
-    pub async fn run(self: Arc<Self>, trigger: Arc<Notify>, stop: CancellationToken) {
+    pub async fn run(self: Arc<Self>, trigger: Arc<Reregister>, stop: CancellationToken) {
         let period = Duration::from_millis(
             self.config
                 .register_name_server_period
@@ -46,10 +92,12 @@ impl Registrar {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(period) => {}
-                () = trigger.notified() => {}
+                () = trigger.trigger.notified() => {}
                 () = stop.cancelled() => break,
             }
+            let asked = trigger.requested.load(Ordering::Acquire);
             self.register_all().await;
+            trigger.done.send_modify(|d| *d = (*d).max(asked));
         }
         self.unregister_all().await;
     }

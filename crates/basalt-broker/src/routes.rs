@@ -218,7 +218,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &store_state,
         query::view_by_id,
     );
-    r = add(
+    r = add_async(
         r,
         C::UpdateAndCreateTopic,
         &admin_family,

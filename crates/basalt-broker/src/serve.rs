@@ -7,7 +7,6 @@ use std::time::Duration;
 use basalt_remoting::{Router, ServerConfig};
 use basalt_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::Clients;
@@ -38,7 +37,7 @@ pub struct Broker {
     clients: Arc<Clients>,
     router: Arc<Router>,
     registrar: Arc<Registrar>,
-    reregister: Arc<Notify>,
+    reregister: Arc<crate::register::Reregister>,
     schedule: Arc<Schedule>,
     timers: Arc<Timers>,
     arrivals: Arc<Arrivals>,
@@ -67,7 +66,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let offsets = Arc::new(Offsets::load(dir.join("consumerOffset.json"))?);
     let clients = Arc::new(Clients::default());
     let stop = CancellationToken::new();
-    let reregister = Arc::new(Notify::new());
+    let reregister = Arc::new(crate::register::Reregister::default());
     let arrivals = Arrivals::spawn(&store, stop.clone());
     let schedule = Arc::new(Schedule::load(
         dir.join("delayOffset.json"),
@@ -114,7 +113,7 @@ pub(crate) struct Tables {
     pub(crate) offsets: Arc<Offsets>,
     pub(crate) clients: Arc<Clients>,
     pub(crate) arrivals: Arc<Arrivals>,
-    pub(crate) reregister: Arc<Notify>,
+    pub(crate) reregister: Arc<crate::register::Reregister>,
     pub(crate) schedule: Arc<Schedule>,
 }
 

@@ -223,3 +223,64 @@ async fn delete_topic_drops_its_queue_files_and_sends_start_again_at_zero() {
     assert_eq!(&recs[0].body[..], b"new");
     b.stop().await;
 }
+
+/// Like Java, a send that creates its topic (and UPDATE_AND_CREATE_TOPIC)
+/// answers once the name servers have the new route: a client may
+/// subscribe right after (the Go client's consumer start fails otherwise).
+#[tokio::test]
+async fn topic_creation_answers_after_the_name_server_has_the_route() {
+    use std::sync::{Arc, Mutex};
+
+    use basalt_remoting::{Family, Router, ServerConfig};
+
+    // A stand-in name server that takes its time, then keeps the
+    // REGISTER_BROKER body it answers: a creation answered before the
+    // registration finished cannot find its topic there.
+    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = Arc::clone(&bodies);
+    let family = Family::new("ns", 4, 64);
+    let router = Router::new().route(RequestCode::RegisterBroker, &family, move |req| {
+        let seen = Arc::clone(&seen);
+        let body = String::from_utf8_lossy(&req.cmd.body).into_owned();
+        async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            seen.lock().unwrap().push(body);
+            RemotingCommand::success()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ns = listener.local_addr().unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(basalt_remoting::serve(
+        listener,
+        Arc::new(router),
+        ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let b = start(|c, _| c.namesrv_addr = vec![ns.to_string()]).await;
+    let conn = client(b.addr).await;
+    let registered = |topic: &str| {
+        let needle = format!("\"{topic}\"");
+        bodies.lock().unwrap().iter().any(|b| b.contains(&needle))
+    };
+
+    let r = call(&conn, send_cmd("CreatedBySend", 0, b"x", "")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert!(registered("CreatedBySend"));
+
+    let create = RemotingCommand::request(RequestCode::UpdateAndCreateTopic).with_header(
+        &basalt_protocol::headers::admin::CreateTopicRequest {
+            topic: "CreatedByAdmin".into(),
+            read_queue_nums: 2,
+            write_queue_nums: 2,
+            perm: 6,
+            ..Default::default()
+        },
+    );
+    let r = call(&conn, create).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert!(registered("CreatedByAdmin"));
+    b.stop().await;
+}

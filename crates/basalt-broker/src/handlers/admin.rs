@@ -15,7 +15,6 @@ use basalt_protocol::{RemotingCommand, BASALT_VERSION};
 use basalt_remoting::Request;
 use basalt_store::Store;
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use super::Outcome;
 use crate::clients::{ClientChannel, Clients};
@@ -30,7 +29,7 @@ pub struct AdminState {
     pub groups: Arc<Groups>,
     pub offsets: Arc<Offsets>,
     pub clients: Arc<Clients>,
-    pub reregister: Arc<Notify>,
+    pub reregister: Arc<crate::register::Reregister>,
     pub broker_name: String,
     pub broker_permission: i32,
     pub boot_ms: i64,
@@ -40,7 +39,7 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-pub fn create_topic(s: &AdminState, req: &Request) -> Outcome {
+pub async fn create_topic(s: Arc<AdminState>, req: Request) -> Outcome {
     let h: CreateTopicRequest = req.cmd.header()?;
     topics::validate(&h.topic)?;
     if topics::check_send_allowed(&h.topic).is_err() || h.topic == topics::TBW102 {
@@ -64,7 +63,10 @@ pub fn create_topic(s: &AdminState, req: &Request) -> Outcome {
         order: h.order.unwrap_or(false),
         ..TopicConfig::default()
     })?;
-    s.reregister.notify_one();
+    // Answered once the name servers know the route, as in Java.
+    s.reregister
+        .registered(crate::register::REGISTER_WAIT)
+        .await;
     Ok(RemotingCommand::success())
 }
 

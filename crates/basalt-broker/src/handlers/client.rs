@@ -9,7 +9,6 @@ use basalt_protocol::body::JsonBody;
 use basalt_protocol::headers::client::{ConsumerGroupRequest, UnregisterClientRequest};
 use basalt_protocol::{RemotingCommand, RequestCode};
 use basalt_remoting::Request;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::Outcome;
@@ -23,7 +22,7 @@ pub struct ClientState {
     pub groups: Arc<Groups>,
     pub topics: Arc<Topics>,
     /// Signals the registration task that the topic table changed.
-    pub reregister: Arc<Notify>,
+    pub reregister: Arc<crate::register::Reregister>,
     /// `enablePropertyFilter`.
     pub property_filter: bool,
 }

@@ -16,7 +16,6 @@ use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponse};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::Request;
 use basalt_store::{PutOutcome, PutStatus, Store};
-use tokio::sync::Notify;
 
 use super::Outcome;
 use crate::groups::Groups;
@@ -27,7 +26,7 @@ use crate::BrokerError;
 pub struct SendState {
     pub store: Store,
     pub topics: Arc<Topics>,
-    pub reregister: Arc<Notify>,
+    pub reregister: Arc<crate::register::Reregister>,
     pub store_host: SocketAddr,
     pub cluster_name: String,
     pub broker_permission: i32,
@@ -42,7 +41,14 @@ pub struct SendState {
 pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
     let code = req.cmd.request_code();
     let h = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)?;
-    let topic_config = check(&s, &h)?;
+    let (topic_config, created) = check(&s, &h)?;
+    if created {
+        // Like Java, answer once the name servers know the new route, so
+        // the client can subscribe to the topic it just created.
+        s.reregister
+            .registered(crate::register::REGISTER_WAIT)
+            .await;
+    }
     let queue_id = pick_queue(&topic_config, h.queue_id)?;
     let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
     let base = MessageExtBrokerInner {
@@ -159,7 +165,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     m.properties.insert("CLUSTER", s.cluster_name.clone());
 }
 
-fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerError> {
+fn check(s: &SendState, h: &SendMessageRequest) -> Result<(TopicConfig, bool), BrokerError> {
     if s.broker_permission & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the broker[{}] sending message is forbidden",
@@ -168,6 +174,7 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerErr
     }
     topics::validate(&h.topic)?;
     topics::check_send_allowed(&h.topic)?;
+    let mut fresh = false;
     let config = match s.topics.get(&h.topic) {
         Some(c) => c,
         None => {
@@ -189,7 +196,7 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerErr
                 return Err(BrokerError::TopicNotExist(h.topic.clone()));
             };
             tracing::info!(topic = %h.topic, queues = c.write_queue_nums, "topic auto-created");
-            s.reregister.notify_one();
+            fresh = true;
             c
         }
     };
@@ -199,7 +206,7 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<TopicConfig, BrokerErr
             h.topic
         )));
     }
-    Ok(config)
+    Ok((config, fresh))
 }
 
 /// A queue id in `0..queues`, spread by the clock (the broker's choice for

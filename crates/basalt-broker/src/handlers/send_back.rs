@@ -13,7 +13,6 @@ use basalt_protocol::headers::send::ConsumerSendMsgBackRequest;
 use basalt_protocol::{RemotingCommand, VERSION_V3_4_9};
 use basalt_remoting::Request;
 use basalt_store::Store;
-use tokio::sync::Notify;
 
 use super::Outcome;
 use crate::groups::Groups;
@@ -31,7 +30,7 @@ pub struct SendBackState {
     pub topics: Arc<Topics>,
     pub groups: Arc<Groups>,
     pub schedule: Arc<Schedule>,
-    pub reregister: Arc<Notify>,
+    pub reregister: Arc<crate::register::Reregister>,
     pub store_host: std::net::SocketAddr,
 }
 
