@@ -5,18 +5,18 @@
 //! the offset they need durable with a oneshot; the flusher syncs
 //! everything written so far in one go, so all appenders that arrived while
 //! the previous sync ran share the next one, and wakes exactly the waiters
-//! that sync covered. Under ASYNC_FLUSH it syncs every `flushIntervalCommitLog` when `flushCommitLogLeastPages`
-//! pages are dirty, and everything every `flushCommitLogThoroughInterval`.
+//! that sync covered. Under ASYNC_FLUSH it syncs every
+//! `flushIntervalCommitLog` when `flushCommitLogLeastPages` pages are dirty,
+//! and everything every `flushCommitLogThoroughInterval`.
 //! ConsumeQueues, index and checkpoint follow every `flushIntervalConsumeQueue`.
 //! A failed sync poisons the store: no retry, since the kernel may already
 //! have dropped the dirty pages it could not write.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use std::collections::BTreeMap;
 
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::oneshot;
@@ -41,8 +41,9 @@ struct Pending {
     /// sync with hundreds of writers).
     waiters: BTreeMap<(u64, u64), oneshot::Sender<bool>>,
     seq: u64,
-    /// The waiters' runtime. Completing them from a task on it costs one
-    /// cross-thread wake per sync instead of one per waiter.
+    /// The runtime of the latest waiter. Completing waiters from a task on
+    /// it costs one cross-thread wake per sync instead of one per waiter.
+    /// (Kept current, so a store outliving a runtime follows the next one.)
     runtime: Option<tokio::runtime::Handle>,
 }
 
@@ -114,9 +115,7 @@ pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus>
         if p.durable >= end {
             return Ok(PutStatus::PutOk);
         }
-        if p.runtime.is_none() {
-            p.runtime = tokio::runtime::Handle::try_current().ok();
-        }
+        p.runtime = tokio::runtime::Handle::try_current().ok();
         let (tx, rx) = oneshot::channel();
         p.seq += 1;
         let key = (end, p.seq);
