@@ -150,6 +150,16 @@ impl Router {
             ),
         };
         if oneway {
+            // Nobody hears a refused oneway request (END_TRANSACTION,
+            // UNREGISTER_CLIENT, ...): say it here.
+            if response.code != ResponseCode::Success.as_i32() {
+                tracing::warn!(
+                    request = code,
+                    response = response.code,
+                    remark = ?response.remark,
+                    "oneway request refused"
+                );
+            }
             return None;
         }
         response.opaque = opaque;
