@@ -107,14 +107,8 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     })
 }
 
-/// Serialises the header of `cmd` in the binary format.
-pub fn encode(cmd: &RemotingCommand) -> Result<Vec<u8>, ProtocolError> {
-    let mut out = Vec::new();
-    encode_into(cmd, &mut out)?;
-    Ok(out)
-}
-
-/// Appends the header of `cmd` to `dst`; nothing is written on error.
+/// Serialises the header of `cmd` in the binary format, appending it to
+/// `dst`; nothing is written on error.
 pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), ProtocolError> {
     let code = i16::try_from(cmd.code).map_err(|_| ProtocolError::BadField {
         key: "code",
@@ -157,7 +151,8 @@ mod tests {
     fn lengths_past_the_end_are_errors() {
         let mut cmd = RemotingCommand::request(crate::RequestCode::HeartBeat);
         cmd.ext_fields.insert("k".into(), "v".into());
-        let bytes = encode(&cmd).unwrap();
+        let mut bytes = Vec::new();
+        encode_into(&cmd, &mut bytes).unwrap();
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }

@@ -28,14 +28,8 @@ struct Out<'a> {
     version: i32,
 }
 
-/// Serialises the header of `cmd` as Java's fastjson would.
-pub fn encode(cmd: &RemotingCommand) -> Result<Vec<u8>, ProtocolError> {
-    let mut out = Vec::new();
-    encode_into(cmd, &mut out)?;
-    Ok(out)
-}
-
-/// Appends the header of `cmd` to `dst`.
+/// Serialises the header of `cmd` as Java's fastjson would, appending it
+/// to `dst`.
 pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), ProtocolError> {
     serde_json::to_writer(
         dst.writer(),
@@ -139,7 +133,9 @@ mod tests {
         let mut cmd = RemotingCommand::success();
         cmd.opaque = 9;
         cmd.ext_fields.insert("p".into(), "a\u{1}b\u{2}".into());
-        let text = String::from_utf8(encode(&cmd).unwrap()).unwrap();
+        let mut out = Vec::new();
+        encode_into(&cmd, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text,
             r#"{"code":0,"extFields":{"p":"a\u0001b\u0002"},"flag":1,"language":"JAVA","opaque":9,"serializeTypeCurrentRPC":"JSON","version":479}"#
