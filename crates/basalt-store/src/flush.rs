@@ -30,8 +30,6 @@ use crate::types::PutStatus;
 /// condvar so a request can never slip between its check and its sleep.
 #[derive(Default)]
 struct Pending {
-    /// Highest end offset anyone waits for.
-    requested: u64,
     /// Highest offset known durable.
     durable: u64,
     poisoned: bool,
@@ -45,6 +43,14 @@ struct Pending {
     /// it costs one cross-thread wake per sync instead of one per waiter.
     /// (Kept current, so a store outliving a runtime follows the next one.)
     runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Pending {
+    /// The highest end offset anyone waits for (waiters that timed out stay
+    /// queued until a flush covers them, so they still count).
+    fn highest_wanted(&self) -> u64 {
+        self.waiters.keys().next_back().map_or(0, |(end, _)| *end)
+    }
 }
 
 pub(crate) struct FlushSignal {
@@ -120,7 +126,6 @@ pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus>
         p.seq += 1;
         let key = (end, p.seq);
         p.waiters.insert(key, tx);
-        p.requested = p.requested.max(end);
         shared.flush.cv.notify_one();
         rx
     };
@@ -226,7 +231,7 @@ impl<'a> Flusher<'a> {
         // A poisoned store never flushes again, so requests stay pending:
         // sleep instead of spinning on them.
         let pending = self.sync
-            && p.requested > self.s.commitlog.segments().flushed()
+            && p.highest_wanted() > self.s.commitlog.segments().flushed()
             && self.s.poison.get().is_none();
         if !pending {
             self.s.flush.cv.wait_for(&mut p, interval);
