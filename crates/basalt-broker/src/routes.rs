@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use basalt_message::UniqKeyGenerator;
 use basalt_protocol::RequestCode as C;
-use basalt_remoting::{Family, Router};
-use basalt_store::Store;
+use basalt_protocol::{RemotingCommand, ResponseCode};
+use basalt_remoting::{Family, Gate, GateSender, Router};
+use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
     add, add_async, admin, client, locks, offset, pull, query, send, send_back, transaction,
@@ -100,7 +101,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     let lock_state = Arc::new(Locks::default());
     let store_state = Arc::new(store.clone());
 
-    let mut r = Router::new();
+    let mut r = Router::new().with_gate(durability_gate(store));
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_async(r, code, &send_family, &send_state, send::send);
     }
@@ -315,4 +316,37 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
             }
         }
     })
+}
+
+/// The gate SYNC_FLUSH send replies wait at: the store's durable offset.
+/// A reply still held after `syncFlushTimeout` is answered
+/// FLUSH_DISK_TIMEOUT (the record stays stored), as Java's broker does; a
+/// failed sync answers SERVICE_NOT_AVAILABLE, which producers retry on
+/// another broker.
+fn durability_gate(store: &Store) -> Gate {
+    let timeout = Duration::from_millis(store.config().sync_flush_timeout);
+    let (tx, gate) = Gate::new(0, timeout, flush_timed_out, flush_failed);
+    store.listen_durability(Arc::new(GateListener(tx)));
+    gate
+}
+
+fn flush_timed_out(cmd: &mut RemotingCommand) {
+    cmd.code = ResponseCode::FlushDiskTimeout.as_i32();
+}
+
+fn flush_failed(cmd: &mut RemotingCommand) {
+    cmd.code = ResponseCode::ServiceNotAvailable.as_i32();
+    cmd.remark = Some("store poisoned by a failed flush".into());
+}
+
+struct GateListener(GateSender);
+
+impl DurabilityListener for GateListener {
+    fn durable(&self, offset: u64) {
+        self.0.advance(offset);
+    }
+
+    fn failed(&self) {
+        self.0.fail();
+    }
 }

@@ -18,6 +18,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 
 use crate::codec::RemotingCodec;
+use crate::hold::{Holding, Outbound};
 use crate::{RemotingError, Request, Router};
 
 /// Outbound commands buffered per connection before senders wait.
@@ -49,7 +50,7 @@ pub struct Connection {
     id: u64,
     peer: SocketAddr,
     local: SocketAddr,
-    tx: mpsc::Sender<RemotingCommand>,
+    tx: mpsc::Sender<Outbound>,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: CancellationToken,
@@ -97,7 +98,10 @@ impl Connection {
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(opaque, tx);
         let outcome = tokio::time::timeout(timeout, async {
-            self.tx.send(cmd).await.map_err(|_| RemotingError::Closed)?;
+            self.tx
+                .send(Outbound::Now(cmd))
+                .await
+                .map_err(|_| RemotingError::Closed)?;
             rx.await.map_err(|_| RemotingError::Closed)
         })
         .await;
@@ -109,7 +113,10 @@ impl Connection {
     pub async fn send_oneway(&self, cmd: RemotingCommand) -> Result<(), RemotingError> {
         let mut cmd = cmd.oneway();
         cmd.opaque = self.next_opaque();
-        self.tx.send(cmd).await.map_err(|_| RemotingError::Closed)
+        self.tx
+            .send(Outbound::Now(cmd))
+            .await
+            .map_err(|_| RemotingError::Closed)
     }
 
     fn complete(&self, response: RemotingCommand) {
@@ -153,6 +160,7 @@ pub(crate) fn start(
         FramedWrite::new(write_half, RemotingCodec::new(config.max_frame)),
         rx,
         conn.closed.clone(),
+        Holding::new(router.gate()),
     ));
     let reader = FramedRead::new(read_half, RemotingCodec::new(config.max_frame));
     let handle = tokio::spawn(read_loop(reader, Arc::clone(&conn), router, config, writer));
@@ -176,26 +184,36 @@ pub async fn connect(
 
 async fn write_loop(
     mut sink: FramedWrite<tokio::net::tcp::OwnedWriteHalf, RemotingCodec>,
-    mut rx: mpsc::Receiver<RemotingCommand>,
+    mut rx: mpsc::Receiver<Outbound>,
     closed: CancellationToken,
+    mut held: Holding,
 ) {
+    let mut ready = Vec::new();
     loop {
-        let first = tokio::select! {
-            cmd = rx.recv() => cmd,
-            () = closed.cancelled() => None,
-        };
-        let Some(first) = first else { break };
-        let mut result = sink.feed(first).await;
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(out) => ready.extend(held.admit(out)),
+                None => break,
+            },
+            () = held.changed(), if !held.is_empty() => held.release(&mut ready),
+            () = closed.cancelled() => break,
+        }
+        if ready.is_empty() {
+            continue;
+        }
         // Let the tasks that are ready run first: handlers finishing in the
-        // same tick (a pull batch, the waiters one group commit released)
-        // then share one write. Without it each response woke this task
-        // straight away (tokio's LIFO slot) and cost a `writev` of its own.
+        // same tick (a pull batch) then share one write. Without it each
+        // response woke this task straight away (tokio's LIFO slot) and
+        // cost a `writev` of its own.
         tokio::task::yield_now().await;
         // Batch whatever is queued now into one flush.
-        while result.is_ok() {
-            match rx.try_recv() {
-                Ok(cmd) => result = sink.feed(cmd).await,
-                Err(_) => break,
+        while let Ok(out) = rx.try_recv() {
+            ready.extend(held.admit(out));
+        }
+        let mut result = Ok(());
+        for cmd in ready.drain(..) {
+            if result.is_ok() {
+                result = sink.feed(cmd).await;
             }
         }
         if let Err(e) = result.and(sink.flush().await) {
@@ -237,8 +255,8 @@ async fn read_loop(
                 let conn = Arc::clone(&conn);
                 tokio::spawn(async move {
                     let tx = conn.tx.clone();
-                    if let Some(response) = router.dispatch(Request { cmd, conn }).await {
-                        let _ = tx.send(response).await;
+                    if let Some(out) = router.dispatch(Request { cmd, conn }).await {
+                        let _ = tx.send(out).await;
                     }
                 });
             }
@@ -250,7 +268,7 @@ async fn read_loop(
                     ResponseCode::SystemError,
                     format!("decode error: {e}"),
                 );
-                if conn.tx.send(reply).await.is_err() {
+                if conn.tx.send(Outbound::Now(reply)).await.is_err() {
                     break;
                 }
             }

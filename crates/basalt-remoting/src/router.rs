@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use basalt_protocol::command::FLAG_RESPONSE;
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::hold::{Gate, Outbound, Reply};
 use crate::Connection;
 
 /// A request as a handler sees it: the command and the connection it came on
@@ -22,7 +23,7 @@ pub struct Request {
     pub conn: Arc<Connection>,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = RemotingCommand> + Send>>;
+type BoxFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 type Handler = Arc<dyn Fn(Request) -> BoxFuture + Send + Sync>;
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 
@@ -31,7 +32,7 @@ type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 /// `limit + queue` waiting they are refused with SYSTEM_BUSY.
 pub struct Family {
     name: &'static str,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
 }
@@ -40,42 +41,44 @@ impl Family {
     pub fn new(name: &'static str, limit: usize, queue: usize) -> Arc<Self> {
         Arc::new(Self {
             name,
-            permits: Semaphore::new(limit.max(1)),
+            permits: Arc::new(Semaphore::new(limit.max(1))),
             waiting: AtomicUsize::new(0),
             queue,
         })
     }
 
-    async fn run(&self, fut: BoxFuture) -> RemotingCommand {
-        let permit = match self.permits.try_acquire() {
+    /// Runs `fut` under a permit. The permit comes back with the reply, so
+    /// a held reply keeps counting against the limit until it is written.
+    async fn run(&self, fut: BoxFuture) -> (Reply, Option<OwnedSemaphorePermit>) {
+        let permit = match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
                 if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
                     self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return RemotingCommand::response(
+                    let busy = RemotingCommand::response(
                         ResponseCode::SystemBusy,
                         format!(
                             "[OVERLOAD]system busy, {} requests queued in {}",
                             self.queue, self.name
                         ),
                     );
+                    return (busy.into(), None);
                 }
-                let acquired = self.permits.acquire().await;
+                let acquired = Arc::clone(&self.permits).acquire_owned().await;
                 self.waiting.fetch_sub(1, Ordering::AcqRel);
                 match acquired {
                     Ok(p) => p,
                     Err(_) => {
-                        return RemotingCommand::response(
+                        let closed = RemotingCommand::response(
                             ResponseCode::SystemBusy,
                             format!("[REJECTREQUEST]{} is closed", self.name),
-                        )
+                        );
+                        return (closed.into(), None);
                     }
                 }
             }
         };
-        let response = fut.await;
-        drop(permit);
-        response
+        (fut.await, Some(permit))
     }
 }
 
@@ -84,6 +87,7 @@ impl Family {
 pub struct Router {
     routes: HashMap<i32, (Handler, Arc<Family>)>,
     close_hooks: Vec<CloseHook>,
+    gate: Option<Gate>,
 }
 
 impl Router {
@@ -91,13 +95,28 @@ impl Router {
         Self::default()
     }
 
-    /// Serves `code` with `handler` under `family`'s limit.
+    /// Holds [`Reply::Held`] responses until `gate` reaches their position.
+    pub fn with_gate(mut self, gate: Gate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    pub(crate) fn gate(&self) -> Option<Gate> {
+        self.gate.clone()
+    }
+
+    /// Serves `code` with `handler` under `family`'s limit. The handler
+    /// answers a [`RemotingCommand`] or a [`Reply`].
     pub fn route<F, Fut>(mut self, code: RequestCode, family: &Arc<Family>, handler: F) -> Self
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = RemotingCommand> + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Into<Reply>,
     {
-        let handler: Handler = Arc::new(move |req| Box::pin(handler(req)));
+        let handler: Handler = Arc::new(move |req| {
+            let fut = handler(req);
+            Box::pin(async move { fut.await.into() })
+        });
         self.routes
             .insert(code.as_i32(), (handler, Arc::clone(family)));
         self
@@ -137,17 +156,24 @@ impl Router {
 
     /// Runs one request and returns its response, or `None` for a oneway
     /// request, which is never answered (not even on error).
-    pub async fn dispatch(&self, req: Request) -> Option<RemotingCommand> {
+    pub(crate) async fn dispatch(&self, req: Request) -> Option<Outbound> {
         let oneway = req.cmd.is_oneway();
         let opaque = req.cmd.opaque;
         let code = req.cmd.code;
         let serialize_type = req.cmd.serialize_type;
-        let mut response = match self.routes.get(&code) {
+        let (reply, permit) = match self.routes.get(&code) {
             Some((handler, family)) => family.run(handler(req)).await,
-            None => RemotingCommand::response(
-                ResponseCode::RequestCodeNotSupported,
-                format!(" request type {code} not supported"),
-            ),
+            None => {
+                let unsupported = RemotingCommand::response(
+                    ResponseCode::RequestCodeNotSupported,
+                    format!(" request type {code} not supported"),
+                );
+                (unsupported.into(), None)
+            }
+        };
+        let (mut response, until) = match reply {
+            Reply::Now(cmd) => (cmd, None),
+            Reply::Held { cmd, until } => (cmd, Some(until)),
         };
         if oneway {
             // Nobody hears a refused oneway request (END_TRANSACTION,
@@ -168,6 +194,13 @@ impl Router {
         // client decodes both (the format is in the frame), and the binary
         // one costs a fraction of JSON on the send path.
         response.serialize_type = serialize_type;
-        Some(response)
+        Some(match until {
+            None => Outbound::Now(response),
+            Some(until) => Outbound::Held {
+                cmd: response,
+                until,
+                permit,
+            },
+        })
     }
 }

@@ -18,6 +18,8 @@ use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
 
+mod hold;
+
 async fn server(
     router: Router,
     config: ServerConfig,

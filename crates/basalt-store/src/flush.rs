@@ -5,15 +5,24 @@
 //! the offset they need durable with a oneshot; the flusher syncs
 //! everything written so far in one go, so all appenders that arrived while
 //! the previous sync ran share the next one, and wakes exactly the waiters
-//! that sync covered. Under ASYNC_FLUSH it syncs every
+//! that sync covered. A put that leaves the wait to its caller
+//! ([`crate::Store::append`]) only raises the wanted offset; the caller
+//! learns of progress from the [`DurabilityListener`], told once per sync.
+//! Under load the flusher gathers: when the previous sync covered at least
+//! `groupCommitSiblings` puts, the next one starts no sooner than
+//! `groupCommitDelayMicros` after it, so more puts share it.
+//! Under ASYNC_FLUSH it syncs every
 //! `flushIntervalCommitLog` when `flushCommitLogLeastPages` pages are dirty,
 //! and everything every `flushCommitLogThoroughInterval`.
-//! ConsumeQueues, index and checkpoint follow every `flushIntervalConsumeQueue`.
+//! ConsumeQueues, index and checkpoint follow every `flushIntervalConsumeQueue`
+//! on a thread of their own: the index's hash slots dirty pages all over
+//! the file, and their sync (tens of ms under load) must not hold up a
+//! group commit.
 //! A failed sync poisons the store: no retry, since the kernel may already
 //! have dropped the dirty pages it could not write.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -39,6 +48,9 @@ struct Pending {
     /// sync with hundreds of writers).
     waiters: BTreeMap<(u64, u64), oneshot::Sender<bool>>,
     seq: u64,
+    /// The highest end offset a put without a waiter needs durable.
+    wanted: u64,
+    listener: Option<Arc<dyn DurabilityListener>>,
     /// The runtime of the latest waiter. Completing waiters from a task on
     /// it costs one cross-thread wake per sync instead of one per waiter.
     /// (Kept current, so a store outliving a runtime follows the next one.)
@@ -49,13 +61,28 @@ impl Pending {
     /// The highest end offset anyone waits for (waiters that timed out stay
     /// queued until a flush covers them, so they still count).
     fn highest_wanted(&self) -> u64 {
-        self.waiters.keys().next_back().map_or(0, |(end, _)| *end)
+        let waited = self.waiters.keys().next_back().map_or(0, |(end, _)| *end);
+        waited.max(self.wanted)
     }
+}
+
+/// Told how far the CommitLog is durable: after every sync, and once when
+/// it starts listening. Runs on the flusher thread, so it must not block.
+pub trait DurabilityListener: Send + Sync + 'static {
+    /// Everything before `offset` is durable.
+    fn durable(&self, offset: u64);
+    /// A sync failed: nothing will become durable again (the store is
+    /// poisoned until reopened).
+    fn failed(&self);
 }
 
 pub(crate) struct FlushSignal {
     pending: Mutex<Pending>,
     cv: Condvar,
+    /// Serialises the periodic queue flush with the final one at shutdown.
+    queues: Mutex<()>,
+    /// Puts that asked for durability so far (with or without a waiter).
+    requests: AtomicU64,
 }
 
 impl FlushSignal {
@@ -63,6 +90,8 @@ impl FlushSignal {
         Self {
             pending: Mutex::new(Pending::default()),
             cv: Condvar::new(),
+            queues: Mutex::new(()),
+            requests: AtomicU64::new(0),
         }
     }
 
@@ -72,14 +101,51 @@ impl FlushSignal {
     }
 
     pub(crate) fn wake_all_poisoned(&self) {
-        let waiters = {
+        let (waiters, listener) = {
             let mut p = self.pending.lock();
             p.poisoned = true;
-            std::mem::take(&mut p.waiters)
+            (std::mem::take(&mut p.waiters), p.listener.clone())
         };
         for tx in waiters.into_values() {
             let _ = tx.send(false);
         }
+        if let Some(l) = listener {
+            l.failed();
+        }
+    }
+
+    /// Installs the listener and tells it where durability stands now.
+    pub(crate) fn listen(&self, listener: Arc<dyn DurabilityListener>, flushed: u64) {
+        let poisoned = {
+            let mut p = self.pending.lock();
+            p.durable = p.durable.max(flushed);
+            p.listener = Some(Arc::clone(&listener));
+            p.poisoned
+        };
+        // A sync publishing meanwhile may reach the listener first; the
+        // offset only rises, so listeners keep the highest they were told.
+        listener.durable(flushed);
+        if poisoned {
+            listener.failed();
+        }
+    }
+
+    /// Asks the flusher to make `end` durable without waiting for it.
+    /// `Ok(false)` when it already is.
+    pub(crate) fn request(&self, end: u64) -> std::result::Result<bool, ()> {
+        let mut p = self.pending.lock();
+        if p.poisoned {
+            return Err(());
+        }
+        if p.durable >= end {
+            return Ok(false);
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if end > p.wanted {
+            p.wanted = end;
+            self.cv.notify_one();
+        }
+        Ok(true)
     }
 
     /// Drops every waiter (they see the store shut down).
@@ -89,12 +155,16 @@ impl FlushSignal {
     }
 
     pub(crate) fn publish(&self, offset: u64) {
-        let (done, runtime) = {
+        let (done, runtime, listener) = {
             let mut p = self.pending.lock();
             p.durable = p.durable.max(offset);
             let rest = p.waiters.split_off(&(offset.saturating_add(1), 0));
-            (std::mem::replace(&mut p.waiters, rest), p.runtime.clone())
+            let done = std::mem::replace(&mut p.waiters, rest);
+            (done, p.runtime.clone(), p.listener.clone())
         };
+        if let Some(l) = listener {
+            l.durable(offset);
+        }
         if done.is_empty() {
             return;
         }
@@ -122,6 +192,7 @@ pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus>
             return Ok(PutStatus::PutOk);
         }
         p.runtime = tokio::runtime::Handle::try_current().ok();
+        shared.flush.requests.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         p.seq += 1;
         let key = (end, p.seq);
@@ -157,12 +228,33 @@ pub(crate) fn spawn_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
         .map_err(|e| StoreError::io("spawn flusher", "", e))
 }
 
+/// The thread that flushes ConsumeQueues, index and checkpoint (and
+/// re-reads disk usage) every `flushIntervalConsumeQueue`. The final flush
+/// at shutdown is the CommitLog flusher's, after its last sync.
+pub(crate) fn spawn_queue_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
+    let every = Duration::from_millis(shared.config.flush_interval_consume_queue);
+    std::thread::Builder::new()
+        .name("basalt-flush-queues".into())
+        .spawn(move || loop {
+            if shared.pause(every) {
+                return;
+            }
+            if shared.poison.get().is_none() {
+                flush_queues(&shared);
+            }
+            shared.refresh_disk_full();
+        })
+        .map_err(|e| StoreError::io("spawn queue flusher", "", e))
+}
+
 struct Flusher<'a> {
     s: &'a Shared,
     sync: bool,
     last_flush: Instant,
     last_thorough: Instant,
-    last_queues: Instant,
+    /// `requests` at the previous sync, and how many puts that sync covered.
+    requests_then: u64,
+    last_group: u64,
 }
 
 impl<'a> Flusher<'a> {
@@ -172,20 +264,18 @@ impl<'a> Flusher<'a> {
             sync: s.config.flush_disk_type == FlushDiskType::SyncFlush,
             last_flush: Instant::now(),
             last_thorough: Instant::now(),
-            last_queues: Instant::now(),
+            requests_then: 0,
+            last_group: 0,
         }
     }
 
     fn run(mut self) {
         let cfg = &self.s.config;
-        let queue_interval = Duration::from_millis(cfg.flush_interval_consume_queue);
         let flush_every = Duration::from_millis(cfg.flush_interval_commit_log);
         let transient = self.s.commitlog.is_transient();
-        let mut interval = if self.sync {
-            queue_interval
-        } else {
-            flush_every
-        };
+        // Under SYNC_FLUSH a put wakes the flusher; the period only picks up
+        // puts that did not ask to wait (WAIT=false).
+        let mut interval = flush_every;
         if transient {
             interval = interval.min(Duration::from_millis(cfg.commit_interval_commit_log));
         }
@@ -209,15 +299,14 @@ impl<'a> Flusher<'a> {
                 self.s.publish_committed_arrivals();
             }
             if self.sync || stopping || self.last_flush.elapsed() >= flush_every {
+                if self.sync && !stopping {
+                    self.gather();
+                }
                 self.last_flush = Instant::now();
                 self.flush_commit_log(stopping);
             }
-            if stopping || self.last_queues.elapsed() >= queue_interval {
-                self.last_queues = Instant::now();
-                self.flush_queues();
-                self.s.refresh_disk_full();
-            }
             if stopping {
+                flush_queues(self.s);
                 return;
             }
         }
@@ -238,7 +327,24 @@ impl<'a> Flusher<'a> {
         }
     }
 
+    /// Under load, spaces syncs `groupCommitDelayMicros` apart so more puts
+    /// share each one (see the module doc).
+    fn gather(&mut self) {
+        let cfg = &self.s.config;
+        if self.last_group < cfg.group_commit_siblings.max(1) {
+            return;
+        }
+        let spacing = Duration::from_micros(cfg.group_commit_delay_micros);
+        let left = spacing.saturating_sub(self.last_flush.elapsed());
+        if !left.is_zero() {
+            std::thread::sleep(left);
+        }
+    }
+
     fn flush_commit_log(&mut self, stopping: bool) {
+        let requests = self.s.flush.requests.load(Ordering::Relaxed);
+        self.last_group = requests.saturating_sub(self.requests_then);
+        self.requests_then = requests;
         let thorough = Duration::from_millis(self.s.config.flush_commit_log_thorough_interval);
         let least = if self.sync || stopping || self.last_thorough.elapsed() >= thorough {
             self.last_thorough = Instant::now();
@@ -259,31 +365,32 @@ impl<'a> Flusher<'a> {
             Err(e) => self.s.poison(e),
         }
     }
+}
 
-    fn flush_queues(&self) {
-        let ts = self.s.last_store_timestamp.load(Ordering::Acquire);
-        for (_, _, cq) in self.s.queues.all() {
-            if let Err(e) = cq.segments().flush(0) {
-                return self.s.poison(e);
-            }
+fn flush_queues(s: &Shared) {
+    let _one_at_a_time = s.flush.queues.lock();
+    let ts = s.last_store_timestamp.load(Ordering::Acquire);
+    for (_, _, cq) in s.queues.all() {
+        if let Err(e) = cq.segments().flush(0) {
+            return s.poison(e);
         }
-        let index_ok = match &self.s.index {
-            Some(index) => index.flush(),
-            None => Ok(()),
-        };
-        if let Err(e) = index_ok {
-            return self.s.poison(e);
+    }
+    let index_ok = match &s.index {
+        Some(index) => index.flush(),
+        None => Ok(()),
+    };
+    if let Err(e) = index_ok {
+        return s.poison(e);
+    }
+    let data = {
+        let mut cp = s.checkpoint_data.lock();
+        if ts > 0 {
+            cp.logics_msg_timestamp = ts;
+            cp.index_msg_timestamp = ts;
         }
-        let data = {
-            let mut cp = self.s.checkpoint_data.lock();
-            if ts > 0 {
-                cp.logics_msg_timestamp = ts;
-                cp.index_msg_timestamp = ts;
-            }
-            *cp
-        };
-        if let Err(e) = self.s.checkpoint.write(&data, self.s.disk.as_ref()) {
-            self.s.poison(e);
-        }
+        *cp
+    };
+    if let Err(e) = s.checkpoint.write(&data, s.disk.as_ref()) {
+        s.poison(e);
     }
 }

@@ -18,6 +18,8 @@
 //!   [`Disk`] seam), or [`PutStatus::FlushDiskTimeout`] after
 //!   `syncFlushTimeout` (the record stays stored and is flushed later).
 //!   Dropping the future after the append likewise leaves the record stored.
+//!   [`Store::append`] leaves that wait to the caller, who hears of every
+//!   sync through a [`DurabilityListener`].
 //!   Under `ASYNC_FLUSH` a put answers once the record is in the page cache.
 //! - **Visibility.** A record is readable by [`Store::get`] and announced on
 //!   [`Store::subscribe_arrivals`] as soon as it is appended (with the
@@ -62,7 +64,8 @@ pub use consume_queue::CqEntry;
 pub use delay::{DelayLevels, SCHEDULE_TOPIC};
 pub use disk::{Disk, DiskUsage, RealDisk};
 pub use error::{Result, StoreError};
+pub use flush::DurabilityListener;
 pub use store::Store;
 pub use types::{
-    AppendResult, Arrival, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
+    AppendResult, Appended, Arrival, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
 };

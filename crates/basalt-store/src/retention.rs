@@ -6,7 +6,6 @@
 //! deleted. Readers are safe: a `Bytes` slice keeps its mapping alive after
 //! the file is unlinked.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -23,13 +22,7 @@ pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("basalt-clean".into())
         .spawn(move || loop {
-            {
-                let mut g = shared.stop_lock.lock();
-                if !shared.shutdown.load(Ordering::Acquire) {
-                    shared.stop_cv.wait_for(&mut g, CLEAN_INTERVAL);
-                }
-            }
-            if shared.shutdown.load(Ordering::Acquire) {
+            if shared.pause(CLEAN_INTERVAL) {
                 return;
             }
             let hour = current_hour_utc();

@@ -21,7 +21,7 @@ use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
 use crate::index::IndexService;
-use crate::types::{Arrival, PutOutcome, RecoveryReport};
+use crate::types::{Appended, Arrival, PutOutcome, PutStatus, RecoveryReport};
 
 const ARRIVAL_CAPACITY: usize = 8192;
 
@@ -67,6 +67,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Sleeps up to `period` for a background thread; true once the store
+    /// is stopping (the thread should return).
+    pub(crate) fn pause(&self, period: std::time::Duration) -> bool {
+        let mut g = self.stop_lock.lock();
+        if !self.shutdown.load(Ordering::Acquire) {
+            self.stop_cv.wait_for(&mut g, period);
+        }
+        self.shutdown.load(Ordering::Acquire)
+    }
+
     /// Marks the store poisoned and wakes every waiter.
     pub(crate) fn poison(&self, err: io::Error) {
         tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
@@ -256,7 +266,10 @@ impl Store {
         shared.refresh_disk_full();
         fs::write(&abort, std::process::id().to_string())
             .map_err(|e| StoreError::io("create", &abort, e))?;
-        let mut threads = vec![crate::flush::spawn_flusher(Arc::clone(&shared))?];
+        let mut threads = vec![
+            crate::flush::spawn_flusher(Arc::clone(&shared))?,
+            crate::flush::spawn_queue_flusher(Arc::clone(&shared))?,
+        ];
         threads.push(crate::retention::spawn_cleaner(Arc::clone(&shared))?);
         Ok(Self {
             threads: Arc::new(Background {
@@ -294,16 +307,61 @@ impl Store {
         self.finish(appended, wait).await
     }
 
+    /// Appends one message like [`put`](Self::put) but leaves the
+    /// durability wait to the caller, who learns of progress from a
+    /// [`DurabilityListener`](crate::DurabilityListener): the status is
+    /// `PutOk` and `durable_at`, when set, is the offset the CommitLog must
+    /// be durable to before the put may be confirmed (SYNC_FLUSH only).
+    pub fn append(&self, msg: &MessageExtBrokerInner) -> Result<Appended> {
+        let wait = waits_for_flush(msg);
+        let appended = vec![self.shared.append_one(msg)?];
+        self.unflushed(appended, wait)
+    }
+
+    /// [`put_batch`](Self::put_batch) without the wait, as [`append`](Self::append).
+    pub fn append_batch(&self, msgs: &[MessageExtBrokerInner]) -> Result<Appended> {
+        let wait = msgs.iter().all(waits_for_flush);
+        let appended = self.shared.append_many(msgs)?;
+        self.unflushed(appended, wait)
+    }
+
+    /// Installs `listener` (replacing any earlier one) and tells it at once
+    /// how far the CommitLog is durable.
+    pub fn listen_durability(&self, listener: Arc<dyn crate::DurabilityListener>) {
+        let flushed = self.shared.commitlog.segments().flushed();
+        self.shared.flush.listen(listener, flushed);
+    }
+
+    fn unflushed(&self, appended: Vec<crate::types::AppendResult>, wait: bool) -> Result<Appended> {
+        let outcome = PutOutcome {
+            status: PutStatus::PutOk,
+            appended,
+        };
+        if !wait || self.shared.config.flush_disk_type != FlushDiskType::SyncFlush {
+            return Ok(Appended {
+                outcome,
+                durable_at: None,
+            });
+        }
+        let end = end_of(&outcome.appended);
+        match self.shared.flush.request(end) {
+            Ok(pending) => Ok(Appended {
+                outcome,
+                durable_at: pending.then_some(end),
+            }),
+            Err(()) => Err(match self.shared.poison.get() {
+                Some(e) => StoreError::Poisoned(Arc::clone(e)),
+                None => StoreError::Shutdown,
+            }),
+        }
+    }
+
     async fn finish(
         &self,
         appended: Vec<crate::types::AppendResult>,
         wait: bool,
     ) -> Result<PutOutcome> {
-        let end = appended
-            .iter()
-            .map(|a| a.phys_offset + u64::from(a.size))
-            .max()
-            .unwrap_or(0);
+        let end = end_of(&appended);
         let status = if wait && self.shared.config.flush_disk_type == FlushDiskType::SyncFlush {
             crate::flush::wait_durable(&self.shared, end).await?
         } else {
@@ -378,6 +436,15 @@ impl Store {
             _ => Ok(()),
         }
     }
+}
+
+/// One past the last byte of the appended records.
+fn end_of(appended: &[crate::types::AppendResult]) -> u64 {
+    appended
+        .iter()
+        .map(|a| a.phys_offset + u64::from(a.size))
+        .max()
+        .unwrap_or(0)
 }
 
 fn waits_for_flush(msg: &MessageExtBrokerInner) -> bool {

@@ -55,6 +55,16 @@ pub struct PutOutcome {
     pub appended: Vec<AppendResult>,
 }
 
+/// A put whose durability wait is the caller's ([`crate::Store::append`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// What was stored; the status is `PutOk`.
+    pub outcome: PutOutcome,
+    /// Under SYNC_FLUSH, the CommitLog offset that must be durable before the
+    /// put counts as flushed; `None` when nothing is to wait for.
+    pub durable_at: Option<u64>,
+}
+
 /// RocketMQ's `GetMessageStatus`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GetStatus {

@@ -136,3 +136,83 @@ async fn wait_flushed(store: &Store, end: u64) {
     })
     .await;
 }
+
+/// Records what a durability listener hears.
+#[derive(Default)]
+struct Heard {
+    durable: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl basalt_store::DurabilityListener for Heard {
+    fn durable(&self, offset: u64) {
+        self.durable.fetch_max(offset, Ordering::SeqCst);
+    }
+
+    fn failed(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn append_leaves_the_wait_to_a_durability_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    let store = Store::open_with_disk(
+        small_config(dir.path(), FlushDiskType::SyncFlush),
+        disk.clone(),
+    )
+    .unwrap();
+    let heard = Arc::new(Heard::default());
+    store.listen_durability(heard.clone());
+    // A slow sync: the append returns long before its record is durable.
+    disk.sync_delay_ms.store(300, Ordering::SeqCst);
+    let a = store.append(&msg("L", 0, &b"held"[..])).unwrap();
+    let r = &a.outcome.appended[0];
+    let end = r.phys_offset + u64::from(r.size);
+    assert_eq!(a.durable_at, Some(end));
+    assert!(store.flushed_offset() < end);
+    eventually(Duration::from_secs(5), || {
+        let h = heard.clone();
+        async move { h.durable.load(Ordering::SeqCst) >= end }
+    })
+    .await;
+    assert!(store.flushed_offset() >= end);
+    disk.sync_delay_ms.store(0, Ordering::SeqCst);
+
+    // WAIT=false: nothing to wait for.
+    let mut m = msg("L", 0, &b"nowait"[..]);
+    m.properties
+        .insert(basalt_message::properties::WAIT, "false");
+    assert_eq!(store.append(&m).unwrap().durable_at, None);
+
+    // A failed sync reaches the listener, and later appends are refused.
+    disk.fail_sync.store(true, Ordering::SeqCst);
+    assert!(store
+        .append(&msg("L", 0, &b"doomed"[..]))
+        .unwrap()
+        .durable_at
+        .is_some());
+    eventually(Duration::from_secs(5), || {
+        let h = heard.clone();
+        async move { h.failed.load(Ordering::SeqCst) }
+    })
+    .await;
+    assert!(matches!(
+        store.append(&msg("L", 0, &b"after"[..])),
+        Err(StoreError::Poisoned(_))
+    ));
+    // A listener installed now learns of the failure at once.
+    let late = Arc::new(Heard::default());
+    store.listen_durability(late.clone());
+    assert!(late.failed.load(Ordering::SeqCst));
+}
+
+#[tokio::test]
+async fn async_flush_appends_have_nothing_to_wait_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    let a = store.append(&msg("A", 0, &b"x"[..])).unwrap();
+    assert_eq!(a.durable_at, None);
+    store.shutdown().unwrap();
+}

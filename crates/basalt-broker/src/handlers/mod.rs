@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use basalt_protocol::{RemotingCommand, RequestCode};
-use basalt_remoting::{Family, Request, Router};
+use basalt_remoting::{Family, Reply, Request, Router};
 
 use crate::respond::reply;
 use crate::BrokerError;
@@ -33,8 +33,10 @@ pub fn add<S: Send + Sync + 'static>(
     router.route_sync(code, family, state, move |s, req| reply(handler(s, req)))
 }
 
-/// Adds an async handler over state `S`.
-pub fn add_async<S, F, Fut>(
+/// Adds an async handler over state `S`. It answers a command, or a
+/// [`Reply`] that may be held back (a SYNC_FLUSH send, answered once its
+/// record is durable).
+pub fn add_async<S, F, Fut, T>(
     router: Router,
     code: RequestCode,
     family: &Arc<Family>,
@@ -44,11 +46,12 @@ pub fn add_async<S, F, Fut>(
 where
     S: Send + Sync + 'static,
     F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Outcome> + Send + 'static,
+    Fut: Future<Output = Result<T, BrokerError>> + Send + 'static,
+    T: Into<Reply>,
 {
     let state = Arc::clone(state);
     router.route(code, family, move |req| {
         let fut = handler(Arc::clone(&state), req);
-        async move { reply(fut.await) }
+        async move { fut.await.map_or_else(|e| reply(Err(e)).into(), Into::into) }
     })
 }

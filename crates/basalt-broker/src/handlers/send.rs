@@ -14,10 +14,9 @@ use basalt_message::{decode_batch, MessageExtBrokerInner, Properties, UniqKeyGen
 use basalt_protocol::body::register::{perm, TopicConfig};
 use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponse};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use basalt_remoting::Request;
-use basalt_store::{PutOutcome, PutStatus, Store};
+use basalt_remoting::{Reply, Request};
+use basalt_store::{Appended, PutOutcome, PutStatus, Store};
 
-use super::Outcome;
 use crate::groups::Groups;
 use crate::schedule::Schedule;
 use crate::topics::{self, dlq_topic, now_ms, Topics, RETRY_PREFIX};
@@ -38,7 +37,9 @@ pub struct SendState {
     pub timer_max_delay: std::time::Duration,
 }
 
-pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
+/// Under SYNC_FLUSH the reply is held by the connection until the record
+/// is durable (see `basalt_remoting::hold`); the handler does not wait.
+pub async fn send(s: Arc<SendState>, req: Request) -> Result<Reply, BrokerError> {
     let code = req.cmd.request_code();
     let h = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)?;
     let (topic_config, created) = check(&s, &h)?;
@@ -64,7 +65,7 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         reconsume_times: h.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
     };
-    let outcome = if batch {
+    let appended = if batch {
         if h.topic.starts_with(RETRY_PREFIX) {
             return Err(BrokerError::MessageIllegal(
                 "batch request does not support retry group".into(),
@@ -94,7 +95,7 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
         if let Some(big) = msgs.iter().find(|m| m.body.len() > s.max_message_size) {
             return Err(too_large(big.body.len(), s.max_message_size));
         }
-        s.store.put_batch(msgs).await?
+        s.store.append_batch(&msgs)?
     } else {
         if base.body.len() > s.max_message_size {
             return Err(too_large(base.body.len(), s.max_message_size));
@@ -110,10 +111,18 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Outcome {
             s.schedule.divert(&mut m)?;
         }
         let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
-        let outcome = s.store.put(m).await?;
-        return Ok(respond(&outcome, queue_id, uniq));
+        let appended = s.store.append(&m)?;
+        return Ok(held(appended, queue_id, uniq));
     };
-    Ok(respond(&outcome, queue_id, None))
+    Ok(held(appended, queue_id, None))
+}
+
+fn held(a: Appended, queue_id: i32, uniq: Option<String>) -> Reply {
+    let cmd = respond(&a.outcome, queue_id, uniq);
+    match a.durable_at {
+        Some(until) => Reply::Held { cmd, until },
+        None => Reply::Now(cmd),
+    }
 }
 
 fn is_prepared(sys_flag: i32) -> bool {
