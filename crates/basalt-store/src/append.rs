@@ -82,7 +82,7 @@ impl Shared {
             self.write_locked(&mut st, msgs, encoded, &mut results, &mut arrivals)
         };
         // Announce whatever was written, even when a later record failed.
-        if self.commitlog.is_transient() {
+        if self.commitlog.is_staged() {
             // Readers cannot see these records until the flusher commits them.
             self.deferred_arrivals.lock().extend(arrivals);
         } else {

@@ -18,24 +18,10 @@ const BLANK_LEN: u64 = 8;
 
 pub(crate) struct CommitLog {
     segs: SegmentQueue,
-    /// Present when `transientStorePoolEnable` is on.
+    /// Present when appends are staged and committed by the flusher
+    /// (`transientStorePoolEnable`, and SYNC_FLUSH; see `transient`);
+    /// otherwise records are copied straight into the mapping.
     stager: Option<Stager>,
-    /// How records reach the page cache; see [`WritePath`].
-    write_path: WritePath,
-}
-
-/// How appends reach the file (reads always go through the mapping).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WritePath {
-    /// A copy into the shared mapping: no system call per record. Right
-    /// for ASYNC_FLUSH, which syncs rarely.
-    Mapping,
-    /// `pwrite` on the file. Under SYNC_FLUSH the flusher syncs thousands of
-    /// times a second, and every sync of pages written through the mapping
-    /// write-protects them again: a TLB shootdown on every core per sync and
-    /// a write fault on the next append to the page (under the append
-    /// lock). Records written with `pwrite` leave no dirty mapping to clean.
-    File,
 }
 
 impl CommitLog {
@@ -43,22 +29,20 @@ impl CommitLog {
         dir: &std::path::Path,
         file_size: u64,
         disk: Arc<dyn Disk>,
-        transient: bool,
-        write_path: WritePath,
+        staged: bool,
     ) -> Result<Self> {
         Ok(Self {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
-            stager: transient.then(|| Stager::new(file_size)),
-            write_path,
+            stager: staged.then(|| Stager::new(file_size)),
         })
     }
 
-    /// Commits staged bytes to the file (transient store pool only).
+    /// Commits staged bytes to the file (staged appends only).
     pub(crate) fn commit_staged(&self) -> std::io::Result<()> {
         self.stager.as_ref().map_or(Ok(()), Stager::commit)
     }
 
-    pub(crate) fn is_transient(&self) -> bool {
+    pub(crate) fn is_staged(&self) -> bool {
         self.stager.is_some()
     }
 
@@ -137,12 +121,6 @@ impl CommitLog {
         );
         if let Some(stager) = &self.stager {
             stager.append(&seg, buf, false)?;
-            return Ok(phys);
-        }
-        if self.write_path == WritePath::File {
-            seg.region
-                .append_via_file(buf)
-                .map_err(|e| StoreError::io("append", seg.path(), e))?;
             return Ok(phys);
         }
         seg.region.append(buf).ok_or_else(|| StoreError::Corrupt {

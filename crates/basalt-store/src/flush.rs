@@ -130,24 +130,6 @@ impl FlushSignal {
         }
     }
 
-    /// Asks the flusher to make `end` durable without waiting for it.
-    /// `Ok(false)` when it already is.
-    pub(crate) fn request(&self, end: u64) -> std::result::Result<bool, ()> {
-        let mut p = self.pending.lock();
-        if p.poisoned {
-            return Err(());
-        }
-        if p.durable >= end {
-            return Ok(false);
-        }
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        if end > p.wanted {
-            p.wanted = end;
-            self.cv.notify_one();
-        }
-        Ok(true)
-    }
-
     /// Drops every waiter (they see the store shut down).
     fn abandon_waiters(&self) {
         let waiters = std::mem::take(&mut self.pending.lock().waiters);
@@ -178,6 +160,26 @@ impl FlushSignal {
             None => complete(),
         }
     }
+}
+
+/// Asks the flusher to make `end` durable without waiting for it; true
+/// when it is not durable yet.
+pub(crate) fn request_durable(shared: &Shared, end: u64) -> Result<bool> {
+    let flush = &shared.flush;
+    let mut p = flush.pending.lock();
+    if p.poisoned {
+        drop(p);
+        return Err(poisoned(shared));
+    }
+    if p.durable >= end {
+        return Ok(false);
+    }
+    flush.requests.fetch_add(1, Ordering::Relaxed);
+    if end > p.wanted {
+        p.wanted = end;
+        flush.cv.notify_one();
+    }
+    Ok(true)
 }
 
 /// Waits until `end` is durable, or `syncFlushTimeout` passes.
@@ -272,11 +274,11 @@ impl<'a> Flusher<'a> {
     fn run(mut self) {
         let cfg = &self.s.config;
         let flush_every = Duration::from_millis(cfg.flush_interval_commit_log);
-        let transient = self.s.commitlog.is_transient();
+        let staged = self.s.commitlog.is_staged();
         // Under SYNC_FLUSH a put wakes the flusher; the period only picks up
         // puts that did not ask to wait (WAIT=false).
         let mut interval = flush_every;
-        if transient {
+        if staged && !self.sync {
             interval = interval.min(Duration::from_millis(cfg.commit_interval_commit_log));
         }
         loop {
@@ -291,17 +293,18 @@ impl<'a> Flusher<'a> {
                 }
                 continue;
             }
-            if transient {
+            let flush = self.sync || stopping || self.last_flush.elapsed() >= flush_every;
+            if flush && self.sync && !stopping {
+                self.gather();
+            }
+            if staged {
                 if let Err(e) = self.s.commitlog.commit_staged() {
                     self.s.poison(e);
                     continue;
                 }
                 self.s.publish_committed_arrivals();
             }
-            if self.sync || stopping || self.last_flush.elapsed() >= flush_every {
-                if self.sync && !stopping {
-                    self.gather();
-                }
+            if flush {
                 self.last_flush = Instant::now();
                 self.flush_commit_log(stopping);
             }

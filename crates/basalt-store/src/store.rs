@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
 use crate::checkpoint::{Checkpoint, CheckpointData};
-use crate::commitlog::{CommitLog, WritePath};
+use crate::commitlog::CommitLog;
 use crate::config::{FlushDiskType, StoreConfig};
 use crate::consume_queue::ConsumeQueueSet;
 use crate::delay::DelayLevels;
@@ -221,11 +221,8 @@ impl Store {
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             Arc::clone(&disk),
-            config.transient_store_pool_enable,
-            match config.flush_disk_type {
-                FlushDiskType::SyncFlush => WritePath::File,
-                FlushDiskType::AsyncFlush => WritePath::Mapping,
-            },
+            config.transient_store_pool_enable
+                || config.flush_disk_type == FlushDiskType::SyncFlush,
         )?;
         let queues = ConsumeQueueSet::open(
             &config.consume_queue_dir(),
@@ -333,27 +330,15 @@ impl Store {
     }
 
     fn unflushed(&self, appended: Vec<crate::types::AppendResult>, wait: bool) -> Result<Appended> {
-        let outcome = PutOutcome {
-            status: PutStatus::PutOk,
-            appended,
-        };
-        if !wait || self.shared.config.flush_disk_type != FlushDiskType::SyncFlush {
-            return Ok(Appended {
-                outcome,
-                durable_at: None,
-            });
-        }
-        let end = end_of(&outcome.appended);
-        match self.shared.flush.request(end) {
-            Ok(pending) => Ok(Appended {
-                outcome,
-                durable_at: pending.then_some(end),
-            }),
-            Err(()) => Err(match self.shared.poison.get() {
-                Some(e) => StoreError::Poisoned(Arc::clone(e)),
-                None => StoreError::Shutdown,
-            }),
-        }
+        let end = end_of(&appended);
+        let pending = self.request_sync(end)?;
+        Ok(Appended {
+            outcome: PutOutcome {
+                status: PutStatus::PutOk,
+                appended,
+            },
+            durable_at: (wait && pending).then_some(end),
+        })
     }
 
     async fn finish(
@@ -365,9 +350,20 @@ impl Store {
         let status = if wait && self.shared.config.flush_disk_type == FlushDiskType::SyncFlush {
             crate::flush::wait_durable(&self.shared, end).await?
         } else {
-            crate::types::PutStatus::PutOk
+            self.request_sync(end)?;
+            PutStatus::PutOk
         };
         Ok(PutOutcome { status, appended })
+    }
+
+    /// Under SYNC_FLUSH, asks the group commit to cover `end` (also for a
+    /// put that does not wait: staged records become readable only once
+    /// the flusher commits them). True when `end` is not durable yet.
+    fn request_sync(&self, end: u64) -> Result<bool> {
+        if self.shared.config.flush_disk_type != FlushDiskType::SyncFlush {
+            return Ok(false);
+        }
+        crate::flush::request_durable(&self.shared, end)
     }
 
     /// Runs one retention pass now (the cleaner also runs every 10 s at the

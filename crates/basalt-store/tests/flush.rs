@@ -180,11 +180,19 @@ async fn append_leaves_the_wait_to_a_durability_listener() {
     assert!(store.flushed_offset() >= end);
     disk.sync_delay_ms.store(0, Ordering::SeqCst);
 
-    // WAIT=false: nothing to wait for.
+    // WAIT=false: nothing to wait for, though the group commit covers it.
     let mut m = msg("L", 0, &b"nowait"[..]);
     m.properties
         .insert(basalt_message::properties::WAIT, "false");
-    assert_eq!(store.append(&m).unwrap().durable_at, None);
+    let a = store.append(&m).unwrap();
+    assert_eq!(a.durable_at, None);
+    let r = &a.outcome.appended[0];
+    let end = r.phys_offset + u64::from(r.size);
+    eventually(Duration::from_secs(5), || {
+        let h = heard.clone();
+        async move { h.durable.load(Ordering::SeqCst) >= end }
+    })
+    .await;
 
     // A failed sync reaches the listener, and later appends are refused.
     disk.fail_sync.store(true, Ordering::SeqCst);
@@ -214,5 +222,45 @@ async fn async_flush_appends_have_nothing_to_wait_for() {
     let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
     let a = store.append(&msg("A", 0, &b"x"[..])).unwrap();
     assert_eq!(a.durable_at, None);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_flush_records_are_readable_once_acknowledged_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::SyncFlush)).unwrap();
+    // 64 KiB files: 400 records of ~1 KiB roll over several times.
+    for i in 0..400u32 {
+        let out = store
+            .put(msg("R", 0, i.to_be_bytes().repeat(256)))
+            .await
+            .unwrap();
+        assert_eq!(out.status, PutStatus::PutOk);
+        let got = store.get("R", 0, u64::from(i), 1, 1 << 20);
+        assert_eq!(
+            got.messages.len(),
+            1,
+            "record {i} not readable once acknowledged"
+        );
+    }
+    assert!(
+        std::fs::read_dir(dir.path().join("commitlog"))
+            .unwrap()
+            .count()
+            > 4
+    );
+    // A put that does not wait still becomes readable (and durable) soon.
+    let mut m = msg("R", 1, &b"nowait"[..]);
+    m.properties
+        .insert(basalt_message::properties::WAIT, "false");
+    let out = store.put(m).await.unwrap();
+    let s = store.clone();
+    eventually(Duration::from_secs(5), || {
+        let s = s.clone();
+        async move { s.get("R", 1, 0, 1, 1 << 20).messages.len() == 1 }
+    })
+    .await;
+    let end = out.appended[0].phys_offset + u64::from(out.appended[0].size);
+    wait_flushed(&store, end).await;
     store.shutdown().unwrap();
 }
