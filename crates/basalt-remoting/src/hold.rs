@@ -9,6 +9,7 @@
 //! wake-up per connection per step.
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::Duration;
 
 use basalt_protocol::RemotingCommand;
@@ -120,6 +121,9 @@ pub(crate) struct Holding {
     waiting: VecDeque<Waiting>,
     /// The other buffer `release` sorts into, kept to reuse its allocation.
     spare: VecDeque<Waiting>,
+    /// Fires at the oldest response's deadline; kept armed across wake-ups
+    /// rather than registered with the timer wheel anew each time.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Holding {
@@ -129,6 +133,7 @@ impl Holding {
             gate,
             waiting: VecDeque::new(),
             spare: VecDeque::new(),
+            timer: None,
         }
     }
 
@@ -167,19 +172,26 @@ impl Holding {
     /// Resolves when the gate moved or the oldest response is due. Only
     /// called while something is held.
     pub(crate) async fn changed(&mut self) {
-        let deadline = self.waiting.front().map(|w| w.deadline);
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending().await,
+        let Some(deadline) = self.waiting.front().map(|w| w.deadline) else {
+            return std::future::pending().await;
+        };
+        let timer = match &mut self.timer {
+            Some(t) => {
+                if t.deadline() != deadline {
+                    t.as_mut().reset(deadline);
+                }
+                t
             }
+            None => self
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
         match &mut self.gate {
             Some(gate) if self.live => tokio::select! {
                 moved = gate.state.changed() => self.live = moved.is_ok(),
-                () = sleep => {}
+                () = timer.as_mut() => {}
             },
-            _ => sleep.await,
+            _ => timer.as_mut().await,
         }
     }
 
