@@ -152,12 +152,13 @@ EOF
 }
 
 # ---- load --------------------------------------------------------------------
-# Apache's benchmark.Producer, threads doubled until TPS stops rising by >5%.
+# Apache's benchmark.Producer, threads doubled until TPS stops rising by >5%
+# (two steps in a row).
 # It prints TPS and average RT over a 10 s sliding window and the max RT
 # since start; the last line of each step is taken.
 java_ramp() { # label
   local dir="$out/$1/java"; mkdir -p "$dir"
-  local w=$RAMP_START prev=0 steps=()
+  local w=$RAMP_START best=0 flat=0 steps=()
   while [ "$w" -le "$RAMP_MAX" ]; do
     # shellcheck disable=SC2086
     (exec java $CLIENT_JVM -Duser.home="$dir" -cp "$cache/example/lib/*" \
@@ -175,8 +176,12 @@ java_ramp() { # label
     rf=$(sed -n 's/.*Response Failed: *\([0-9]*\).*/\1/p' <<<"$line"); rf=${rf:-0}
     log "  apache Producer -w $w: $tps msg/s, avg $avg ms, max $max ms, failed $sf/$rf"
     steps+=("{\"workers\":$w,\"tps\":$tps,\"avg_ms\":$avg,\"max_ms\":$max,\"send_failed\":$sf,\"response_failed\":$rf}")
-    if [ "$tps" -le $(( prev + prev / 20 )) ]; then break; fi
-    prev=$tps; w=$(( w * 2 ))
+    # Like `basalt bench --ramp`: two steps in a row without a 5% rise
+    # over the best so far end the ramp (one noisy step does not).
+    if [ "$tps" -le $(( best + best / 20 )) ]; then flat=$(( flat + 1 )); else flat=0; fi
+    [ "$tps" -gt "$best" ] && best=$tps
+    [ "$flat" -ge 2 ] && break
+    w=$(( w * 2 ))
   done
   (IFS=,; echo "[${steps[*]}]") >"$out/$1/java.json"
 }

@@ -266,8 +266,9 @@ def main():
     result["target_checks"] = checks
 
     md.append("## Ramps\n")
-    md.append("Threads doubled from the start until TPS rose by 5% or less (or the cap); "
-              "saturation is the step with the highest TPS.\n")
+    md.append("Threads doubled from the start until two steps in a row did not beat the best "
+              "step so far by more than 5% (or the cap); saturation is the step with the "
+              "highest TPS.\n")
     for label in labels:
         t = targets[label]
         js = g(t, "apache_producer", "steps") or []

@@ -89,7 +89,9 @@ pub struct ProducerArgs {
     #[arg(long)]
     pub count: Option<u64>,
     /// Double the workers each step (of `--duration` seconds) until TPS
-    /// stops rising by more than 5%, or `--max-threads` is passed.
+    /// stops rising by more than 5% over the best step so far, two steps
+    /// in a row (one step within the noise does not end the ramp), or
+    /// `--max-threads` is passed.
     #[arg(long)]
     pub ramp: bool,
     #[arg(long, default_value_t = 512)]

@@ -287,6 +287,9 @@ async fn run_step(
     Ok(summary)
 }
 
+/// Steps in a row without a 5% rise that end a ramp.
+const RAMP_PATIENCE: usize = 2;
+
 /// Runs the producer (a ramp with `--ramp`) and returns its report.
 pub async fn run(a: ProducerArgs) -> Result<ProducerReport, BenchError> {
     if a.threads == 0 || a.connections == 0 || a.size == 0 {
@@ -334,12 +337,14 @@ pub async fn run(a: ProducerArgs) -> Result<ProducerReport, BenchError> {
     let template = Arc::new(Template::new(&a));
     let mut steps: Vec<Summary> = Vec::new();
     let mut workers = a.threads;
+    let mut flat = 0;
     loop {
         let s = run_step(&a, &fleet, &template, workers).await?;
         s.print("producer");
-        let rising = steps.last().is_none_or(|p| s.tps > p.tps * 1.05);
+        let best = steps.iter().map(|p| p.tps).fold(0.0, f64::max);
+        flat = if s.tps > best * 1.05 { 0 } else { flat + 1 };
         steps.push(s);
-        if !a.ramp || !rising || workers.saturating_mul(2) > a.max_threads {
+        if !a.ramp || flat >= RAMP_PATIENCE || workers.saturating_mul(2) > a.max_threads {
             break;
         }
         workers *= 2;
