@@ -10,10 +10,12 @@
 //! learns of progress from the [`DurabilityListener`], told once per sync.
 //! Under load the flusher gathers: when the previous sync covered at least
 //! `groupCommitSiblings` puts, the next one starts no sooner than
-//! `groupCommitDelayMicros` after it, so more puts share it.
-//! Under ASYNC_FLUSH it syncs every
-//! `flushIntervalCommitLog` when `flushCommitLogLeastPages` pages are dirty,
-//! and everything every `flushCommitLogThoroughInterval`.
+//! `groupCommitDelayMicros` after it, so more puts share it. Appends are
+//! staged under SYNC_FLUSH; the flusher writes them to the file (one
+//! `pwrite`, see `transient`) right before each sync.
+//! Under ASYNC_FLUSH it syncs every `flushIntervalCommitLog` when
+//! `flushCommitLogLeastPages` pages are dirty, and everything every
+//! `flushCommitLogThoroughInterval`.
 //! ConsumeQueues, index and checkpoint follow every `flushIntervalConsumeQueue`
 //! on a thread of their own: the index's hash slots dirty pages all over
 //! the file, and their sync (tens of ms under load) must not hold up a
