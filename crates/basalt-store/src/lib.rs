@@ -22,8 +22,9 @@
 //!   sync through a [`DurabilityListener`].
 //!   Under `ASYNC_FLUSH` a put answers once the record is in the page cache.
 //! - **Visibility.** A record is readable by [`Store::get`] and announced on
-//!   [`Store::subscribe_arrivals`] as soon as it is appended (with the
-//!   transient store pool: once committed to the file).
+//!   [`Store::subscribe_arrivals`] as soon as it is appended (under
+//!   SYNC_FLUSH or with the transient store pool: once the flusher has
+//!   committed it to the file).
 //! - **Poisoning.** A failed sync poisons the store: every later write fails
 //!   with [`StoreError::Poisoned`]; reads go on; reopening recovers.
 //! - **Recovery.** The `abort` marker tells a crash from a clean shutdown.
