@@ -3,6 +3,7 @@
 //! UNREGISTER_BROKER at shutdown.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,6 @@ use basalt_protocol::body::JsonBody;
 use basalt_protocol::headers::namesrv::{RegisterBrokerRequest, UnregisterBrokerRequest};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::{Connection, Router};
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 

@@ -184,7 +184,9 @@ pub(crate) fn request_durable(shared: &Shared, end: u64) -> Result<bool> {
     Ok(true)
 }
 
-/// Waits until `end` is durable, or `syncFlushTimeout` passes.
+/// Waits until `end` is durable, or `syncFlushTimeout` passes. The put
+/// asked for it with [`request_durable`] first (which counted it and woke
+/// the flusher).
 pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus> {
     let rx = {
         let mut p = shared.flush.pending.lock();
@@ -196,12 +198,10 @@ pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus>
             return Ok(PutStatus::PutOk);
         }
         p.runtime = tokio::runtime::Handle::try_current().ok();
-        shared.flush.requests.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         p.seq += 1;
         let key = (end, p.seq);
         p.waiters.insert(key, tx);
-        shared.flush.cv.notify_one();
         rx
     };
     let timeout = Duration::from_millis(shared.config.sync_flush_timeout);

@@ -291,17 +291,15 @@ impl Store {
     /// Appends one message and applies the flush policy: under SYNC_FLUSH
     /// waits (off the executor) for the group commit unless `WAIT=false`.
     pub async fn put(&self, msg: MessageExtBrokerInner) -> Result<PutOutcome> {
-        let wait = waits_for_flush(&msg);
-        let appended = vec![self.shared.append_one(&msg)?];
-        self.finish(appended, wait).await
+        let appended = self.append(&msg)?;
+        self.settle(appended).await
     }
 
     /// Appends messages (a decoded batch: same topic and queue) with
     /// consecutive queue offsets under one hold of the append lock.
     pub async fn put_batch(&self, msgs: Vec<MessageExtBrokerInner>) -> Result<PutOutcome> {
-        let wait = msgs.iter().all(waits_for_flush);
-        let appended = self.shared.append_many(&msgs)?;
-        self.finish(appended, wait).await
+        let appended = self.append_batch(&msgs)?;
+        self.settle(appended).await
     }
 
     /// Appends one message like [`put`](Self::put) but leaves the
@@ -341,19 +339,13 @@ impl Store {
         })
     }
 
-    async fn finish(
-        &self,
-        appended: Vec<crate::types::AppendResult>,
-        wait: bool,
-    ) -> Result<PutOutcome> {
-        let end = end_of(&appended);
-        let status = if wait && self.shared.config.flush_disk_type == FlushDiskType::SyncFlush {
-            crate::flush::wait_durable(&self.shared, end).await?
-        } else {
-            self.request_sync(end)?;
-            PutStatus::PutOk
-        };
-        Ok(PutOutcome { status, appended })
+    /// Waits for the durability an [`Appended`] asks for, if any.
+    async fn settle(&self, a: Appended) -> Result<PutOutcome> {
+        let mut outcome = a.outcome;
+        if let Some(end) = a.durable_at {
+            outcome.status = crate::flush::wait_durable(&self.shared, end).await?;
+        }
+        Ok(outcome)
     }
 
     /// Under SYNC_FLUSH, asks the group commit to cover `end` (also for a
