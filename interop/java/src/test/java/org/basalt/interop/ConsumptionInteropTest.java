@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.IntStream;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
@@ -255,6 +256,20 @@ class ConsumptionInteropTest {
             List<MessageQueue> mqs = new ArrayList<>(c.fetchMessageQueues(topic));
             assertEquals(1, mqs.size());
             c.assign(mqs);
+            // A new group on a young queue reads from its start.
+            List<String> first = new ArrayList<>();
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> {
+                c.poll(500).forEach(m -> first.add(new String(m.getBody(), StandardCharsets.UTF_8)));
+                return first.size() >= 10;
+            }, "10 messages from offset 0");
+            assertEquals(IntStream.range(0, 10).mapToObj(i -> "l-" + i).toList(), first);
+            // Seek only once the pull task is parked at offset 10: the client
+            // keeps the result of a pull in flight during seek(), and a task
+            // between its cancel check and reading the seek offset consumes
+            // the seek (both client races). An empty poll of a second means
+            // the task has long since sent its pull for offset 10, which
+            // brings nothing back.
+            assertTrue(c.poll(1000).isEmpty(), "nothing beyond offset 10");
             c.seek(mqs.get(0), 6);
             List<String> got = new ArrayList<>();
             ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> {
