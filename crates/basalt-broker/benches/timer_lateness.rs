@@ -69,7 +69,7 @@ async fn main() {
     );
 
     let stop = CancellationToken::new();
-    let arrivals = Arrivals::spawn(&store, stop.clone());
+    let arrivals = Arrivals::new(&store);
     let timers =
         Arc::new(Timers::load(dir.path().join("timerProgress.json"), store.clone(), host).unwrap());
     let task = tokio::spawn(Arc::clone(&timers).run(arrivals, stop.clone()));

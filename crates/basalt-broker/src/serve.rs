@@ -67,7 +67,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let clients = Arc::new(Clients::default());
     let stop = CancellationToken::new();
     let reregister = Arc::new(crate::register::Reregister::default());
-    let arrivals = Arrivals::spawn(&store, stop.clone());
+    let arrivals = Arrivals::new(&store);
     let schedule = Arc::new(Schedule::load(
         dir.join("delayOffset.json"),
         basalt_store::DelayLevels::parse(&config.message_delay_level)?,

@@ -1,10 +1,9 @@
 //! The write path: validate and encode outside the lock, then under the one
 //! append lock assign queue offsets and store timestamps, write the CommitLog
-//! and dispatch to the ConsumeQueue and index, then publish arrivals.
+//! and dispatch to the ConsumeQueue and index, then wake long-polling readers.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use basalt_message::{encode_offset_msg_id, sysflag, EncodeParams, MessageExtBrokerInner, Record};
@@ -12,7 +11,7 @@ use basalt_message::{encode_offset_msg_id, sysflag, EncodeParams, MessageExtBrok
 use crate::consume_queue::CqEntry;
 use crate::error::{Result, StoreError};
 use crate::store::{AppendState, Shared};
-use crate::types::{AppendResult, Arrival};
+use crate::types::AppendResult;
 
 pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
@@ -82,26 +81,34 @@ impl Shared {
             self.write_locked(&mut st, msgs, encoded, &mut results, &mut arrivals)
         };
         // Announce whatever was written, even when a later record failed.
-        if self.commitlog.is_staged() {
-            // Readers cannot see these records until the flusher commits them.
-            self.deferred_arrivals.lock().extend(arrivals);
-        } else {
-            for (_, a) in arrivals {
-                // No subscriber is fine: nobody is long-polling.
-                let _ = self.arrivals.send(a);
+        let staged = self.commitlog.is_staged();
+        let mut last: Option<(&str, i32)> = None;
+        for &(end, topic, queue_id) in &arrivals {
+            let queue = (topic, queue_id);
+            if staged {
+                // Readers cannot see these records until the flusher commits
+                // them; a reader that starts waiting after this sees the
+                // queue's new max offset and does not wait.
+                if let Some(n) = self.signals.get(queue.0, queue.1) {
+                    self.deferred_arrivals.lock().push((end, n));
+                }
+            } else if last != Some(queue) {
+                // One wake per run of a batch into one queue.
+                last = Some(queue);
+                self.signals.wake(queue.0, queue.1);
             }
         }
         written.map(|()| results)
     }
 
     /// Appends and dispatches under the append lock.
-    fn write_locked(
+    fn write_locked<'m>(
         &self,
         st: &mut AppendState,
-        msgs: &[MessageExtBrokerInner],
+        msgs: &'m [MessageExtBrokerInner],
         encoded: Vec<Vec<u8>>,
         results: &mut Vec<AppendResult>,
-        arrivals: &mut Vec<(u64, Arrival)>,
+        arrivals: &mut Vec<(u64, &'m str, i32)>,
     ) -> Result<()> {
         self.check_writable()?;
         // Every file this put needs is created before anything is written, so
@@ -147,18 +154,18 @@ impl Shared {
                     tags_code,
                 };
                 cq.put(queue_offset, entry)?;
-                st.queue_offsets
-                    .entry(m.topic.clone())
-                    .or_default()
-                    .insert(m.queue_id, queue_offset + 1);
-                let arrival = Arrival {
-                    topic: Arc::from(m.topic.as_str()),
-                    queue_id: m.queue_id,
-                    max_offset: queue_offset + 1,
-                    store_timestamp: ts,
-                    tags_code,
-                };
-                arrivals.push((phys + u64::from(size), arrival));
+                match st.queue_offsets.get_mut(&m.topic) {
+                    Some(q) => {
+                        q.insert(m.queue_id, queue_offset + 1);
+                    }
+                    None => {
+                        st.queue_offsets
+                            .entry(m.topic.clone())
+                            .or_default()
+                            .insert(m.queue_id, queue_offset + 1);
+                    }
+                }
+                arrivals.push((phys + u64::from(size), m.topic.as_str(), m.queue_id));
             }
             if let Some(index) = &self.index {
                 index.add(&m.topic, &m.properties, m.sys_flag, phys, ts);

@@ -5,8 +5,8 @@
 //! RocketMQ's on-disk format, indexes them into per-queue ConsumeQueues and
 //! IndexFiles, applies the flush policy (SYNC_FLUSH group commit or
 //! ASYNC_FLUSH), and serves pulls from [`Store::get`] as zero-copy slices of
-//! the mapped files. It publishes "new data for topic/queue" on
-//! [`Store::subscribe_arrivals`]; it never calls up into the broker.
+//! the mapped files. Readers wait for "new data in topic/queue" on
+//! [`Store::arrival_signal`]; it never calls up into the broker.
 //!
 //! Depends on `basalt-message` only: nothing on protocol, remoting or broker.
 //! `unsafe` lives in one module (`mmap`), each block with a `// SAFETY:` note.
@@ -21,8 +21,8 @@
 //!   [`Store::append`] leaves that wait to the caller, who hears of every
 //!   sync through a [`DurabilityListener`].
 //!   Under `ASYNC_FLUSH` a put answers once the record is in the page cache.
-//! - **Visibility.** A record is readable by [`Store::get`] and announced on
-//!   [`Store::subscribe_arrivals`] as soon as it is appended (under
+//! - **Visibility.** A record is readable by [`Store::get`] and wakes the waiters
+//!   of [`Store::arrival_signal`] as soon as it is appended (under
 //!   SYNC_FLUSH or with the transient store pool: once the flusher has
 //!   committed it to the file).
 //! - **Poisoning.** A failed sync poisons the store: every later write fails
@@ -54,6 +54,7 @@ mod recovery;
 mod retention;
 mod scan;
 mod segments;
+mod signals;
 mod store;
 mod topic_delete;
 mod transient;
@@ -68,5 +69,5 @@ pub use error::{Result, StoreError};
 pub use flush::DurabilityListener;
 pub use store::Store;
 pub use types::{
-    AppendResult, Appended, Arrival, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
+    AppendResult, Appended, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
 };

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use basalt_message::MessageExtBrokerInner;
 use parking_lot::Mutex;
-use tokio::sync::broadcast;
+use tokio::sync::Notify;
 
 use crate::checkpoint::{Checkpoint, CheckpointData};
 use crate::commitlog::CommitLog;
@@ -21,9 +21,8 @@ use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
 use crate::index::IndexService;
-use crate::types::{Appended, Arrival, PutOutcome, PutStatus, RecoveryReport};
-
-const ARRIVAL_CAPACITY: usize = 8192;
+use crate::signals::Signals;
+use crate::types::{Appended, PutOutcome, PutStatus, RecoveryReport};
 
 /// Queue offsets handed out so far, guarded by the one append lock.
 #[derive(Debug, Default)]
@@ -41,10 +40,10 @@ pub(crate) struct Shared {
     pub(crate) index: Option<IndexService>,
     pub(crate) delay_levels: DelayLevels,
     pub(crate) append: Mutex<AppendState>,
-    pub(crate) arrivals: broadcast::Sender<Arrival>,
-    /// Arrivals held back until their record is committed (transient pool),
+    pub(crate) signals: Signals,
+    /// Wake-ups held back until their record is committed (staged appends),
     /// in append order, keyed by the record's end offset.
-    pub(crate) deferred_arrivals: Mutex<Vec<(u64, Arrival)>>,
+    pub(crate) deferred_arrivals: Mutex<Vec<(u64, Arc<Notify>)>>,
     pub(crate) flush: FlushSignal,
     pub(crate) checkpoint: Checkpoint,
     pub(crate) checkpoint_data: Mutex<CheckpointData>,
@@ -92,8 +91,8 @@ impl Shared {
             let n = d.partition_point(|(end, _)| *end <= visible);
             d.drain(..n).collect()
         };
-        for (_, a) in ready {
-            let _ = self.arrivals.send(a);
+        for (_, n) in ready {
+            n.notify_waiters();
         }
     }
 
@@ -235,7 +234,6 @@ impl Store {
             None
         };
         let deleted_topics = crate::topic_delete::load(root)?;
-        let (arrivals, _) = broadcast::channel(ARRIVAL_CAPACITY);
         let shared = Arc::new(Shared {
             disk,
             commitlog,
@@ -243,7 +241,7 @@ impl Store {
             index,
             delay_levels: DelayLevels::parse(&config.message_delay_level)?,
             append: Mutex::new(AppendState::default()),
-            arrivals,
+            signals: Signals::default(),
             deferred_arrivals: Mutex::new(Vec::new()),
             flush: FlushSignal::new(),
             checkpoint,
@@ -390,9 +388,10 @@ impl Store {
         self.threads.stop();
     }
 
-    /// Subscribes to "new data for topic/queue" signals.
-    pub fn subscribe_arrivals(&self) -> broadcast::Receiver<Arrival> {
-        self.shared.arrivals.subscribe()
+    /// The "new data" signal of one queue, for readers that wait for it
+    /// (see `signals.rs` for the enable-then-recheck protocol).
+    pub fn arrival_signal(&self, topic: &str, queue_id: i32) -> Arc<Notify> {
+        self.shared.signals.of(topic, queue_id)
     }
 
     /// The error that poisoned the store, if a flush failed.

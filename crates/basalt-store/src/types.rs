@@ -1,7 +1,5 @@
 //! Values the store hands to the broker.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
 /// Where and when one record was appended.
@@ -110,21 +108,4 @@ impl GetResult {
     pub fn total_bytes(&self) -> usize {
         self.messages.iter().map(Bytes::len).sum()
     }
-}
-
-/// "New data for topic/queue", published after every append so long-polling
-/// pulls wake up. Sent on a `tokio::sync::broadcast` channel: a receiver that
-/// lags gets `RecvError::Lagged` and should then re-check every parked pull.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arrival {
-    /// Topic.
-    pub topic: Arc<str>,
-    /// Queue id.
-    pub queue_id: i32,
-    /// The queue's new maximum offset (one past the new record).
-    pub max_offset: u64,
-    /// Store time of the record.
-    pub store_timestamp: i64,
-    /// Tags code of the record.
-    pub tags_code: i64,
 }

@@ -121,25 +121,42 @@ async fn bad_input_is_an_error_not_a_panic() {
 }
 
 #[tokio::test]
-async fn batch_gets_consecutive_offsets_and_arrivals_are_published() {
+async fn batch_gets_consecutive_offsets_and_wakes_waiters() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
-    let mut rx = store.subscribe_arrivals();
+    // A reader may wait on a queue that does not exist yet.
+    let signal = store.arrival_signal("B", 3);
+    let first = signal.notified();
+    tokio::pin!(first);
+    first.as_mut().enable();
+    let other = store.arrival_signal("B", 4).notified_owned();
+    tokio::pin!(other);
+    other.as_mut().enable();
     store.put(msg("B", 3, &b"first"[..])).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), first)
+        .await
+        .expect("the append woke the waiter of its queue");
+    assert_eq!(store.max_offset("B", 3), 1);
+
+    let batch_signal = store.arrival_signal("B", 3);
+    let next = batch_signal.notified();
+    tokio::pin!(next);
+    next.as_mut().enable();
     let batch: Vec<_> = (0..5).map(|i| msg("B", 3, vec![i; 10])).collect();
     let out = store.put_batch(batch).await.unwrap();
     let offsets: Vec<u64> = out.appended.iter().map(|a| a.queue_offset).collect();
     assert_eq!(offsets, [1, 2, 3, 4, 5]);
-    let first = rx.recv().await.unwrap();
-    assert_eq!(
-        (&*first.topic, first.queue_id, first.max_offset),
-        ("B", 3, 1)
+    tokio::time::timeout(Duration::from_secs(5), next)
+        .await
+        .expect("the batch woke the waiter");
+    assert_eq!(store.max_offset("B", 3), 6);
+    // Queue 4 got nothing, so its waiter still sleeps.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), other)
+            .await
+            .is_err(),
+        "a waiter of another queue was woken"
     );
-    let mut last = first;
-    for _ in 0..5 {
-        last = rx.recv().await.unwrap();
-    }
-    assert_eq!(last.max_offset, 6);
     store.shutdown().unwrap();
 }
 
