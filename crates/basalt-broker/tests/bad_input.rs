@@ -125,7 +125,7 @@ async fn bad_sends_and_pulls_are_refused_and_stored_data_survives() {
     .await;
     let moved = call(&c, pull_cmd("Keep", 0, 500, 0, 0)).await;
     assert_eq!(moved.response_code(), ResponseCode::PullOffsetMoved);
-    assert_eq!(moved.ext_fields["nextBeginOffset"], "1");
+    assert_eq!(moved.ext_fields.get("nextBeginOffset").unwrap(), "1");
 
     expect(
         &c,

@@ -24,17 +24,17 @@ async fn send_then_pull_returns_the_record_byte_for_byte() {
     )
     .await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
-    assert_eq!(r.ext_fields["queueId"], "1");
-    assert_eq!(r.ext_fields["queueOffset"], "0");
-    assert_eq!(r.ext_fields["msgId"].len(), 32);
-    assert_eq!(r.ext_fields["MSG_REGION"], "DefaultRegion");
+    assert_eq!(r.ext_fields.get("queueId").unwrap(), "1");
+    assert_eq!(r.ext_fields.get("queueOffset").unwrap(), "0");
+    assert_eq!(r.ext_fields.get("msgId").unwrap().len(), 32);
+    assert_eq!(r.ext_fields.get("MSG_REGION").unwrap(), "DefaultRegion");
     // Empty bodies are stored too, as in RocketMQ.
     let r = call(&c, send_cmd("FlowT", 1, b"", "")).await;
     assert_eq!(r.response_code(), ResponseCode::Success);
 
     let p = call(&c, pull_cmd("FlowT", 1, 0, 0, 0)).await;
     assert_eq!(p.response_code(), ResponseCode::Success, "{:?}", p.remark);
-    assert_eq!(p.ext_fields["nextBeginOffset"], "2");
+    assert_eq!(p.ext_fields.get("nextBeginOffset").unwrap(), "2");
     let recs = records(&p.body);
     assert_eq!(recs.len(), 2);
     assert_eq!(&recs[0].body[..], b"hello");
@@ -129,7 +129,10 @@ async fn heartbeat_offsets_and_restart_keep_state() {
     }
     let r = call(&c, heartbeat("cid-1", "g1", "RT")).await;
     assert_eq!(r.response_code(), ResponseCode::Success);
-    assert_eq!(r.ext_fields["IS_SUPPORT_HEART_BEAT_V2"], "true");
+    assert_eq!(
+        r.ext_fields.get("IS_SUPPORT_HEART_BEAT_V2").unwrap(),
+        "true"
+    );
     let r = call(
         &c,
         RemotingCommand::request(RequestCode::GetConsumerListByGroup).with_header(
@@ -157,7 +160,10 @@ async fn heartbeat_offsets_and_restart_keep_state() {
     // A new group on a queue that still holds its first message starts at 0.
     let r = call(&c, query()).await;
     assert_eq!(
-        (r.response_code(), r.ext_fields["offset"].as_str()),
+        (
+            r.response_code(),
+            r.ext_fields.get("offset").unwrap().as_str()
+        ),
         (ResponseCode::Success, "0")
     );
     let upd = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
@@ -176,7 +182,7 @@ async fn heartbeat_offsets_and_restart_keep_state() {
                 .await
                 .ext_fields
                 .get("offset")
-                .map(String::as_str)
+                .map(|v| v.as_str())
                 == Some("2"))
             .then_some(())
         }
@@ -189,7 +195,7 @@ async fn heartbeat_offsets_and_restart_keep_state() {
     let b = start_in(dir, |_, _| {}).await;
     let c = client(b.addr).await;
     let r = call(&c, query()).await;
-    assert_eq!(r.ext_fields["offset"], "2");
+    assert_eq!(r.ext_fields.get("offset").unwrap(), "2");
     let p = call(&c, pull_cmd("RT", 0, 0, 0, 0)).await;
     let bodies: Vec<_> = records(&p.body).iter().map(|r| r.body.clone()).collect();
     assert_eq!(bodies, vec!["r0", "r1", "r2"]);
@@ -216,7 +222,7 @@ async fn delete_topic_drops_its_queue_files_and_sends_start_again_at_zero() {
     assert!(!queue_dir.exists());
     let r = call(&c, send_cmd("DelT", 0, b"new", "")).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
-    assert_eq!(r.ext_fields["queueOffset"], "0");
+    assert_eq!(r.ext_fields.get("queueOffset").unwrap(), "0");
     let p = call(&c, pull_cmd("DelT", 0, 0, 0, 0)).await;
     let recs = records(&p.body);
     assert_eq!(recs.len(), 1);

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
+
 /// Separates a name from its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
 /// Ends every pair, the last one included.
@@ -35,8 +37,10 @@ pub const TRAN_MSG: &str = "TRAN_MSG";
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 
 /// A message's properties. Ordered by name so encoding is deterministic.
+/// Names and most values are short: `CompactString` keeps them inline, so
+/// parsing a sent message's properties allocates little.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(BTreeMap<String, String>);
+pub struct Properties(BTreeMap<CompactString, CompactString>);
 
 impl Properties {
     /// An empty set.
@@ -55,7 +59,7 @@ impl Properties {
         for pair in s.split(PROPERTY_SEPARATOR) {
             if let Some((name, value)) = pair.split_once(NAME_VALUE_SEPARATOR) {
                 if !name.is_empty() && !value.is_empty() {
-                    map.insert(name.to_owned(), value.to_owned());
+                    map.insert(CompactString::from(name), CompactString::from(value));
                 }
             }
         }
@@ -90,17 +94,23 @@ impl Properties {
 
     /// The value for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0.get(name).map(CompactString::as_str)
     }
 
     /// Sets `name` to `value`, returning the old value.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        self.0.insert(name.into(), value.into())
+    pub fn insert(
+        &mut self,
+        name: impl Into<CompactString>,
+        value: impl Into<CompactString>,
+    ) -> Option<String> {
+        self.0
+            .insert(name.into(), value.into())
+            .map(CompactString::into_string)
     }
 
     /// Removes `name`.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        self.0.remove(name)
+        self.0.remove(name).map(CompactString::into_string)
     }
 
     /// Number of pairs held (including any that would not be stored).
@@ -138,7 +148,11 @@ fn storable(s: &str) -> bool {
 
 impl FromIterator<(String, String)> for Properties {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

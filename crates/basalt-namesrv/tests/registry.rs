@@ -96,7 +96,7 @@ async fn brokers_from_two_clusters_register_route_and_unregister() {
     .await;
     assert_eq!(r.response_code(), ResponseCode::Success);
     assert_eq!(
-        r.ext_fields.get("masterAddr").map(String::as_str),
+        r.ext_fields.get("masterAddr").map(|v| v.as_str()),
         Some("10.0.0.1:10911")
     );
     let r = call(
@@ -149,7 +149,7 @@ async fn brokers_from_two_clusters_register_route_and_unregister() {
     )
     .await;
     assert_eq!(
-        r.ext_fields.get("wipeTopicCount").map(String::as_str),
+        r.ext_fields.get("wipeTopicCount").map(|v| v.as_str()),
         Some("2")
     );
     let route = TopicRouteData::decode(&call(&c, route_cmd("T2")).await.body).unwrap();
@@ -264,7 +264,7 @@ async fn kv_config_round_trip_and_persistence() {
         })
     };
     let r = call(&c, get()).await;
-    assert_eq!(r.ext_fields.get("value").map(String::as_str), Some("v1"));
+    assert_eq!(r.ext_fields.get("value").map(|v| v.as_str()), Some("v1"));
     let list = call(
         &c,
         RemotingCommand::request(RequestCode::GetKvlistByNamespace).with_header(

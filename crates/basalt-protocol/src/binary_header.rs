@@ -16,7 +16,7 @@
 
 use bytes::{Buf, BufMut};
 
-use crate::{ExtFields, LanguageCode, ProtocolError, RemotingCommand};
+use crate::{CompactString, ExtFields, LanguageCode, ProtocolError, RemotingCommand};
 
 struct Reader<'a> {
     buf: &'a [u8],
@@ -57,13 +57,13 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn string(&mut self, what: &'static str, len: i64) -> Result<Option<String>, ProtocolError> {
+    fn string(&mut self, what: &'static str, len: i64) -> Result<Option<&'a str>, ProtocolError> {
         let raw = self.bytes(what, len)?;
         if raw.is_empty() {
             return Ok(None);
         }
         std::str::from_utf8(raw)
-            .map(|s| Some(s.to_owned()))
+            .map(Some)
             .map_err(|_| ProtocolError::InvalidUtf8 { what })
     }
 }
@@ -77,10 +77,14 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     let opaque = r.i32("opaque")?;
     let flag = r.i32("flag")?;
     let remark_len = r.i32("remark length")?;
-    let remark = r.string("remark", i64::from(remark_len))?;
+    let remark = r
+        .string("remark", i64::from(remark_len))?
+        .map(str::to_owned);
     let ext_len = r.i32("extFields length")?;
     let mut ext_fields = ExtFields::new();
     if ext_len > 0 {
+        // A send header has 13 fields.
+        ext_fields = ExtFields::with_capacity(16);
         let section = r.bytes("extFields", i64::from(ext_len))?;
         let mut m = Reader { buf: section };
         while m.buf.has_remaining() {
@@ -91,7 +95,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
             // Java keeps the last of duplicate keys; a null key or value is
             // skipped, matching what its decoder yields.
             if let (Some(k), Some(v)) = (key, value) {
-                ext_fields.insert(k, v);
+                ext_fields.insert(CompactString::from(k), CompactString::from(v));
             }
         }
     }

@@ -1,15 +1,13 @@
 //! `RemotingCommand`: one request or response, header plus body.
 
-use std::collections::BTreeMap;
-
 use bytes::{BufMut, Bytes, BytesMut};
+pub use compact_str::CompactString;
+
+pub use crate::ext_fields::ExtFields;
 
 use crate::codes::{RequestCode, ResponseCode};
 use crate::header::CommandHeader;
 use crate::{binary_header, json_header, LanguageCode, ProtocolError, BASALT_VERSION};
-
-/// Header fields as the wire carries them: string keys to string values.
-pub type ExtFields = BTreeMap<String, String>;
 
 /// Bit 0 of `flag`: this command is a response.
 pub const FLAG_RESPONSE: i32 = 1;

@@ -6,6 +6,8 @@
 //! they are. [`command_header!`](crate::command_header) generates the same
 //! mapping for a Rust struct, with the wire key next to each field.
 
+use compact_str::{CompactString, ToCompactString};
+
 use crate::{ExtFields, ProtocolError};
 
 /// A header that lives in `extFields`.
@@ -23,14 +25,23 @@ pub trait HeaderValue: Sized {
 /// A scalar with a text form; `Option<T>` of it is an optional field.
 pub trait Scalar: Sized {
     fn parse(text: &str) -> Option<Self>;
-    fn text(&self) -> String;
+    fn text(&self) -> CompactString;
 }
 
 impl Scalar for String {
     fn parse(text: &str) -> Option<Self> {
         Some(text.to_owned())
     }
-    fn text(&self) -> String {
+    fn text(&self) -> CompactString {
+        CompactString::from(self.as_str())
+    }
+}
+
+impl Scalar for CompactString {
+    fn parse(text: &str) -> Option<Self> {
+        Some(Self::from(text))
+    }
+    fn text(&self) -> CompactString {
         self.clone()
     }
 }
@@ -39,8 +50,8 @@ impl Scalar for bool {
     fn parse(text: &str) -> Option<Self> {
         Some(text.trim().eq_ignore_ascii_case("true"))
     }
-    fn text(&self) -> String {
-        self.to_string()
+    fn text(&self) -> CompactString {
+        CompactString::const_new(if *self { "true" } else { "false" })
     }
 }
 
@@ -50,8 +61,8 @@ macro_rules! int_scalar {
             fn parse(text: &str) -> Option<Self> {
                 text.trim().parse().ok()
             }
-            fn text(&self) -> String {
-                self.to_string()
+            fn text(&self) -> CompactString {
+                self.to_compact_string()
             }
         }
     )*};
@@ -71,7 +82,7 @@ impl<T: Scalar> HeaderValue for T {
         parse_field(key, raw)
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
-        ext.insert(key.to_owned(), self.text());
+        ext.insert(CompactString::const_new(key), self.text());
     }
 }
 
@@ -81,7 +92,7 @@ impl<T: Scalar> HeaderValue for Option<T> {
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
-            ext.insert(key.to_owned(), v.text());
+            ext.insert(CompactString::const_new(key), v.text());
         }
     }
 }

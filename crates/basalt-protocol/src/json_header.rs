@@ -7,11 +7,17 @@
 //! Java writes keys alphabetically and omits nulls; Go always sends `remark`;
 //! C++ writes some `extFields` values as JSON numbers. Unknown keys are ignored.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
 use bytes::BufMut;
-use serde::Serialize;
+use compact_str::ToCompactString;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ExtFields, LanguageCode, ProtocolError, RemotingCommand};
+use crate::{CompactString, ExtFields, LanguageCode, ProtocolError, RemotingCommand};
 
 #[derive(Serialize)]
 struct Out<'a> {
@@ -47,69 +53,175 @@ pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), 
     .map_err(ProtocolError::JsonHeader)
 }
 
-/// Parses a JSON header. The body is attached by the caller.
-pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
-    let value: Value = serde_json::from_slice(header).map_err(ProtocolError::JsonHeader)?;
-    let Value::Object(map) = value else {
-        return Err(ProtocolError::JsonHeaderField { field: "<root>" });
-    };
-    let int = |field: &'static str, required: bool| -> Result<i32, ProtocolError> {
-        match map.get(field) {
-            None | Some(Value::Null) if !required => Ok(0),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .and_then(|v| i32::try_from(v).ok())
-                .ok_or(ProtocolError::JsonHeaderField { field }),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map_err(|_| ProtocolError::JsonHeaderField { field }),
-            _ => Err(ProtocolError::JsonHeaderField { field }),
-        }
-    };
-    let language = match map.get("language") {
-        Some(Value::String(s)) => LanguageCode::from_name(s),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|v| u8::try_from(v).ok())
-            .map_or(LanguageCode::OTHER, LanguageCode),
-        _ => LanguageCode::OTHER,
-    };
-    let remark = match map.get("remark") {
-        Some(Value::String(s)) => Some(s.clone()),
-        None | Some(Value::Null) => None,
-        Some(_) => return Err(ProtocolError::JsonHeaderField { field: "remark" }),
-    };
-    let ext_fields = match map.get("extFields") {
-        Some(Value::Object(fields)) => fields
-            .iter()
-            .filter_map(|(k, v)| scalar_text(v).map(|s| (k.clone(), s)))
-            .collect(),
-        None | Some(Value::Null) => ExtFields::new(),
-        Some(_) => return Err(ProtocolError::JsonHeaderField { field: "extFields" }),
-    };
-    Ok(RemotingCommand {
-        code: int("code", true)?,
-        language,
-        version: int("version", false)?,
-        opaque: int("opaque", false)?,
-        flag: int("flag", false)?,
-        remark,
-        ext_fields,
-        ..RemotingCommand::default()
-    })
+/// The header as it arrives: typed where every client agrees, [`Field`]
+/// where clients differ. Strings are borrowed from the frame where JSON
+/// escapes allow; unknown keys are skipped.
+#[derive(Deserialize)]
+struct In<'a> {
+    #[serde(borrow, default)]
+    code: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    language: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    version: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    opaque: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    flag: Option<Field<'a>>,
+    #[serde(borrow, default)]
+    remark: Option<Field<'a>>,
+    #[serde(rename = "extFields", default)]
+    ext_fields: Option<ExtIn>,
 }
 
-/// A header value as the string Java's `toString()` would have produced.
-/// Nulls are dropped, as Java drops null fields.
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
+/// One JSON value where a scalar is expected.
+enum Field<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    /// An object or array, kept as its JSON text.
+    Json(String),
+}
+
+impl Field<'_> {
+    /// The string Java's `toString()` would have produced; nulls are
+    /// dropped, as Java drops null fields.
+    fn text(&self) -> Option<CompactString> {
+        match self {
+            Field::Null => None,
+            Field::Str(s) => Some(CompactString::from(&**s)),
+            Field::Bool(b) => Some(b.to_compact_string()),
+            Field::Int(n) => Some(n.to_compact_string()),
+            Field::Uint(n) => Some(n.to_compact_string()),
+            Field::Float(f) => Some(Value::from(*f).to_compact_string()),
+            Field::Json(j) => Some(CompactString::from(j.as_str())),
+        }
     }
+
+    fn int(field: Option<&Self>, name: &'static str, required: bool) -> Result<i32, ProtocolError> {
+        let bad = ProtocolError::JsonHeaderField { field: name };
+        match field {
+            None | Some(Field::Null) if !required => Ok(0),
+            Some(Field::Int(n)) => i32::try_from(*n).map_err(|_| bad),
+            Some(Field::Uint(n)) => i32::try_from(*n).map_err(|_| bad),
+            Some(Field::Str(s)) => s.trim().parse().map_err(|_| bad),
+            _ => Err(bad),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Field<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor(PhantomData))
+    }
+}
+
+struct FieldVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
+    type Value = Field<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Field::Null)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Field::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Field::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Field::Uint(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Field::Float(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Field::Str(Cow::Owned(v)))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Field::Json(v.to_string()))
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Field::Json(v.to_string()))
+    }
+}
+
+/// `extFields`: an object (or null) read straight into [`ExtFields`].
+struct ExtIn(ExtFields);
+
+impl<'de> Deserialize<'de> for ExtIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ExtVisitor)
+    }
+}
+
+struct ExtVisitor;
+
+impl<'de> Visitor<'de> for ExtVisitor {
+    type Value = ExtIn;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an extFields object")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(ExtIn(ExtFields::new()))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut ext = ExtFields::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Field<'de>>()? {
+            if let Some(text) = v.text() {
+                ext.insert(CompactString::from(&*k), text);
+            }
+        }
+        Ok(ExtIn(ext))
+    }
+}
+
+/// Parses a JSON header. The body is attached by the caller.
+pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    // A derived struct would also accept an array, by position.
+    if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ProtocolError::JsonHeaderField { field: "<root>" });
+    }
+    let h: In = serde_json::from_slice(header).map_err(ProtocolError::JsonHeader)?;
+    let language = match &h.language {
+        Some(Field::Str(s)) => LanguageCode::from_name(s),
+        Some(Field::Uint(n)) => u8::try_from(*n).map_or(LanguageCode::OTHER, LanguageCode),
+        _ => LanguageCode::OTHER,
+    };
+    let remark = match h.remark {
+        Some(Field::Str(s)) => Some(s.into_owned()),
+        None | Some(Field::Null) => None,
+        Some(_) => return Err(ProtocolError::JsonHeaderField { field: "remark" }),
+    };
+    Ok(RemotingCommand {
+        code: Field::int(h.code.as_ref(), "code", true)?,
+        language,
+        version: Field::int(h.version.as_ref(), "version", false)?,
+        opaque: Field::int(h.opaque.as_ref(), "opaque", false)?,
+        flag: Field::int(h.flag.as_ref(), "flag", false)?,
+        remark,
+        ext_fields: h.ext_fields.map(|e| e.0).unwrap_or_default(),
+        ..RemotingCommand::default()
+    })
 }
 
 #[cfg(test)]
@@ -122,8 +234,14 @@ mod tests {
         let cmd = decode(raw).unwrap();
         assert_eq!(cmd.code, 310);
         assert_eq!(cmd.language.name(), "CPP");
-        assert_eq!(cmd.ext_fields.get("e").map(String::as_str), Some("3"));
-        assert_eq!(cmd.ext_fields.get("m").map(String::as_str), Some("false"));
+        assert_eq!(
+            cmd.ext_fields.get("e").map(CompactString::as_str),
+            Some("3")
+        );
+        assert_eq!(
+            cmd.ext_fields.get("m").map(CompactString::as_str),
+            Some("false")
+        );
         assert!(!cmd.ext_fields.contains_key("z"));
         assert_eq!(cmd.remark.as_deref(), Some(""));
     }
@@ -143,7 +261,23 @@ mod tests {
     }
 
     #[test]
+    fn escaped_strings_and_nested_values_keep_their_text() {
+        let raw = br#" {"code":"10","extFields":{"p":"a\u0001b","o":{"x":1},"l":[1,"y"],"f":1.5,"big":18446744073709551615,"t":true},"remark":null,"extra":[{}]}"#;
+        let cmd = decode(raw).unwrap();
+        assert_eq!(cmd.code, 10);
+        assert_eq!(cmd.ext_fields.get("p").unwrap(), "a\u{1}b");
+        assert_eq!(cmd.ext_fields.get("o").unwrap(), r#"{"x":1}"#);
+        assert_eq!(cmd.ext_fields.get("l").unwrap(), r#"[1,"y"]"#);
+        assert_eq!(cmd.ext_fields.get("f").unwrap(), "1.5");
+        assert_eq!(cmd.ext_fields.get("big").unwrap(), "18446744073709551615");
+        assert_eq!(cmd.ext_fields.get("t").unwrap(), "true");
+        assert_eq!(cmd.remark, None);
+    }
+
+    #[test]
     fn rejects_missing_code_and_bad_types() {
+        assert!(decode(br#"{"code":1,"remark":5}"#).is_err());
+        assert!(decode(br#"{"code":1e3}"#).is_err());
         assert!(decode(br#"{"opaque":1}"#).is_err());
         assert!(decode(br#"{"code":"x"}"#).is_err());
         assert!(decode(br#"[1,2]"#).is_err());

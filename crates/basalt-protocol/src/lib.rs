@@ -14,6 +14,7 @@ pub mod body;
 pub mod codes;
 pub mod command;
 pub mod error;
+mod ext_fields;
 pub mod fastjson;
 pub mod frame;
 pub mod header;
@@ -22,7 +23,7 @@ pub mod json_header;
 pub mod language;
 
 pub use codes::{RequestCode, ResponseCode};
-pub use command::{ExtFields, RemotingCommand, SerializeType};
+pub use command::{CompactString, ExtFields, RemotingCommand, SerializeType};
 pub use error::ProtocolError;
 pub use header::CommandHeader;
 pub use language::LanguageCode;

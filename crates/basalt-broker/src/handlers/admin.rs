@@ -95,7 +95,7 @@ pub fn all_topic_config(s: &AdminState, _req: &Request) -> Outcome {
     let mut reply = RemotingCommand::success().with_body(wrapper.encode());
     reply
         .ext_fields
-        .insert("totalTopicNum".into(), total.to_string());
+        .insert("totalTopicNum".into(), total.to_string().into());
     Ok(reply)
 }
 

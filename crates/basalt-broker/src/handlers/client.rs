@@ -79,7 +79,7 @@ pub fn heartbeat(s: &ClientState, req: &Request) -> Outcome {
         .insert("IS_SUPPORT_HEART_BEAT_V2".into(), "true".into());
     reply
         .ext_fields
-        .insert("IS_SUB_CHANGE".into(), sub_change.to_string());
+        .insert("IS_SUB_CHANGE".into(), sub_change.to_string().into());
     Ok(reply)
 }
 

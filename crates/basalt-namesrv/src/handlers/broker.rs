@@ -62,7 +62,7 @@ pub fn register(state: &BrokerState, req: &Request) -> Outcome {
             broker_name: h.broker_name,
             broker_id: h.broker_id,
             ha_server_addr: h.ha_server_addr.unwrap_or_default(),
-            zone_name: req.cmd.ext_fields.get(ZONE_NAME).cloned(),
+            zone_name: req.cmd.ext_fields.get(ZONE_NAME).map(ToString::to_string),
             timeout: Duration::from_millis(timeout_ms),
             enable_acting_master: h.enable_acting_master,
             topics,
@@ -149,7 +149,7 @@ pub fn member_group(state: &BrokerState, req: &Request) -> Outcome {
         .cmd
         .ext_fields
         .get("clusterName")
-        .cloned()
+        .map(ToString::to_string)
         .unwrap_or_default();
     let h: BrokerNameRequest = req.cmd.header()?;
     let addrs = state

@@ -1,0 +1,135 @@
+//! `extFields`: a command header's string keys and values.
+//!
+//! A header holds a dozen short fields and is decoded once per request, so
+//! this is a vector kept sorted by key rather than a tree: one allocation
+//! for the lot, lookups by binary search, and the same key order a
+//! `BTreeMap` would give (encoded headers stay byte-for-byte stable). Keys
+//! and most values fit inline in a `CompactString`.
+
+use compact_str::CompactString;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtFields {
+    entries: Vec<(CompactString, CompactString)>,
+}
+
+impl ExtFields {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        let first = key.as_bytes().first();
+        self.entries.binary_search_by(|(k, _)| {
+            let k = k.as_str();
+            // Most keys differ in their first byte (SEND_MESSAGE_V2's are
+            // one letter each): decide those without a memcmp call. The
+            // order is still plain byte order.
+            match (k.as_bytes().first(), first) {
+                (Some(a), Some(b)) if a != b => a.cmp(b),
+                _ => k.cmp(key),
+            }
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&CompactString> {
+        self.find(key)
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Sets `key`, returning the value it replaces (the last of duplicate
+    /// keys wins, as in Java's map).
+    pub fn insert(&mut self, key: CompactString, value: CompactString) -> Option<CompactString> {
+        match self.find(&key) {
+            Ok(i) => self
+                .entries
+                .get_mut(i)
+                .map(|slot| std::mem::replace(&mut slot.1, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<CompactString> {
+        self.find(key).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&CompactString, &CompactString)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a ExtFields {
+    type Item = (&'a CompactString, &'a CompactString);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (CompactString, CompactString)>,
+        fn(&'a (CompactString, CompactString)) -> (&'a CompactString, &'a CompactString),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl FromIterator<(CompactString, CompactString)> for ExtFields {
+    fn from_iter<I: IntoIterator<Item = (CompactString, CompactString)>>(iter: I) -> Self {
+        let mut ext = Self::new();
+        for (k, v) in iter {
+            ext.insert(k, v);
+        }
+        ext
+    }
+}
+
+impl Serialize for ExtFields {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(k.as_str(), v.as_str())?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_replacing_inserts_and_removal() {
+        let mut ext = ExtFields::new();
+        for (k, v) in [("m", "1"), ("a", "2"), ("queueId", "3"), ("a", "4")] {
+            ext.insert(k.into(), v.into());
+        }
+        let keys: Vec<&str> = ext.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "m", "queueId"]);
+        assert_eq!(ext.get("a").map(CompactString::as_str), Some("4"));
+        assert_eq!(ext.remove("m").as_deref(), Some("1"));
+        assert!(!ext.contains_key("m") && ext.len() == 2);
+        assert_eq!(ext.get("zz"), None);
+    }
+}
