@@ -82,6 +82,24 @@ struct TopicsFile {
     topic_config_table: BTreeMap<String, TopicConfig>,
 }
 
+/// A topic's permission and queue counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendView {
+    pub perm: i32,
+    pub read_queue_nums: i32,
+    pub write_queue_nums: i32,
+}
+
+impl SendView {
+    pub fn of(c: &TopicConfig) -> Self {
+        Self {
+            perm: c.perm,
+            read_queue_nums: c.read_queue_nums,
+            write_queue_nums: c.write_queue_nums,
+        }
+    }
+}
+
 /// The topic table. Changes bump the data version, persist, and (through
 /// the caller) trigger a re-registration with the name servers.
 pub struct Topics {
@@ -145,6 +163,16 @@ impl Topics {
 
     pub fn get(&self, name: &str) -> Option<TopicConfig> {
         self.table.read().topic_config_table.get(name).cloned()
+    }
+
+    /// What a send needs of a topic, without cloning its config (the send
+    /// path asks once per message).
+    pub fn send_view(&self, name: &str) -> Option<SendView> {
+        self.table
+            .read()
+            .topic_config_table
+            .get(name)
+            .map(SendView::of)
     }
 
     pub fn all(&self) -> BTreeMap<String, TopicConfig> {

@@ -3,9 +3,12 @@
 //! ends may send requests (the broker calls clients back).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use basalt_protocol::frame::DEFAULT_MAX_FRAME;
@@ -14,6 +17,7 @@ use futures::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 
@@ -231,34 +235,46 @@ async fn read_loop(
     config: ConnConfig,
     writer: tokio::task::JoinHandle<()>,
 ) {
+    // One idle timer re-armed when it fires, not a timeout per frame: a
+    // timer registration per request showed in profiles.
+    let idle = tokio::time::sleep(config.idle_timeout);
+    tokio::pin!(idle);
+    let mut last_frame = Instant::now();
     loop {
         let next = tokio::select! {
             () = conn.closed.cancelled() => break,
-            next = tokio::time::timeout(config.idle_timeout, frames.next()) => next,
-        };
-        let frame = match next {
-            Err(_) => {
-                tracing::info!(peer = %conn.peer, "closing idle connection");
-                break;
+            () = &mut idle => {
+                let quiet_until = last_frame + config.idle_timeout;
+                if Instant::now() >= quiet_until {
+                    tracing::info!(peer = %conn.peer, "closing idle connection");
+                    break;
+                }
+                idle.as_mut().reset(quiet_until);
+                continue;
             }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
+            next = frames.next() => next,
+        };
+        last_frame = Instant::now();
+        let frame = match next {
+            None => break,
+            Some(Err(e)) => {
                 tracing::warn!(peer = %conn.peer, error = %e, "closing connection on bad frame");
                 break;
             }
-            Ok(Some(Ok(frame))) => frame,
+            Some(Ok(frame)) => frame,
         };
         match frame {
             Ok(cmd) if cmd.is_response() => conn.complete(cmd),
             Ok(cmd) => {
                 let router = Arc::clone(&router);
                 let conn = Arc::clone(&conn);
-                tokio::spawn(async move {
+                run_or_spawn(Box::pin(async move {
                     let tx = conn.tx.clone();
                     if let Some(out) = router.dispatch(Request { cmd, conn }).await {
                         let _ = tx.send(out).await;
                     }
-                });
+                }))
+                .await;
             }
             Err(e) => {
                 // The frame's boundaries were sound, only its header was
@@ -278,4 +294,16 @@ async fn read_loop(
     conn.pending.lock().clear();
     let _ = writer.await;
     router.closed(&conn);
+}
+
+/// Polls a request's future once here and spawns it only if it has to wait.
+/// Most handlers (a send under ASYNC_FLUSH, offset and route queries)
+/// finish in their first poll; running them in place saves a task spawn
+/// and a wake-up per request. Requests that wait (long polls, held
+/// replies, a full family) still run concurrently in their own task.
+async fn run_or_spawn(mut fut: Pin<Box<dyn Future<Output = ()> + Send>>) {
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    if first.is_pending() {
+        tokio::spawn(fut);
+    }
 }

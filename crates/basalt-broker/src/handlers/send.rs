@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use basalt_message::properties::{UNIQ_KEY, WAIT};
 use basalt_message::{decode_batch, MessageExtBrokerInner, Properties, UniqKeyGenerator};
-use basalt_protocol::body::register::{perm, TopicConfig};
+use basalt_protocol::body::register::perm;
 use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponse};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::{Reply, Request};
@@ -19,7 +19,7 @@ use basalt_store::{Appended, PutOutcome, PutStatus, Store};
 
 use crate::groups::Groups;
 use crate::schedule::Schedule;
-use crate::topics::{self, dlq_topic, now_ms, Topics, RETRY_PREFIX};
+use crate::topics::{self, dlq_topic, now_ms, SendView, Topics, RETRY_PREFIX};
 use crate::BrokerError;
 
 pub struct SendState {
@@ -42,7 +42,7 @@ pub struct SendState {
 pub async fn send(s: Arc<SendState>, req: Request) -> Result<Reply, BrokerError> {
     let code = req.cmd.request_code();
     let h = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)?;
-    let (topic_config, created) = check(&s, &h)?;
+    let (topic, created) = check(&s, &h)?;
     if created {
         // Like Java, answer once the name servers know the new route, so
         // the client can subscribe to the topic it just created.
@@ -50,7 +50,7 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Result<Reply, BrokerError>
             .registered(crate::register::REGISTER_WAIT)
             .await;
     }
-    let queue_id = pick_queue(&topic_config, h.queue_id)?;
+    let queue_id = pick_queue(&h.topic, topic, h.queue_id)?;
     let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
     let base = MessageExtBrokerInner {
         topic: h.topic.clone(),
@@ -174,7 +174,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     m.properties.insert("CLUSTER", s.cluster_name.clone());
 }
 
-fn check(s: &SendState, h: &SendMessageRequest) -> Result<(TopicConfig, bool), BrokerError> {
+fn check(s: &SendState, h: &SendMessageRequest) -> Result<(SendView, bool), BrokerError> {
     if s.broker_permission & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the broker[{}] sending message is forbidden",
@@ -184,7 +184,7 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<(TopicConfig, bool), B
     topics::validate(&h.topic)?;
     topics::check_send_allowed(&h.topic)?;
     let mut fresh = false;
-    let config = match s.topics.get(&h.topic) {
+    let config = match s.topics.send_view(&h.topic) {
         Some(c) => c,
         None => {
             let created = if h.topic.starts_with(RETRY_PREFIX) {
@@ -206,7 +206,7 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<(TopicConfig, bool), B
             };
             tracing::info!(topic = %h.topic, queues = c.write_queue_nums, "topic auto-created");
             fresh = true;
-            c
+            SendView::of(&c)
         }
     };
     if config.perm & perm::WRITE == 0 {
@@ -229,7 +229,7 @@ pub fn random_queue(queues: i32) -> i32 {
 }
 
 /// A negative queue id lets the broker choose; otherwise it must exist.
-fn pick_queue(config: &TopicConfig, requested: i32) -> Result<i32, BrokerError> {
+fn pick_queue(topic: &str, config: SendView, requested: i32) -> Result<i32, BrokerError> {
     let max = config.read_queue_nums.max(config.write_queue_nums);
     if requested < 0 {
         return Ok(random_queue(config.write_queue_nums));
@@ -237,7 +237,7 @@ fn pick_queue(config: &TopicConfig, requested: i32) -> Result<i32, BrokerError> 
     if requested >= max {
         return Err(BrokerError::InvalidParameter(format!(
             "request queueId[{requested}] is illegal, topic[{}] read/write queue nums {}/{}",
-            config.topic_name, config.read_queue_nums, config.write_queue_nums
+            topic, config.read_queue_nums, config.write_queue_nums
         )));
     }
     Ok(requested)
@@ -248,12 +248,14 @@ fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> Remotin
         PutStatus::PutOk => ResponseCode::Success,
         PutStatus::FlushDiskTimeout => ResponseCode::FlushDiskTimeout,
     };
-    let msg_id = outcome
-        .appended
-        .iter()
-        .map(|a| a.msg_id.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
+    let msg_id = match outcome.appended.as_slice() {
+        [one] => one.msg_id.clone(),
+        many => many
+            .iter()
+            .map(|a| a.msg_id.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    };
     let queue_offset = outcome
         .appended
         .first()
