@@ -2,9 +2,17 @@
 /// 32-bit wrapping. Tag codes and IndexFile slots depend on matching it exactly,
 /// including for characters outside the BMP (two surrogate units each).
 pub fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, unit| {
-        h.wrapping_mul(31).wrapping_add(i32::from(unit))
-    })
+    java_string_hash_concat(&[s])
+}
+
+/// The Java hash of the concatenation of `parts`, without building it.
+pub fn java_string_hash_concat(parts: &[&str]) -> i32 {
+    parts
+        .iter()
+        .flat_map(|p| p.encode_utf16())
+        .fold(0i32, |h, unit| {
+            h.wrapping_mul(31).wrapping_add(i32::from(unit))
+        })
 }
 
 /// The ConsumeQueue tags code: the Java hash of the `TAGS` property,

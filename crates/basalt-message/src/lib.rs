@@ -21,7 +21,7 @@ pub mod time;
 
 pub use batch::{decode_batch, encode_batch, BatchItem};
 pub use error::MessageError;
-pub use hash::{java_string_hash, tags_code};
+pub use hash::{java_string_hash, java_string_hash_concat, tags_code};
 pub use inner::MessageExtBrokerInner;
 pub use msgid::{decode_offset_msg_id, encode_offset_msg_id, UniqKeyGenerator};
 pub use properties::Properties;

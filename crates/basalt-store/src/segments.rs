@@ -122,11 +122,14 @@ fn create_segment(
         }
     };
     let region = MappedRegion::map(&path, file, 0).map_err(|e| StoreError::io("map", &path, e))?;
-    if !durable {
-        if let Err(e) = region.advise_random() {
-            // Advisory only: the file works the same, the first write is slower.
-            tracing::debug!(path = %path.display(), error = %e, "madvise(RANDOM) failed");
-        }
+    // New files only: their pages fault in as they are written, and the
+    // default read-around zero-fills up to `read_ahead_kb` (8 MiB here) per
+    // fault, under the append lock. Files opened at start-up keep the
+    // default advice, so a consumer catching up on them reads ahead.
+    // (CommitLog, 256 threads, 3 runs each: p99 7.9-13.6 -> 7.2-7.3 ms.)
+    if let Err(e) = region.advise_random() {
+        // Advisory only: the file works the same, the first write is slower.
+        tracing::debug!(path = %path.display(), error = %e, "madvise(RANDOM) failed");
     }
     Ok(Segment {
         start,
