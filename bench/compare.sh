@@ -23,6 +23,7 @@ RAMP_MAX="${RAMP_MAX:-256}"          # last thread count tried (SYNC_FLUSH needs
 STEP_SECS="${STEP_SECS:-4}"          # basalt bench producer: seconds per step
 JAVA_STEP_SECS="${JAVA_STEP_SECS:-18}" # Apache Producer prints 10 s sliding windows
 CONSUME_SECS="${CONSUME_SECS:-5}"
+SYNC_PAIRS="${SYNC_PAIRS:-3}"         # back-to-back ASYNC/SYNC pairs for the SYNC/ASYNC ratio (0 = skip)
 WARMUP_SECS="${WARMUP_SECS:-5}"       # discarded load after ready (JIT, page cache)
 FLUSH_MODES="${FLUSH_MODES:-ASYNC_FLUSH SYNC_FLUSH}"
 APACHE_NS_PORT="${APACHE_NS_PORT:-9876}"
@@ -243,6 +244,14 @@ for mode in $FLUSH_MODES; do
   run_target "basalt-$mode" start_basalt "$mode"
   run_target "apache-$mode" start_apache "$mode"
 done
+# SYNC_FLUSH/ASYNC_FLUSH from back-to-back pairs: the runs above put the two
+# modes minutes apart, and this VM's speed drifts more than the margin.
+if [ -z "${QUICK:-}" ] && [ "${SYNC_PAIRS:-3}" -gt 0 ] && [[ "$FLUSH_MODES" == *ASYNC_FLUSH* ]] \
+  && [[ "$FLUSH_MODES" == *" SYNC_FLUSH"* || "$FLUSH_MODES" == SYNC_FLUSH* ]]; then
+  log "SYNC_FLUSH/ASYNC_FLUSH pairs (${SYNC_PAIRS:-3})"
+  BIN="$BIN" RAMP_MAX="$RAMP_MAX" bash "$here/sync-ratio.sh" "${SYNC_PAIRS:-3}" "$out/sync_ratio.json" \
+    | while read -r line; do log "  $line"; done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 commit=$(git -C "$root" rev-parse HEAD)
@@ -250,6 +259,6 @@ dirty=$(git -C "$root" status --porcelain --untracked-files=no | wc -l)
 python3 "$here/report.py" "$out" "$root/docs" \
   --commit "$commit" --dirty "$dirty" --load-before "$load_before" --load-after "$load_after" \
   --seconds $(( ($(now_ms) - t_start) / 1000 )) \
-  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS FLUSH_MODES='$FLUSH_MODES'" \
+  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS FLUSH_MODES='$FLUSH_MODES' SYNC_PAIRS=$SYNC_PAIRS" \
   --ns-jvm "$NS_JVM" --broker-jvm "$BROKER_JVM" --client-jvm "$CLIENT_JVM" --bin "$BIN"
 log "wrote docs/PERFORMANCE.md and docs/performance.json (raw logs in $out)"

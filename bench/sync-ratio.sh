@@ -5,13 +5,20 @@
 # threads, then `basalt bench producer --ramp`). Pairs run back to back so
 # the machine's drift stays out of each ratio; the median is reported.
 #
-#   bash bench/sync-ratio.sh [ROUNDS]      # default 3 (~5 minutes)
+#   bash bench/sync-ratio.sh [ROUNDS] [JSON_OUT]   # default 3 rounds (~5 minutes)
+#
+# compare.sh runs it after its own runs (SYNC_PAIRS rounds) and reports the
+# median next to its single-run ratio. BIN=path skips the build.
 set -euo pipefail
 rounds=${1:-3}
+json_out=${2:-}
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-(cd "$root" && cargo build --release -q -p basalt)
-bin="${CARGO_TARGET_DIR:-$root/target}/release/basalt"
+bin=${BIN:-}
+if [ -z "$bin" ]; then
+  (cd "$root" && cargo build --release -q -p basalt)
+  bin="${CARGO_TARGET_DIR:-$root/target}/release/basalt"
+fi
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -31,12 +38,26 @@ ramp() { # mode -> prints best TPS
   python3 -c "import json,sys;b=json.load(open(sys.argv[1]))['best'];print(round(b['tps']), b['workers'])" "$work/p.json"
 }
 
-ratios=()
+pairs=()
 for r in $(seq "$rounds"); do
   read -r a aw < <(ramp ASYNC_FLUSH)
   read -r s sw < <(ramp SYNC_FLUSH)
   ratio=$(python3 -c "print(f'{$s/$a:.2f}')")
-  ratios+=("$ratio")
+  pairs+=("$a,$aw,$s,$sw")
   echo "round $r: ASYNC_FLUSH $a msg/s (${aw} threads), SYNC_FLUSH $s msg/s (${sw} threads), ratio $ratio"
 done
-python3 -c "import statistics,sys;v=[float(x) for x in sys.argv[1:]];print(f'median SYNC/ASYNC ratio over {len(v)} pairs: {statistics.median(v):.2f} (min {min(v):.2f}, max {max(v):.2f})')" "${ratios[@]}"
+python3 - "$json_out" "${pairs[@]}" <<'PY'
+import json, statistics, sys
+out, rows = sys.argv[1], sys.argv[2:]
+pairs = []
+for row in rows:
+    a, aw, s, sw = (int(x) for x in row.split(","))
+    pairs.append({"async_tps": a, "async_threads": aw, "sync_tps": s, "sync_threads": sw,
+                  "ratio": round(s / a, 3)})
+v = [p["ratio"] for p in pairs]
+print(f"median SYNC/ASYNC ratio over {len(v)} pairs: {statistics.median(v):.2f} "
+      f"(min {min(v):.2f}, max {max(v):.2f})")
+if out:
+    with open(out, "w") as f:
+        json.dump({"pairs": pairs, "median": statistics.median(v)}, f, indent=1)
+PY
