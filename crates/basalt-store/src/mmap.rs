@@ -30,6 +30,8 @@ pub(crate) struct MappedRegion {
     len: usize,
     wrote: AtomicUsize,
     append_lock: Mutex<()>,
+    /// How much of the file has default readahead again (CommitLog).
+    normal_below: AtomicUsize,
 }
 
 /// Owner that keeps the mapping alive for as long as a `Bytes` slice of it lives.
@@ -61,6 +63,7 @@ impl MappedRegion {
             len,
             wrote: AtomicUsize::new(wrote.min(len)),
             append_lock: Mutex::new(()),
+            normal_below: AtomicUsize::new(0),
         })
     }
 
@@ -219,8 +222,84 @@ impl MappedRegion {
         self.map.advise(memmap2::Advice::Random)
     }
 
+    /// Restores default readahead on `[0, end)` (rounded down to a page),
+    /// for sequential readers of bytes already written. Advisory: failure
+    /// only costs readahead.
+    /// At most once per 4 MiB written (and once at the file's end): the
+    /// call takes the process's mmap lock for writing.
+    pub(crate) fn advise_normal_below(&self, end: usize) {
+        const STEP: usize = 4 << 20;
+        let len = end.min(self.len) & !4095;
+        let done = self.normal_below.load(Ordering::Relaxed);
+        if len <= done || (len - done < STEP && len < self.len & !4095) {
+            return;
+        }
+        self.normal_below.store(len, Ordering::Relaxed);
+        if let Err(e) = self.map.advise_range(memmap2::Advice::Normal, 0, len) {
+            tracing::debug!(path = %self.path.display(), error = %e, "madvise(NORMAL) failed");
+        }
+    }
+
     /// Sets the write position after recovery found the valid end.
     pub(crate) fn set_wrote(&self, pos: usize) {
         self.wrote.store(pos.min(self.len), Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `VmFlags` of the mapping that holds `addr`, from /proc/self/smaps.
+    fn vm_flags_at(addr: usize) -> Option<String> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let mut inside = false;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((lo, hi)) = range.split_once('-') {
+                    if let (Ok(lo), Ok(hi)) =
+                        (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                    {
+                        inside = lo <= addr && addr < hi;
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(flags) = line.strip_prefix("VmFlags:") {
+                    return Some(flags.trim().to_owned());
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn written_bytes_get_readahead_back_and_the_rest_stays_random() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seg");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        file.set_len(16 << 20).unwrap();
+        let region = MappedRegion::map(&path, file, 0).unwrap();
+        region.advise_random().unwrap();
+        let base = region.map.as_ptr() as usize;
+        let Some(before) = vm_flags_at(base) else {
+            return; // no /proc (not Linux): nothing to check
+        };
+        assert!(before.split(' ').any(|f| f == "rr"), "{before}");
+        // Less than a step: left alone.
+        region.advise_normal_below(1 << 20);
+        assert!(vm_flags_at(base).unwrap().split(' ').any(|f| f == "rr"));
+        region.advise_normal_below(8 << 20);
+        let head = vm_flags_at(base).unwrap();
+        let tail = vm_flags_at(base + (12 << 20)).unwrap();
+        assert!(!head.split(' ').any(|f| f == "rr"), "written part: {head}");
+        assert!(tail.split(' ').any(|f| f == "rr"), "unwritten part: {tail}");
     }
 }
