@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -301,9 +302,19 @@ async fn read_loop(
 /// finish in their first poll; running them in place saves a task spawn
 /// and a wake-up per request. Requests that wait (long polls, held
 /// replies, a full family) still run concurrently in their own task.
+///
+/// A handler that panics loses its request, as it did in a task of its
+/// own, and not the connection.
 async fn run_or_spawn(mut fut: Pin<Box<dyn Future<Output = ()> + Send>>) {
-    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    if first.is_pending() {
-        tokio::spawn(fut);
+    let first = std::future::poll_fn(|cx| {
+        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
+            fut.as_mut().poll(cx)
+        })))
+    })
+    .await;
+    match first {
+        Ok(Poll::Ready(())) => {}
+        Ok(Poll::Pending) => drop(tokio::spawn(fut)),
+        Err(_) => tracing::error!("request handler panicked; request dropped"),
     }
 }

@@ -225,3 +225,34 @@ async fn responses_use_the_request_header_format() {
         assert_eq!(&r.body[..], b"x");
     }
 }
+
+#[tokio::test]
+async fn a_panicking_handler_loses_its_request_not_the_connection() {
+    let fam = Family::new("t", 4, 16);
+    let router = Router::new().route(RequestCode::HeartBeat, &fam, |req| {
+        let boom = &req.cmd.body[..] == b"boom";
+        async move {
+            if boom {
+                panic!("handler bug");
+            }
+            RemotingCommand::success()
+        }
+    });
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    let c = connect(addr, Arc::new(Router::new())).await.unwrap();
+    let lost = c
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat).with_body(&b"boom"[..]),
+            Duration::from_millis(300),
+        )
+        .await;
+    assert!(lost.is_err(), "a panicked request got an answer: {lost:?}");
+    let r = c
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("the connection still serves");
+    assert_eq!(r.response_code(), ResponseCode::Success);
+}
