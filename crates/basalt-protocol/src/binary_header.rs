@@ -81,10 +81,10 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         .string("remark", i64::from(remark_len))?
         .map(str::to_owned);
     let ext_len = r.i32("extFields length")?;
-    let mut ext_fields = ExtFields::new();
+    let mut pairs = Vec::new();
     if ext_len > 0 {
         // A send header has 13 fields.
-        ext_fields = ExtFields::with_capacity(16);
+        pairs.reserve(16);
         let section = r.bytes("extFields", i64::from(ext_len))?;
         let mut m = Reader { buf: section };
         while m.buf.has_remaining() {
@@ -95,7 +95,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
             // Java keeps the last of duplicate keys; a null key or value is
             // skipped, matching what its decoder yields.
             if let (Some(k), Some(v)) = (key, value) {
-                ext_fields.insert(CompactString::from(k), CompactString::from(v));
+                pairs.push((CompactString::from(k), CompactString::from(v)));
             }
         }
     }
@@ -106,7 +106,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         opaque,
         flag,
         remark,
-        ext_fields,
+        ext_fields: ExtFields::from_pairs(pairs),
         ..RemotingCommand::default()
     })
 }

@@ -25,6 +25,23 @@ impl ExtFields {
         }
     }
 
+    /// Builds the map from pairs in wire order: one sort, so a header
+    /// with a huge number of keys costs n log n, not n² inserts. The last
+    /// of duplicate keys wins, as in Java's map.
+    pub fn from_pairs(mut pairs: Vec<(CompactString, CompactString)>) -> Self {
+        // Stable: duplicates keep their wire order for the dedup below.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, kept| {
+            if later.0 == kept.0 {
+                std::mem::swap(&mut later.1, &mut kept.1);
+                true
+            } else {
+                false
+            }
+        });
+        Self { entries: pairs }
+    }
+
     fn find(&self, key: &str) -> Result<usize, usize> {
         let first = key.as_bytes().first();
         self.entries.binary_search_by(|(k, _)| {
@@ -97,11 +114,7 @@ impl<'a> IntoIterator for &'a ExtFields {
 
 impl FromIterator<(CompactString, CompactString)> for ExtFields {
     fn from_iter<I: IntoIterator<Item = (CompactString, CompactString)>>(iter: I) -> Self {
-        let mut ext = Self::new();
-        for (k, v) in iter {
-            ext.insert(k, v);
-        }
-        ext
+        Self::from_pairs(iter.into_iter().collect())
     }
 }
 
@@ -131,5 +144,25 @@ mod tests {
         assert_eq!(ext.remove("m").as_deref(), Some("1"));
         assert!(!ext.contains_key("m") && ext.len() == 2);
         assert_eq!(ext.get("zz"), None);
+    }
+
+    #[test]
+    fn from_pairs_sorts_and_keeps_the_last_duplicate() {
+        let pairs = [("m", "1"), ("a", "2"), ("m", "3"), ("b", "4"), ("m", "5")]
+            .map(|(k, v)| (CompactString::from(k), CompactString::from(v)));
+        let ext = ExtFields::from_pairs(pairs.to_vec());
+        let got: Vec<(&str, &str)> = ext.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(got, [("a", "2"), ("b", "4"), ("m", "5")]);
+        // Many keys: one sort, not a quadratic run of inserts.
+        let many: Vec<_> = (0..200_000u32)
+            .rev()
+            .map(|i| {
+                (
+                    CompactString::from(format!("k{i}")),
+                    CompactString::from("v"),
+                )
+            })
+            .collect();
+        assert_eq!(ExtFields::from_pairs(many).len(), 200_000);
     }
 }

@@ -185,13 +185,13 @@ impl<'de> Visitor<'de> for ExtVisitor {
         Ok(ExtIn(ExtFields::new()))
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut ext = ExtFields::with_capacity(map.size_hint().unwrap_or(16));
+        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
         while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Field<'de>>()? {
             if let Some(text) = v.text() {
-                ext.insert(CompactString::from(&*k), text);
+                pairs.push((CompactString::from(&*k), text));
             }
         }
-        Ok(ExtIn(ext))
+        Ok(ExtIn(ExtFields::from_pairs(pairs)))
     }
 }
 
