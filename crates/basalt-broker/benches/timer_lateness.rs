@@ -14,7 +14,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use basalt_broker::long_poll::Arrivals;
 use basalt_broker::timer::{Timers, TIMER_TOPIC};
 use basalt_broker::topics::now_ms;
 use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
@@ -69,10 +68,9 @@ async fn main() {
     );
 
     let stop = CancellationToken::new();
-    let arrivals = Arrivals::new(&store);
     let timers =
         Arc::new(Timers::load(dir.path().join("timerProgress.json"), store.clone(), host).unwrap());
-    let task = tokio::spawn(Arc::clone(&timers).run(arrivals, stop.clone()));
+    let task = tokio::spawn(Arc::clone(&timers).run(stop.clone()));
 
     let mut hist = Histogram::<u64>::new(3).unwrap();
     let mut offset = 0u64;

@@ -16,7 +16,6 @@ pub mod error;
 pub mod groups;
 pub mod handlers;
 pub mod locks;
-pub mod long_poll;
 pub mod offsets;
 pub mod rebuild;
 pub mod register;

@@ -25,7 +25,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         groups,
         offsets,
         clients,
-        arrivals,
         reregister,
         schedule,
     } = t;
@@ -70,7 +69,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         groups: Arc::clone(groups),
         clients: Arc::clone(clients),
         offsets: Arc::clone(offsets),
-        arrivals: Arc::clone(arrivals),
         broker_permission: config.broker_permission,
         long_polling: config.long_polling_enable,
         short_polling: Duration::from_millis(config.short_polling_time_mills),

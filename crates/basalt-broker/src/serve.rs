@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::Clients;
 use crate::groups::Groups;
 use crate::handlers::client;
-use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
 use crate::register::Registrar;
 use crate::schedule::Schedule;
@@ -40,7 +39,6 @@ pub struct Broker {
     reregister: Arc<crate::register::Reregister>,
     schedule: Arc<Schedule>,
     timers: Arc<Timers>,
-    arrivals: Arc<Arrivals>,
     stop: CancellationToken,
 }
 
@@ -67,7 +65,6 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let clients = Arc::new(Clients::default());
     let stop = CancellationToken::new();
     let reregister = Arc::new(crate::register::Reregister::default());
-    let arrivals = Arrivals::new(&store);
     let schedule = Arc::new(Schedule::load(
         dir.join("delayOffset.json"),
         basalt_store::DelayLevels::parse(&config.message_delay_level)?,
@@ -82,7 +79,6 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         groups: Arc::clone(&groups),
         offsets: Arc::clone(&offsets),
         clients: Arc::clone(&clients),
-        arrivals: Arc::clone(&arrivals),
         reregister: Arc::clone(&reregister),
         schedule: Arc::clone(&schedule),
     };
@@ -101,7 +97,6 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         reregister,
         schedule,
         timers,
-        arrivals,
         stop,
     })
 }
@@ -112,7 +107,6 @@ pub(crate) struct Tables {
     pub(crate) groups: Arc<Groups>,
     pub(crate) offsets: Arc<Offsets>,
     pub(crate) clients: Arc<Clients>,
-    pub(crate) arrivals: Arc<Arrivals>,
     pub(crate) reregister: Arc<crate::register::Reregister>,
     pub(crate) schedule: Arc<Schedule>,
 }
@@ -137,7 +131,6 @@ impl Broker {
             reregister,
             schedule,
             timers,
-            arrivals,
             stop,
         } = self;
         let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
@@ -153,7 +146,7 @@ impl Broker {
             config.broker_name.clone(),
         ));
         let checking = tokio::spawn(checker.run(stop.clone()));
-        let timing = tokio::spawn(Arc::clone(&timers).run(Arc::clone(&arrivals), stop.clone()));
+        let timing = tokio::spawn(Arc::clone(&timers).run(stop.clone()));
         let registration = tokio::spawn(registrar.run(reregister, stop.clone()));
         let housekeeping = tokio::spawn(housekeeping(
             Arc::clone(&offsets),

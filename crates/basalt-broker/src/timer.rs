@@ -32,7 +32,6 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::long_poll::Arrivals;
 use crate::topics::now_ms;
 use crate::BrokerError;
 
@@ -154,8 +153,8 @@ impl Timers {
     }
 
     /// Indexes and delivers until `stop`.
-    pub async fn run(self: Arc<Self>, arrivals: Arc<Arrivals>, stop: CancellationToken) {
-        let arrived = arrivals.of(TIMER_TOPIC, 0);
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let arrived = self.store.arrival_signal(TIMER_TOPIC, 0);
         loop {
             let notified = arrived.notified();
             tokio::pin!(notified);

@@ -19,12 +19,6 @@ impl ExtFields {
         Self::default()
     }
 
-    pub fn with_capacity(n: usize) -> Self {
-        Self {
-            entries: Vec::with_capacity(n),
-        }
-    }
-
     /// Builds the map from pairs in wire order: one sort, so a header
     /// with a huge number of keys costs n log n, not n² inserts. The last
     /// of duplicate keys wins, as in Java's map.

@@ -20,7 +20,6 @@ use bytes::BytesMut;
 use super::Outcome;
 use crate::clients::Clients;
 use crate::groups::Groups;
-use crate::long_poll::Arrivals;
 use crate::offsets::Offsets;
 use crate::topics::Topics;
 use crate::BrokerError;
@@ -35,7 +34,6 @@ pub struct PullState {
     pub groups: Arc<Groups>,
     pub clients: Arc<Clients>,
     pub offsets: Arc<Offsets>,
-    pub arrivals: Arc<Arrivals>,
     pub broker_permission: i32,
     pub long_polling: bool,
     pub short_polling: Duration,
@@ -112,7 +110,7 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     } else {
         s.short_polling
     };
-    let signal = s.arrivals.of(&h.topic, h.queue_id);
+    let signal = s.store.arrival_signal(&h.topic, h.queue_id);
     let notified = signal.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
