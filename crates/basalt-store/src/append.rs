@@ -2,13 +2,13 @@
 //! append lock assign queue offsets and store timestamps, write the CommitLog
 //! and dispatch to the ConsumeQueue and index, then wake long-polling readers.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use basalt_message::{encode_offset_msg_id, sysflag, EncodeParams, MessageExtBrokerInner, Record};
 
-use crate::consume_queue::CqEntry;
+use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StoreError};
 use crate::store::{AppendState, Shared};
 use crate::types::AppendResult;
@@ -111,60 +111,98 @@ impl Shared {
         arrivals: &mut Vec<(u64, &'m str, i32)>,
     ) -> Result<()> {
         self.check_writable()?;
-        // Every file this put needs is created before anything is written, so
-        // a full disk refuses the whole put rather than part of a batch.
-        let mut per_queue: HashMap<(&str, i32), u64> = HashMap::new();
+        let mut targets = self.resolve_queues(st, msgs)?;
+        let written = self.write_resolved(st, msgs, encoded, &mut targets, results, arrivals);
+        // Next offsets advance only past entries written, also on failure.
+        for t in targets {
+            let next = st
+                .queue_offsets
+                .get_mut(t.topic)
+                .and_then(|q| q.get_mut(&t.queue_id));
+            match next {
+                Some(n) => *n = t.next,
+                None => {
+                    st.queue_offsets
+                        .entry(t.topic.to_owned())
+                        .or_default()
+                        .insert(t.queue_id, t.next);
+                }
+            }
+        }
+        written
+    }
+
+    /// Finds (or creates) each queue the put writes to, once, with its next
+    /// offset. Every file the put needs is created here, before anything is
+    /// written, so a full disk refuses the whole put rather than part of a
+    /// batch.
+    fn resolve_queues<'m>(
+        &self,
+        st: &AppendState,
+        msgs: &'m [MessageExtBrokerInner],
+    ) -> Result<Vec<Target<'m>>> {
+        // A put writes to one queue (a batch is one topic and queue), so a
+        // linear search beats a map.
+        let mut targets: Vec<Target<'m>> = Vec::with_capacity(1);
         for m in msgs.iter().filter(|m| sysflag::is_consumable(m.sys_flag)) {
-            *per_queue.entry((m.topic.as_str(), m.queue_id)).or_default() += 1;
+            match targets.iter_mut().find(|t| t.is(m)) {
+                Some(t) => t.count += 1,
+                None => {
+                    let next = st
+                        .queue_offsets
+                        .get(m.topic.as_str())
+                        .and_then(|q| q.get(&m.queue_id))
+                        .copied()
+                        .unwrap_or(0);
+                    targets.push(Target {
+                        topic: &m.topic,
+                        queue_id: m.queue_id,
+                        cq: self.queues.find_or_create(&m.topic, m.queue_id)?,
+                        next,
+                        count: 1,
+                    });
+                }
+            }
         }
-        for ((topic, queue_id), count) in per_queue {
-            let next = st.queue_offsets.get(topic).and_then(|q| q.get(&queue_id));
-            let cq = self.queues.find_or_create(topic, queue_id)?;
-            cq.reserve(next.copied().unwrap_or(0), count)?;
+        for t in &targets {
+            t.cq.reserve(t.next, t.count)?;
         }
+        Ok(targets)
+    }
+
+    fn write_resolved<'m>(
+        &self,
+        st: &mut AppendState,
+        msgs: &'m [MessageExtBrokerInner],
+        encoded: Vec<Vec<u8>>,
+        targets: &mut [Target<'m>],
+        results: &mut Vec<AppendResult>,
+        arrivals: &mut Vec<(u64, &'m str, i32)>,
+    ) -> Result<()> {
         if encoded.len() > 1 {
             let total = encoded.iter().map(|r| r.len() as u64).sum();
             self.commitlog.ensure_room(total)?;
         }
         for (m, mut buf) in msgs.iter().zip(encoded) {
             let ts = now_ms().max(st.last_store_timestamp);
-            let consumable = sysflag::is_consumable(m.sys_flag);
-            let queue_offset = if consumable {
-                st.queue_offsets
-                    .get(&m.topic)
-                    .and_then(|q| q.get(&m.queue_id))
-                    .copied()
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            let cq = if consumable {
-                Some(self.queues.find_or_create(&m.topic, m.queue_id)?)
+            let mut target = if sysflag::is_consumable(m.sys_flag) {
+                targets.iter_mut().find(|t| t.is(m))
             } else {
                 None
             };
+            let queue_offset = target.as_ref().map_or(0, |t| t.next);
             let phys = self.commitlog.append(&mut buf, queue_offset as i64, ts)?;
             st.last_store_timestamp = ts;
             let size = buf.len() as u32;
             let tags_code = self.delay_levels.cq_tags_code(&m.topic, &m.properties, ts);
-            if let Some(cq) = cq {
+            if let Some(t) = target.as_mut() {
                 let entry = CqEntry {
                     phys_offset: phys as i64,
                     size: size as i32,
                     tags_code,
                 };
-                cq.put(queue_offset, entry)?;
-                match st.queue_offsets.get_mut(&m.topic) {
-                    Some(q) => {
-                        q.insert(m.queue_id, queue_offset + 1);
-                    }
-                    None => {
-                        st.queue_offsets
-                            .entry(m.topic.clone())
-                            .or_default()
-                            .insert(m.queue_id, queue_offset + 1);
-                    }
-                }
+                t.cq.put(queue_offset, entry)?;
+                t.next = queue_offset + 1;
                 arrivals.push((phys + u64::from(size), m.topic.as_str(), m.queue_id));
             }
             if let Some(index) = &self.index {
@@ -182,5 +220,21 @@ impl Shared {
             });
         }
         Ok(())
+    }
+}
+
+/// A queue a put writes to: its ConsumeQueue and the next offset in it.
+struct Target<'m> {
+    topic: &'m str,
+    queue_id: i32,
+    cq: Arc<ConsumeQueue>,
+    next: u64,
+    /// Entries the put brings to this queue.
+    count: u64,
+}
+
+impl Target<'_> {
+    fn is(&self, m: &MessageExtBrokerInner) -> bool {
+        self.queue_id == m.queue_id && self.topic == m.topic
     }
 }

@@ -69,8 +69,10 @@ pub struct StoreConfig {
     pub flush_commit_log_thorough_interval: u64,
     /// ConsumeQueue / index flush period. Default: 1000.
     pub flush_interval_consume_queue: u64,
-    /// Write to pooled buffers and commit to the file periodically.
-    /// Not implemented: logged and ignored. Default: false.
+    /// RocketMQ's transient store pool: appends are staged in memory and
+    /// committed to the file every `commitIntervalCommitLog`; under
+    /// ASYNC_FLUSH a put is answered once staged, so a crash loses what was
+    /// not committed yet (see `transient`). Default: false.
     pub transient_store_pool_enable: bool,
     /// Commit period of the transient store pool. Default: 200.
     pub commit_interval_commit_log: u64,
