@@ -8,8 +8,6 @@
 //! empty name or an empty value is dropped, a later duplicate wins, invalid
 //! UTF-8 becomes U+FFFD (Java's `new String(bytes, UTF_8)`), never an error.
 
-use std::collections::BTreeMap;
-
 use compact_str::CompactString;
 
 /// Separates a name from its value.
@@ -37,10 +35,11 @@ pub const TRAN_MSG: &str = "TRAN_MSG";
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 
 /// A message's properties. Ordered by name so encoding is deterministic.
-/// Names and most values are short: `CompactString` keeps them inline, so
-/// parsing a sent message's properties allocates little.
+/// A message carries a handful, parsed once per send: a vector sorted by
+/// name costs one allocation where a tree costs one per node. Names and
+/// most values are short: `CompactString` keeps them inline.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(BTreeMap<CompactString, CompactString>);
+pub struct Properties(Vec<(CompactString, CompactString)>);
 
 impl Properties {
     /// An empty set.
@@ -55,15 +54,32 @@ impl Properties {
 
     /// Parses a properties string.
     pub fn parse(s: &str) -> Self {
-        let mut map = BTreeMap::new();
-        for pair in s.split(PROPERTY_SEPARATOR) {
-            if let Some((name, value)) = pair.split_once(NAME_VALUE_SEPARATOR) {
-                if !name.is_empty() && !value.is_empty() {
-                    map.insert(CompactString::from(name), CompactString::from(value));
-                }
+        let pairs = s
+            .split(PROPERTY_SEPARATOR)
+            .filter_map(|pair| pair.split_once(NAME_VALUE_SEPARATOR))
+            .filter(|(name, value)| !name.is_empty() && !value.is_empty())
+            .map(|(name, value)| (CompactString::from(name), CompactString::from(value)))
+            .collect();
+        Self::from_pairs(pairs)
+    }
+
+    /// Sorts `pairs` by name; the last of duplicate names wins.
+    fn from_pairs(mut pairs: Vec<(CompactString, CompactString)>) -> Self {
+        // Stable, so duplicates keep their order for the dedup.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, kept| {
+            if later.0 == kept.0 {
+                std::mem::swap(&mut later.1, &mut kept.1);
+                true
+            } else {
+                false
             }
-        }
-        Self(map)
+        });
+        Self(pairs)
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
 
     /// Encodes as the stored string. Pairs whose name or value would not
@@ -94,7 +110,8 @@ impl Properties {
 
     /// The value for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(CompactString::as_str)
+        let i = self.find(name).ok()?;
+        self.0.get(i).map(|(_, v)| v.as_str())
     }
 
     /// Sets `name` to `value`, returning the old value.
@@ -103,14 +120,23 @@ impl Properties {
         name: impl Into<CompactString>,
         value: impl Into<CompactString>,
     ) -> Option<String> {
-        self.0
-            .insert(name.into(), value.into())
-            .map(CompactString::into_string)
+        let name = name.into();
+        match self.find(&name) {
+            Ok(i) => self
+                .0
+                .get_mut(i)
+                .map(|slot| std::mem::replace(&mut slot.1, value.into()).into_string()),
+            Err(i) => {
+                self.0.insert(i, (name, value.into()));
+                None
+            }
+        }
     }
 
     /// Removes `name`.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        self.0.remove(name).map(CompactString::into_string)
+        let i = self.find(name).ok()?;
+        Some(self.0.remove(i).1.into_string())
     }
 
     /// Number of pairs held (including any that would not be stored).
@@ -148,7 +174,7 @@ fn storable(s: &str) -> bool {
 
 impl FromIterator<(String, String)> for Properties {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        Self(
+        Self::from_pairs(
             iter.into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),

@@ -64,6 +64,11 @@ impl ExtFields {
     /// Sets `key`, returning the value it replaces (the last of duplicate
     /// keys wins, as in Java's map).
     pub fn insert(&mut self, key: CompactString, value: CompactString) -> Option<CompactString> {
+        // Headers are mostly written in key order: append without a search.
+        if self.entries.last().is_none_or(|(last, _)| *last < key) {
+            self.entries.push((key, value));
+            return None;
+        }
         match self.find(&key) {
             Ok(i) => self
                 .entries

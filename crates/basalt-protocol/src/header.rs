@@ -18,7 +18,13 @@ pub trait CommandHeader: Sized {
 
 /// One field type of a header: how it is read from and written to the map.
 pub trait HeaderValue: Sized {
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, ProtocolError>;
+    /// The value behind `key`'s raw text, if the key was present.
+    type Slot: Default;
+    /// Parses `raw`, found under `key`, into its slot.
+    fn fill(slot: &mut Self::Slot, key: &'static str, raw: &str) -> Result<(), ProtocolError>;
+    /// The field once every key was seen: an error if it is required and
+    /// was absent.
+    fn finish(slot: Self::Slot, key: &'static str) -> Result<Self, ProtocolError>;
     fn write(&self, ext: &mut ExtFields, key: &'static str);
 }
 
@@ -77,9 +83,13 @@ fn parse_field<T: Scalar>(key: &'static str, raw: &str) -> Result<T, ProtocolErr
 }
 
 impl<T: Scalar> HeaderValue for T {
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, ProtocolError> {
-        let raw = ext.get(key).ok_or(ProtocolError::MissingField(key))?;
-        parse_field(key, raw)
+    type Slot = Option<T>;
+    fn fill(slot: &mut Option<T>, key: &'static str, raw: &str) -> Result<(), ProtocolError> {
+        *slot = Some(parse_field(key, raw)?);
+        Ok(())
+    }
+    fn finish(slot: Option<T>, key: &'static str) -> Result<Self, ProtocolError> {
+        slot.ok_or(ProtocolError::MissingField(key))
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
         ext.insert(CompactString::const_new(key), self.text());
@@ -87,8 +97,13 @@ impl<T: Scalar> HeaderValue for T {
 }
 
 impl<T: Scalar> HeaderValue for Option<T> {
-    fn read(ext: &ExtFields, key: &'static str) -> Result<Self, ProtocolError> {
-        ext.get(key).map(|raw| parse_field(key, raw)).transpose()
+    type Slot = Option<T>;
+    fn fill(slot: &mut Option<T>, key: &'static str, raw: &str) -> Result<(), ProtocolError> {
+        *slot = Some(parse_field(key, raw)?);
+        Ok(())
+    }
+    fn finish(slot: Option<T>, _key: &'static str) -> Result<Self, ProtocolError> {
+        Ok(slot)
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
@@ -120,9 +135,22 @@ macro_rules! command_header {
         }
 
         impl $crate::header::CommandHeader for $name {
+            // One pass over the map, each key matched to its field, rather
+            // than a lookup per field: the send path decodes a dozen fields
+            // per message. Keys the header does not know are ignored.
             fn decode(ext: &$crate::ExtFields) -> Result<Self, $crate::ProtocolError> {
+                $(let mut $field =
+                    <<$ty as $crate::header::HeaderValue>::Slot as Default>::default();)*
+                for (key, raw) in ext {
+                    match key.as_str() {
+                        $($key => <$ty as $crate::header::HeaderValue>::fill(
+                            &mut $field, $key, raw,
+                        )?,)*
+                        _ => {}
+                    }
+                }
                 Ok(Self {
-                    $($field: <$ty as $crate::header::HeaderValue>::read(ext, $key)?,)*
+                    $($field: <$ty as $crate::header::HeaderValue>::finish($field, $key)?,)*
                 })
             }
 

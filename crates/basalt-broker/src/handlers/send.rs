@@ -260,16 +260,17 @@ fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> Remotin
         .appended
         .first()
         .map_or(0, |a| i64::try_from(a.queue_offset).unwrap_or(i64::MAX));
-    let mut reply = RemotingCommand::response(code, None).with_header(&SendMessageResponse {
+    let mut reply = RemotingCommand::response(code, None);
+    // Upper-case keys sort first: inserted in key order, each is a push.
+    reply
+        .ext_fields
+        .insert("MSG_REGION".into(), "DefaultRegion".into());
+    reply.ext_fields.insert("TRACE_ON".into(), "true".into());
+    reply.with_header(&SendMessageResponse {
         msg_id,
         queue_id,
         queue_offset,
         transaction_id: uniq,
         batch_uniq_id: None,
-    });
-    reply
-        .ext_fields
-        .insert("MSG_REGION".into(), "DefaultRegion".into());
-    reply.ext_fields.insert("TRACE_ON".into(), "true".into());
-    reply
+    })
 }
