@@ -2,7 +2,7 @@
 # Side-by-side: Apache RocketMQ vs Basalt vs a bare echo server, same machine,
 # same load tools, one run. Writes docs/PERFORMANCE.md and docs/performance.json.
 #
-#   bash bench/compare.sh            # full run (~10 minutes on 2 cores)
+#   bash bench/compare.sh            # full run (~17 minutes on 2 cores)
 #   QUICK=1 bash bench/compare.sh    # short steps, for trying the script
 #
 # Needs: java (17+), mvn, cargo, python3, curl. Jars come from Maven Central
@@ -22,7 +22,9 @@ RAMP_START="${RAMP_START:-8}"        # first thread count; doubled each step
 RAMP_MAX="${RAMP_MAX:-256}"          # last thread count tried (SYNC_FLUSH needs more to saturate)
 STEP_SECS="${STEP_SECS:-4}"          # basalt bench producer: seconds per step
 JAVA_STEP_SECS="${JAVA_STEP_SECS:-18}" # Apache Producer prints 10 s sliding windows
-CONSUME_SECS="${CONSUME_SECS:-5}"
+CONSUME_SECS="${CONSUME_SECS:-5}"          # end-to-end latency run
+CONSUME_BACKLOG="${CONSUME_BACKLOG:-1000000}" # messages written, then drained and timed
+CONSUME_MAX_SECS="${CONSUME_MAX_SECS:-60}"  # cap on the drain
 SYNC_PAIRS="${SYNC_PAIRS:-3}"         # back-to-back ASYNC/SYNC pairs for the SYNC/ASYNC ratio (0 = skip)
 WARMUP_SECS="${WARMUP_SECS:-5}"       # discarded load after ready (JIT, page cache)
 FLUSH_MODES="${FLUSH_MODES:-ASYNC_FLUSH SYNC_FLUSH}"
@@ -35,8 +37,10 @@ BROKER_JVM="${BROKER_JVM:--server -Xms2g -Xmx2g -XX:+UseG1GC -XX:G1HeapRegionSiz
 CLIENT_JVM="${CLIENT_JVM:--Xms1g -Xmx1g -XX:+UseG1GC}"
 if [ -n "${QUICK:-}" ]; then
   STEP_SECS=2; JAVA_STEP_SECS=13; WARMUP_SECS=2; RAMP_MAX=16; CONSUME_SECS=2; FLUSH_MODES=ASYNC_FLUSH
+  CONSUME_BACKLOG=50000
 fi
 TOPIC=BasaltBench
+BACKLOG_TOPIC=BasaltBacklog
 export ROCKETMQ_HOME="$cache/home"
 mkdir -p "$ROCKETMQ_HOME"
 
@@ -194,17 +198,22 @@ basalt_ramp() { # label
 }
 
 consume() { # label
-  # Drain the backlog the producers left, then end-to-end latency under a
-  # fixed 16-thread load.
-  "$BIN" bench consumer -n "$NS" -t "$TOPIC" --from earliest --drain -d "$CONSUME_SECS" --quiet \
-    --json "$out/$1/consumer.json" >"$out/$1/consumer.log" 2>&1
+  # A fixed backlog on a topic of its own, the same for every target: written
+  # first (not timed), then drained whole from offset 0; the rate is the
+  # backlog over the drain time. (Draining what the ramps left measured a
+  # backlog that differed per target and run.)
+  "$BIN" bench producer -n "$NS" -t "$BACKLOG_TOPIC" -s "$SIZE" -w 64 --count "$CONSUME_BACKLOG" \
+    --quiet --json "$out/$1/backlog-producer.json" >"$out/$1/backlog-producer.log" 2>&1
+  "$BIN" bench consumer -n "$NS" -t "$BACKLOG_TOPIC" --from earliest --drain -d "$CONSUME_MAX_SECS" \
+    --quiet --json "$out/$1/consumer.json" >"$out/$1/consumer.log" 2>&1
+  # Then end-to-end latency under a fixed 16-thread load.
   "$BIN" bench consumer -n "$NS" -t "$TOPIC" --from latest -d $(( CONSUME_SECS + 1 )) --quiet \
     --json "$out/$1/e2e.json" >"$out/$1/e2e.log" 2>&1 &
   local cp=$!
   "$BIN" bench producer -n "$NS" -t "$TOPIC" -s "$SIZE" -w 16 -d "$CONSUME_SECS" --quiet \
     --json "$out/$1/e2e-producer.json" >"$out/$1/e2e-producer.log" 2>&1
   wait "$cp"
-  grep summary "$out/$1/consumer.log" "$out/$1/e2e.log" | sed 's/^/  /' >&2
+  grep summary "$out/$1/backlog-producer.log" "$out/$1/consumer.log" "$out/$1/e2e.log" | sed 's/^/  /' >&2
 }
 
 run_target() { # label start-fn [flush]
@@ -259,6 +268,6 @@ dirty=$(git -C "$root" status --porcelain --untracked-files=no | wc -l)
 python3 "$here/report.py" "$out" "$root/docs" \
   --commit "$commit" --dirty "$dirty" --load-before "$load_before" --load-after "$load_after" \
   --seconds $(( ($(now_ms) - t_start) / 1000 )) \
-  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS FLUSH_MODES='$FLUSH_MODES' SYNC_PAIRS=$SYNC_PAIRS" \
+  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS CONSUME_BACKLOG=$CONSUME_BACKLOG FLUSH_MODES='$FLUSH_MODES' SYNC_PAIRS=$SYNC_PAIRS" \
   --ns-jvm "$NS_JVM" --broker-jvm "$BROKER_JVM" --client-jvm "$CLIENT_JVM" --bin "$BIN"
 log "wrote docs/PERFORMANCE.md and docs/performance.json (raw logs in $out)"

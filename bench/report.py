@@ -196,6 +196,7 @@ def main():
         row("server CPU s per million msgs (`basalt bench` ramp)", ["basalt_bench_producer", "cpu_s_per_million"], " s")
         if mode == "ASYNC_FLUSH":
             row("consume TPS, backlog drain (`basalt bench consumer`)", ["consume_backlog", "tps"], with_echo=False)
+            row("  messages drained", ["consume_backlog", "messages"], with_echo=False)
             row("  end-to-end latency p50 (16-thread load)", ["e2e_latency", "p50_ms"], " ms", with_echo=False)
             row("  end-to-end latency p99", ["e2e_latency", "p99_ms"], " ms", with_echo=False)
         row("idle RSS", ["idle_rss_mib"], " MiB")
@@ -317,9 +318,11 @@ def main():
               "divided by the messages it acknowledged. RSS from `/proc/PID/status` (VmRSS one second after ready; "
               "VmHWM at the end). Ready: from spawning the process to `ready.json` (Basalt, echo) or the "
               "`boot success` line (Apache).")
-    md.append("- ASYNC_FLUSH only: `basalt bench consumer --from earliest --drain` drains the backlog the producers "
-              "left (every message they stored) and stops when each queue reaches the offset it had at the start, so "
-              "the rate is backlog / drain time (at most CONSUME_SECS), then `--from latest` runs beside a 16-thread producer for the end-to-end latency "
+    md.append("- ASYNC_FLUSH only: `basalt bench producer --count CONSUME_BACKLOG` writes the same fixed backlog "
+              "(124 B messages, 64 threads) to a topic of its own on every target, then `basalt bench consumer "
+              "--from earliest --drain` pulls it from offset 0 and stops when each queue reaches the offset it had "
+              "at the start, so the rate is the whole backlog over its drain time (capped at CONSUME_MAX_SECS); "
+              "then `--from latest` runs beside a 16-thread producer for the end-to-end latency "
               "(born timestamp to receipt, millisecond clock).")
     md.append("- SYNC_FLUSH/ASYNC_FLUSH pairs: after the runs above, `bench/sync-ratio.sh SYNC_PAIRS` starts a fresh "
               "Basalt in ASYNC_FLUSH, then one in SYNC_FLUSH, back to back, and runs the same warm-up and "
