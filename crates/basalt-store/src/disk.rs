@@ -10,18 +10,26 @@ use std::path::Path;
 pub struct DiskUsage {
     /// Total bytes.
     pub total: u64,
+    /// Free bytes, the blocks reserved for root included.
+    pub free: u64,
     /// Bytes available to unprivileged writers.
     pub available: u64,
 }
 
 impl DiskUsage {
-    /// Used space in percent (0-100).
+    /// Used space in percent (0-100), rounded up, as `df` and RocketMQ's
+    /// `UtilAll.getDiskPartitionSpaceUsedPercent` count it: used over used
+    /// plus available, so blocks reserved for root count as neither. (Used
+    /// over total with reserved blocks counted as used refused writes on a
+    /// file system with a large reserve that Java's broker still fills.)
     pub fn used_percent(&self) -> u32 {
-        if self.total == 0 {
+        let used = self.total.saturating_sub(self.free);
+        let entire = used.saturating_add(self.available);
+        if entire == 0 {
             return 0;
         }
-        let used = self.total.saturating_sub(self.available);
-        u32::try_from(used.saturating_mul(100) / self.total).unwrap_or(100)
+        let pct = used.saturating_mul(100).div_ceil(entire);
+        u32::try_from(pct).unwrap_or(100)
     }
 }
 
@@ -65,6 +73,7 @@ pub trait Disk: Send + Sync + std::fmt::Debug + 'static {
         let st = rustix::fs::statvfs(path)?;
         Ok(DiskUsage {
             total: st.f_blocks.saturating_mul(st.f_frsize),
+            free: st.f_bfree.saturating_mul(st.f_frsize),
             available: st.f_bavail.saturating_mul(st.f_frsize),
         })
     }
@@ -75,3 +84,33 @@ pub trait Disk: Send + Sync + std::fmt::Debug + 'static {
 pub struct RealDisk;
 
 impl Disk for RealDisk {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn used_percent_counts_like_df_and_java() {
+        // This machine's root: 66.05 M blocks, 55.81 M free, 13.63 M
+        // available (a large reserve). df and Java: 43%; used over total
+        // with the reserve counted as used would be 79%.
+        let u = DiskUsage {
+            total: 66_053_021,
+            free: 55_811_909,
+            available: 13_634_204,
+        };
+        assert_eq!(u.used_percent(), 43);
+        let exact = DiskUsage {
+            total: 100,
+            free: 25,
+            available: 25,
+        };
+        assert_eq!(exact.used_percent(), 75);
+        let empty = DiskUsage {
+            total: 0,
+            free: 0,
+            available: 0,
+        };
+        assert_eq!(empty.used_percent(), 0);
+    }
+}

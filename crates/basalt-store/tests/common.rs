@@ -105,6 +105,7 @@ impl Disk for FaultyDisk {
             0 => RealDisk.usage(path),
             p => Ok(DiskUsage {
                 total: 100,
+                free: 100 - u64::from(p),
                 available: 100 - u64::from(p),
             }),
         }
