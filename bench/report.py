@@ -63,6 +63,7 @@ def target(run, label):
             "cpu_s_per_million": (cpu_s / (messages / 1e6)) if messages else None,
         }
     cons = load(d / "consumer.json")
+    backlog = load(d / "backlog-producer.json")
     e2e = load(d / "e2e.json")
     return {
         "ready_ms": server.get("ready_ms"),
@@ -75,7 +76,9 @@ def target(run, label):
         "basalt_bench_producer": rust,
         "consume_backlog": cons and {
             "tps": round(cons["summary"]["tps"]), "messages": cons["summary"]["messages"],
-            "failures": cons["summary"]["failures"]},
+            "failures": cons["summary"]["failures"],
+            "written": backlog and backlog["best"]["messages"],
+            "write_failures": backlog and backlog["best"]["failures"]},
         "e2e_latency": e2e and {
             "received": e2e["summary"]["messages"], "p50_ms": e2e["summary"]["rt"]["p50_ms"],
             "p99_ms": e2e["summary"]["rt"]["p99_ms"], "max_ms": e2e["summary"]["rt"]["max_ms"],
@@ -196,6 +199,8 @@ def main():
         row("server CPU s per million msgs (`basalt bench` ramp)", ["basalt_bench_producer", "cpu_s_per_million"], " s")
         if mode == "ASYNC_FLUSH":
             row("consume TPS, backlog drain (`basalt bench consumer`)", ["consume_backlog", "tps"], with_echo=False)
+            row("  backlog written", ["consume_backlog", "written"], with_echo=False)
+            row("  backlog writes refused", ["consume_backlog", "write_failures"], with_echo=False)
             row("  messages drained", ["consume_backlog", "messages"], with_echo=False)
             row("  end-to-end latency p50 (16-thread load)", ["e2e_latency", "p50_ms"], " ms", with_echo=False)
             row("  end-to-end latency p99", ["e2e_latency", "p99_ms"], " ms", with_echo=False)
