@@ -61,21 +61,23 @@ pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bo
         }
         return Ok(false);
     }
-    let now = now_ms();
-    let illegal =
-        |what: &str| BrokerError::MessageIllegal(format!("timer message has an invalid {what}"));
-    let deadline = if let Some(s) = msg.properties.get(DELAY_SEC) {
-        let secs: i64 = s.trim().parse().map_err(|_| illegal(DELAY_SEC))?;
-        now.saturating_add(secs.saturating_mul(1000))
-    } else if let Some(s) = msg.properties.get(DELAY_MS) {
-        let ms: i64 = s.trim().parse().map_err(|_| illegal(DELAY_MS))?;
-        now.saturating_add(ms)
-    } else if let Some(s) = msg.properties.get(DELIVER_MS) {
-        s.trim().parse().map_err(|_| illegal(DELIVER_MS))?
-    } else if let Some(s) = msg.properties.get(START_DELIVER_TIME) {
-        s.trim().parse().map_err(|_| illegal(START_DELIVER_TIME))?
-    } else {
+    // First of these that is set decides, in this order; the clock is read
+    // only for a message that asks for a timer.
+    let asked = [DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME]
+        .into_iter()
+        .find_map(|k| msg.properties.get(k).map(|v| (k, v)));
+    let Some((key, raw)) = asked else {
         return Ok(false);
+    };
+    let value: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| BrokerError::MessageIllegal(format!("timer message has an invalid {key}")))?;
+    let now = now_ms();
+    let deadline = match key {
+        DELAY_SEC => now.saturating_add(value.saturating_mul(1000)),
+        DELAY_MS => now.saturating_add(value),
+        _ => value,
     };
     if deadline <= now {
         return Ok(false);

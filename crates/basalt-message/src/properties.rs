@@ -65,6 +65,11 @@ impl Properties {
 
     /// Sorts `pairs` by name; the last of duplicate names wins.
     fn from_pairs(mut pairs: Vec<(CompactString, CompactString)>) -> Self {
+        // Names strictly rising (as this broker stores them): no sort, and
+        // no duplicate to drop.
+        if pairs.is_sorted_by(|a, b| a.0 < b.0) {
+            return Self(pairs);
+        }
         // Stable, so duplicates keep their order for the dedup.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|later, kept| {
@@ -79,7 +84,15 @@ impl Properties {
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+        let first = name.as_bytes().first();
+        self.0.binary_search_by(|(k, _)| {
+            // Property names mostly differ in their first byte: decide
+            // those without a memcmp call (the order stays byte order).
+            match (k.as_bytes().first(), first) {
+                (Some(a), Some(b)) if a != b => a.cmp(b),
+                _ => k.as_str().cmp(name),
+            }
+        })
     }
 
     /// Encodes as the stored string. Pairs whose name or value would not
@@ -110,6 +123,16 @@ impl Properties {
 
     /// The value for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
+        // A message carries a handful of properties and the broker asks for
+        // a dozen names per send, most of them absent (timer, delay): a scan
+        // that compares lengths first settles most without a memcmp.
+        if self.0.len() <= 16 {
+            return self
+                .0
+                .iter()
+                .find(|(k, _)| k.len() == name.len() && k.as_str() == name)
+                .map(|(_, v)| v.as_str());
+        }
         let i = self.find(name).ok()?;
         self.0.get(i).map(|(_, v)| v.as_str())
     }

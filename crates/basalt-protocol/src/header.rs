@@ -89,7 +89,11 @@ impl<T: Scalar> HeaderValue for T {
         Ok(())
     }
     fn finish(slot: Option<T>, key: &'static str) -> Result<Self, ProtocolError> {
-        slot.ok_or(ProtocolError::MissingField(key))
+        // Not `ok_or`: that builds (and drops) the error on every decode.
+        match slot {
+            Some(v) => Ok(v),
+            None => Err(ProtocolError::MissingField(key)),
+        }
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
         ext.insert(CompactString::const_new(key), self.text());

@@ -9,7 +9,6 @@
 //! A queue whose first file starts past its first entry is padded with
 //! `(0, i32::MAX, 0)` entries, as RocketMQ does.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +19,7 @@ use parking_lot::RwLock;
 use crate::disk::Disk;
 use crate::error::{Result, StoreError};
 use crate::segments::SegmentQueue;
+use crate::types::QueueMap;
 
 pub(crate) const ENTRY: u64 = 20;
 
@@ -251,14 +251,14 @@ pub(crate) struct ConsumeQueueSet {
     root: std::path::PathBuf,
     file_size: u64,
     disk: Arc<dyn Disk>,
-    queues: RwLock<HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>>,
+    queues: RwLock<QueueMap<String, QueueMap<i32, Arc<ConsumeQueue>>>>,
 }
 
 impl ConsumeQueueSet {
     /// Loads `consumequeue/<topic>/<queueId>/`.
     pub(crate) fn open(root: &Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
         fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
-        let mut queues: HashMap<String, HashMap<i32, Arc<ConsumeQueue>>> = HashMap::new();
+        let mut queues: QueueMap<String, QueueMap<i32, Arc<ConsumeQueue>>> = QueueMap::default();
         for topic in fs::read_dir(root).map_err(|e| StoreError::io("list", root, e))? {
             let topic = topic.map_err(|e| StoreError::io("list", root, e))?;
             let Ok(name) = topic.file_name().into_string() else {
@@ -313,7 +313,7 @@ impl ConsumeQueueSet {
 
     /// Forgets every queue of `topic` (their files stay until the caller
     /// removes them). `None` when there was none.
-    pub(crate) fn remove_topic(&self, topic: &str) -> Option<HashMap<i32, Arc<ConsumeQueue>>> {
+    pub(crate) fn remove_topic(&self, topic: &str) -> Option<QueueMap<i32, Arc<ConsumeQueue>>> {
         self.queues.write().remove(topic).filter(|q| !q.is_empty())
     }
 

@@ -22,12 +22,12 @@ use crate::error::{Result, StoreError};
 use crate::flush::FlushSignal;
 use crate::index::IndexService;
 use crate::signals::Signals;
-use crate::types::{Appended, PutOutcome, PutStatus, RecoveryReport};
+use crate::types::{Appended, PutOutcome, PutStatus, QueueMap, RecoveryReport};
 
 /// Queue offsets handed out so far, guarded by the one append lock.
 #[derive(Debug, Default)]
 pub(crate) struct AppendState {
-    pub(crate) queue_offsets: HashMap<String, HashMap<i32, u64>>,
+    pub(crate) queue_offsets: QueueMap<String, QueueMap<i32, u64>>,
     pub(crate) last_store_timestamp: i64,
 }
 

@@ -109,3 +109,8 @@ impl GetResult {
         self.messages.iter().map(Bytes::len).sum()
     }
 }
+
+/// The maps looked up on every append (queues and queue offsets by topic
+/// and queue id, arrival signals): foldhash, randomly seeded per process,
+/// hashes a short topic name in a fraction of SipHash's instructions.
+pub(crate) type QueueMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

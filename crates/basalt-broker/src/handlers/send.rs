@@ -261,6 +261,7 @@ fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> Remotin
         .first()
         .map_or(0, |a| i64::try_from(a.queue_offset).unwrap_or(i64::MAX));
     let mut reply = RemotingCommand::response(code, None);
+    reply.ext_fields = basalt_protocol::ExtFields::with_capacity(6);
     // Upper-case keys sort first: inserted in key order, each is a push.
     reply
         .ext_fields
