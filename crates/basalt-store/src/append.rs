@@ -83,6 +83,7 @@ impl Shared {
         // Announce whatever was written, even when a later record failed.
         let staged = self.commitlog.is_staged();
         let mut last: Option<(&str, i32)> = None;
+        let mut deferred = false;
         for &(end, topic, queue_id) in &arrivals {
             let queue = (topic, queue_id);
             if staged {
@@ -91,12 +92,19 @@ impl Shared {
                 // queue's new max offset and does not wait.
                 if let Some(n) = self.signals.get(queue.0, queue.1) {
                     self.deferred_arrivals.lock().push((end, n));
+                    deferred = true;
                 }
             } else if last != Some(queue) {
                 // One wake per run of a batch into one queue.
                 last = Some(queue);
                 self.signals.wake(queue.0, queue.1);
             }
+        }
+        if deferred {
+            // The flusher may have committed these records between the
+            // append lock's release and the pushes above; its publish then
+            // missed them, and the next commit may be a flush period away.
+            self.publish_committed_arrivals();
         }
         written.map(|()| results)
     }

@@ -84,12 +84,16 @@ impl Shared {
     }
 
     /// Publishes held-back arrivals whose records are now readable.
+    /// Appenders push theirs after releasing the append lock, so the list
+    /// is not in offset order: every entry is checked, not a prefix.
     pub(crate) fn publish_committed_arrivals(&self) {
         let visible = self.commitlog.segments().max_offset();
         let ready: Vec<_> = {
             let mut d = self.deferred_arrivals.lock();
-            let n = d.partition_point(|(end, _)| *end <= visible);
-            d.drain(..n).collect()
+            if d.is_empty() {
+                return;
+            }
+            d.extract_if(.., |(end, _)| *end <= visible).collect()
         };
         for (_, n) in ready {
             n.notify_waiters();
@@ -436,4 +440,50 @@ fn end_of(appended: &[crate::types::AppendResult]) -> u64 {
 
 fn waits_for_flush(msg: &MessageExtBrokerInner) -> bool {
     msg.properties.get(basalt_message::properties::WAIT) != Some("false")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use basalt_message::MessageExtBrokerInner;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn committed_arrivals_are_published_whatever_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig {
+            flush_disk_type: FlushDiskType::SyncFlush,
+            mapped_file_size_commit_log: 64 * 1024,
+            mapped_file_size_consume_queue: 100 * 20,
+            max_hash_slot_num: 64,
+            max_index_num: 512,
+            ..StoreConfig::with_root(dir.path())
+        })
+        .unwrap();
+        let mut m = MessageExtBrokerInner::new("T", 0, &b"x"[..]);
+        m.born_host = "127.0.0.1:5555".parse().unwrap();
+        m.store_host = "10.0.0.1:10911".parse().unwrap();
+        // A SYNC_FLUSH put returns once durable, so committed.
+        let out = store.put(m).await.unwrap();
+        let end = out.appended[0].phys_offset + u64::from(out.appended[0].size);
+        let (committed, staged) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let woken = committed.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        // Out of offset order, as appenders racing past the append lock
+        // push them: a later record's entry first.
+        store.shared.deferred_arrivals.lock().extend([
+            (end + 1000, Arc::clone(&staged)),
+            (end, Arc::clone(&committed)),
+        ]);
+        store.shared.publish_committed_arrivals();
+        // Already notified: the zero timeout polls it once before it expires.
+        tokio::time::timeout(Duration::ZERO, woken)
+            .await
+            .expect("the committed record's waiter is woken");
+        assert_eq!(store.shared.deferred_arrivals.lock().len(), 1);
+        store.shutdown().unwrap();
+    }
 }
