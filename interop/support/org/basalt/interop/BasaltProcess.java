@@ -63,6 +63,10 @@ public final class BasaltProcess implements AutoCloseable {
         // mistaken for the new one's.
         Files.deleteIfExists(ready);
         Process p = new ProcessBuilder(cmd).inheritIO().start();
+        // A test that fails before close() must not leave the broker
+        // running: it holds the test JVM's stdout, and Maven waits for that
+        // pipe to close (CI hung on it until its time limit).
+        Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
         Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
         while (Instant.now().isBefore(deadline)) {
             if (!p.isAlive()) {

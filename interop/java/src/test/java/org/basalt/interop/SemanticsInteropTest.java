@@ -69,33 +69,44 @@ class SemanticsInteropTest {
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
         };
         DefaultMQPushConsumer c = consumer(b.addr("namesrv"), group, topic, listener);
-        // The topic must exist before the consumer can subscribe to its queues.
-        assertEquals(SendStatus.SEND_OK, p.send(new Message(topic, "warmup".getBytes(StandardCharsets.UTF_8))).getSendStatus());
-        c.start();
-        ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("warmup"), "warm-up message");
+        try {
+            try {
+                // The topic must exist before the consumer can subscribe to its queues.
+                assertEquals(SendStatus.SEND_OK,
+                    p.send(new Message(topic, "warmup".getBytes(StandardCharsets.UTF_8))).getSendStatus());
+                c.start();
+                ProducerConsumerInteropTest.settle(c, topic, b.addr("broker"));
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("warmup"),
+                    "warm-up message");
 
-        Message delayed = new Message(topic, "delayed".getBytes(StandardCharsets.UTF_8));
-        delayed.setDelayTimeLevel(3);
-        long sentAt = System.currentTimeMillis();
-        assertEquals(SendStatus.SEND_OK, p.send(delayed).getSendStatus());
-        ProducerConsumerInteropTest.await(Duration.ofSeconds(20), () -> arrived.containsKey("delayed"), "delayed message");
-        long took = arrived.get("delayed") - sentAt;
-        assertTrue(took >= 10_000, "delivered early, after " + took + " ms");
-        assertTrue(took <= 11_500, "delivered late, after " + took + " ms");
-        c.shutdown();
+                Message delayed = new Message(topic, "delayed".getBytes(StandardCharsets.UTF_8));
+                delayed.setDelayTimeLevel(3);
+                long sentAt = System.currentTimeMillis();
+                assertEquals(SendStatus.SEND_OK, p.send(delayed).getSendStatus());
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(20), () -> arrived.containsKey("delayed"),
+                    "delayed message");
+                long took = arrived.get("delayed") - sentAt;
+                assertTrue(took >= 10_000, "delivered early, after " + took + " ms");
+                assertTrue(took <= 11_500, "delivered late, after " + took + " ms");
+            } finally {
+                c.shutdown();
+            }
 
-        // Across a restart: send, stop the broker before it is due, start
-        // again; it arrives once.
-        Message acrossRestart = new Message(topic, "across-restart".getBytes(StandardCharsets.UTF_8));
-        acrossRestart.setDelayTimeLevel(3);
-        assertEquals(SendStatus.SEND_OK, p.send(acrossRestart).getSendStatus());
-        p.shutdown();
-        b.close();
+            // Across a restart: send, stop the broker before it is due, start
+            // again; it arrives once.
+            Message acrossRestart = new Message(topic, "across-restart".getBytes(StandardCharsets.UTF_8));
+            acrossRestart.setDelayTimeLevel(3);
+            assertEquals(SendStatus.SEND_OK, p.send(acrossRestart).getSendStatus());
+        } finally {
+            p.shutdown();
+            b.close();
+        }
         BasaltProcess again = BasaltProcess.startIn(dir);
         try {
             DefaultMQPushConsumer c2 = consumer(again.addr("namesrv"), group, topic, listener);
             c2.start();
             try {
+                ProducerConsumerInteropTest.settle(c2, topic, again.addr("broker"));
                 ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("across-restart"),
                     "delayed message after restart");
                 // Give a duplicate the chance to show up: wait for a later
@@ -269,6 +280,7 @@ class SemanticsInteropTest {
         assertEquals(SendStatus.SEND_OK, p.send(new Message(topic, "warmup".getBytes(StandardCharsets.UTF_8))).getSendStatus());
         DefaultMQPushConsumer c = consumer(b.addr("namesrv"), group, topic, listener);
         c.start();
+        ProducerConsumerInteropTest.settle(c, topic, b.addr("broker"));
         ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("warmup"), "warm-up message");
 
         Message timed = new Message(topic, "timed".getBytes(StandardCharsets.UTF_8));
@@ -293,6 +305,7 @@ class SemanticsInteropTest {
             DefaultMQPushConsumer c2 = consumer(again.addr("namesrv"), group, topic, listener);
             c2.start();
             try {
+                ProducerConsumerInteropTest.settle(c2, topic, again.addr("broker"));
                 ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> arrived.containsKey("timer-across-restart"),
                     "timer message after restart");
                 DefaultMQProducer p2 = producer(again.addr("namesrv"));
