@@ -33,7 +33,7 @@ impl ExtFields {
         // Clients mostly send keys in order already (Java's HashMap yields
         // SEND_MESSAGE_V2's one-letter keys sorted): then there is nothing
         // to sort and, keys strictly rising, no duplicate to drop.
-        if pairs.is_sorted_by(|a, b| key_less(&a.0, &b.0)) {
+        if pairs.is_sorted_by(|a, b| key_cmp(&a.0, &b.0).is_lt()) {
             return Self { entries: pairs };
         }
         // Stable: duplicates keep their wire order for the dedup below.
@@ -50,17 +50,7 @@ impl ExtFields {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        let first = key.as_bytes().first();
-        self.entries.binary_search_by(|(k, _)| {
-            let k = k.as_str();
-            // Most keys differ in their first byte (SEND_MESSAGE_V2's are
-            // one letter each): decide those without a memcmp call. The
-            // order is still plain byte order.
-            match (k.as_bytes().first(), first) {
-                (Some(a), Some(b)) if a != b => a.cmp(b),
-                _ => k.cmp(key),
-            }
-        })
+        self.entries.binary_search_by(|(k, _)| key_cmp(k, key))
     }
 
     pub fn get(&self, key: &str) -> Option<&CompactString> {
@@ -81,7 +71,7 @@ impl ExtFields {
         if self
             .entries
             .last()
-            .is_none_or(|(last, _)| key_less(last, &key))
+            .is_none_or(|(last, _)| key_cmp(last, &key).is_lt())
         {
             self.entries.push((key, value));
             return None;
@@ -116,12 +106,12 @@ impl ExtFields {
     }
 }
 
-/// `a < b` in byte order, deciding keys that differ in their first byte
-/// (most do) without a memcmp call.
-fn key_less(a: &str, b: &str) -> bool {
+/// Byte order of keys, deciding keys that differ in their first byte
+/// without a memcmp call: most do (SEND_MESSAGE_V2's are one letter each).
+fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.as_bytes().first(), b.as_bytes().first()) {
-        (Some(x), Some(y)) if x != y => x < y,
-        _ => a < b,
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
     }
 }
 
