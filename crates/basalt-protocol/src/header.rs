@@ -103,8 +103,8 @@ impl<T: Scalar> HeaderValue for T {
 impl<T: Scalar> HeaderValue for Option<T> {
     type Slot = Option<T>;
     fn fill(slot: &mut Option<T>, key: &'static str, raw: &str) -> Result<(), ProtocolError> {
-        *slot = Some(parse_field(key, raw)?);
-        Ok(())
+        // Present or not, a value found is read as the required field reads it.
+        <T as HeaderValue>::fill(slot, key, raw)
     }
     fn finish(slot: Option<T>, _key: &'static str) -> Result<Self, ProtocolError> {
         Ok(slot)
