@@ -74,9 +74,8 @@ fn main() {
         let a = store.append(&m).unwrap();
         let r0 = a.outcome.appended.first().unwrap();
         let mut r = RemotingCommand::success();
-        r.ext_fields
-            .insert("MSG_REGION".into(), "DefaultRegion".into());
-        r.ext_fields.insert("TRACE_ON".into(), "true".into());
+        r.ext_fields.insert("MSG_REGION", "DefaultRegion");
+        r.ext_fields.insert("TRACE_ON", "true");
         let mut r = r.with_header(&SendMessageResponse {
             msg_id: r0.msg_id.clone(),
             queue_id: m.queue_id,

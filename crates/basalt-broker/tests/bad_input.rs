@@ -106,7 +106,7 @@ async fn bad_sends_and_pulls_are_refused_and_stored_data_survives() {
     )
     .await;
     let mut garbage = send_cmd("Keep", 0, b"x", "");
-    garbage.ext_fields.insert("e".into(), "not-a-number".into());
+    garbage.ext_fields.insert("e", "not-a-number");
     expect(&c, garbage, ResponseCode::SystemError, "invalid value").await;
 
     expect(

@@ -101,7 +101,7 @@ async fn check_back_waits_for_a_live_producer_and_then_commits() {
     .await;
     let c = client(b.addr).await;
     let mut prepared = send_cmd("TxT", 0, b"tx", "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}");
-    prepared.ext_fields.insert("f".into(), "4".into());
+    prepared.ext_fields.insert("f", "4");
     let r = call(&c, prepared).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     // Nothing is visible in the real topic while the transaction is open.

@@ -95,10 +95,7 @@ async fn brokers_from_two_clusters_register_route_and_unregister() {
     )
     .await;
     assert_eq!(r.response_code(), ResponseCode::Success);
-    assert_eq!(
-        r.ext_fields.get("masterAddr").map(|v| v.as_str()),
-        Some("10.0.0.1:10911")
-    );
+    assert_eq!(r.ext_fields.get("masterAddr"), Some("10.0.0.1:10911"));
     let r = call(
         &c,
         register_cmd("c2", "broker-b", "10.0.0.3:10911", 0, &["T1", "T2"], 1),
@@ -148,10 +145,7 @@ async fn brokers_from_two_clusters_register_route_and_unregister() {
         ),
     )
     .await;
-    assert_eq!(
-        r.ext_fields.get("wipeTopicCount").map(|v| v.as_str()),
-        Some("2")
-    );
+    assert_eq!(r.ext_fields.get("wipeTopicCount"), Some("2"));
     let route = TopicRouteData::decode(&call(&c, route_cmd("T2")).await.body).unwrap();
     assert_eq!(route.queue_datas[0].perm & 2, 0, "write perm wiped");
 
@@ -193,7 +187,7 @@ async fn crc_mismatch_is_refused() {
     let server = start(|_| {}).await;
     let c = client(server.addr).await;
     let mut cmd = register_cmd("c", "b", "1.2.3.4:5", 0, &["T"], 1);
-    cmd.ext_fields.insert("bodyCrc32".into(), "12345".into());
+    cmd.ext_fields.insert("bodyCrc32", "12345");
     let r = call(&c, cmd).await;
     assert_eq!(r.response_code(), ResponseCode::SystemError);
     assert_eq!(r.remark.as_deref(), Some("crc32 not match"));
@@ -208,8 +202,7 @@ async fn silent_broker_expires_and_closed_connection_drops_it() {
     let server = start(|c| c.scan_not_active_broker_interval = 20).await;
     let c = client(server.addr).await;
     let mut cmd = register_cmd("c", "b1", "1.2.3.4:5", 0, &["EXP"], 1);
-    cmd.ext_fields
-        .insert("heartbeatTimeoutMillis".into(), "300".into());
+    cmd.ext_fields.insert("heartbeatTimeoutMillis", "300");
     assert_eq!(call(&c, cmd).await.response_code(), ResponseCode::Success);
     assert_eq!(
         call(&c, route_cmd("EXP")).await.response_code(),
@@ -264,7 +257,7 @@ async fn kv_config_round_trip_and_persistence() {
         })
     };
     let r = call(&c, get()).await;
-    assert_eq!(r.ext_fields.get("value").map(|v| v.as_str()), Some("v1"));
+    assert_eq!(r.ext_fields.get("value"), Some("v1"));
     let list = call(
         &c,
         RemotingCommand::request(RequestCode::GetKvlistByNamespace).with_header(

@@ -14,9 +14,10 @@
 //! Zero-length strings decode as absent, as in Java. Codes above 32767 cannot
 //! be carried in this format.
 
-use bytes::{Buf, BufMut};
+use bytes::{Buf, BufMut, Bytes};
 
-use crate::{CompactString, ExtFields, LanguageCode, ProtocolError, RemotingCommand};
+use crate::ext_fields::ExtFieldsBuilder;
+use crate::{LanguageCode, ProtocolError, RemotingCommand};
 
 struct Reader<'a> {
     buf: &'a [u8],
@@ -68,9 +69,10 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Parses a binary header. The body is attached by the caller.
-pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
-    let mut r = Reader { buf: header };
+/// Parses a binary header. The body is attached by the caller. The
+/// extFields map keeps `header` and indexes it (see [`crate::ExtFields`]).
+pub fn decode(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
+    let mut r = Reader { buf: &header };
     let code = i32::from(r.i16("code")?);
     let language = LanguageCode(r.u8("language")?);
     let version = i32::from(r.i16("version")?);
@@ -81,21 +83,26 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         .string("remark", i64::from(remark_len))?
         .map(str::to_owned);
     let ext_len = r.i32("extFields length")?;
-    let mut pairs = Vec::new();
+    // A send header has 13 fields.
+    let mut ext = ExtFieldsBuilder::with_capacity(if ext_len > 0 { 16 } else { 0 });
     if ext_len > 0 {
-        // A send header has 13 fields.
-        pairs.reserve(16);
         let section = r.bytes("extFields", i64::from(ext_len))?;
+        // The section ends where the outer reader now stands, so a string
+        // starts (in `header`) at `end` less what is left to read after it.
+        let end = header.len() - r.buf.len();
         let mut m = Reader { buf: section };
         while m.buf.has_remaining() {
             let klen = m.i16("key length")?;
-            let key = m.string("key", i64::from(klen))?;
+            let k_end = end - m.buf.len();
+            let key = m.bytes("key", i64::from(klen))?;
             let vlen = m.i32("value length")?;
-            let value = m.string("value", i64::from(vlen))?;
-            // Java keeps the last of duplicate keys; a null key or value is
-            // skipped, matching what its decoder yields.
-            if let (Some(k), Some(v)) = (key, value) {
-                pairs.push((CompactString::from(k), CompactString::from(v)));
+            let v_end = end - m.buf.len();
+            let value = m.bytes("value", i64::from(vlen))?;
+            // Java keeps the last of duplicate keys; a null (empty) key or
+            // value is skipped, matching what its decoder yields. Text is
+            // checked as UTF-8 when a value is read.
+            if !key.is_empty() && !value.is_empty() {
+                ext.push((k_end, k_end + key.len()), (v_end, v_end + value.len()));
             }
         }
     }
@@ -106,7 +113,7 @@ pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
         opaque,
         flag,
         remark,
-        ext_fields: ExtFields::from_pairs(pairs),
+        ext_fields: ext.finish_shared(header),
         ..RemotingCommand::default()
     })
 }
@@ -121,7 +128,7 @@ pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), 
     let version = i16::try_from(cmd.version).unwrap_or(i16::MAX);
     let too_long = |len: usize| ProtocolError::HeaderOverflow(len);
     let mut map_len = 0usize;
-    for (k, v) in &cmd.ext_fields {
+    for (k, v) in cmd.ext_fields.raw_iter() {
         i16::try_from(k.len()).map_err(|_| too_long(k.len()))?;
         i32::try_from(v.len()).map_err(|_| too_long(v.len()))?;
         map_len += 6 + k.len() + v.len();
@@ -137,12 +144,12 @@ pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), 
     dst.put_i32(rlen);
     dst.put_slice(remark.as_bytes());
     dst.put_i32(mlen);
-    for (k, v) in &cmd.ext_fields {
+    for (k, v) in cmd.ext_fields.raw_iter() {
         // Both lengths were checked above.
         dst.put_i16(k.len() as i16);
-        dst.put_slice(k.as_bytes());
+        dst.put_slice(k);
         dst.put_i32(v.len() as i32);
-        dst.put_slice(v.as_bytes());
+        dst.put_slice(v);
     }
     Ok(())
 }
@@ -154,15 +161,21 @@ mod tests {
     #[test]
     fn lengths_past_the_end_are_errors() {
         let mut cmd = RemotingCommand::request(crate::RequestCode::HeartBeat);
-        cmd.ext_fields.insert("k".into(), "v".into());
+        cmd.ext_fields.insert("k", "v");
         let mut bytes = Vec::new();
         encode_into(&cmd, &mut bytes).unwrap();
         for cut in 0..bytes.len() {
-            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(
+                decode(Bytes::copy_from_slice(&bytes[..cut])).is_err(),
+                "cut at {cut}"
+            );
         }
         let mut bad = bytes.clone();
         bad[13..17].copy_from_slice(&(-5i32).to_be_bytes());
-        assert!(decode(&bad).is_err());
-        assert_eq!(decode(&bytes).unwrap().ext_fields, cmd.ext_fields);
+        assert!(decode(Bytes::from(bad)).is_err());
+        assert_eq!(
+            decode(Bytes::from(bytes)).unwrap().ext_fields,
+            cmd.ext_fields
+        );
     }
 }

@@ -144,9 +144,9 @@ impl RemotingCommand {
                 frame_len: available,
             });
         }
-        let header = frame.get(4..4 + header_len).unwrap_or_default();
+        let header = frame.slice(4..4 + header_len);
         let mut cmd = match serialize_type {
-            SerializeType::Json => json_header::decode(header)?,
+            SerializeType::Json => json_header::decode(&header)?,
             SerializeType::RocketMq => binary_header::decode(header)?,
         };
         cmd.serialize_type = serialize_type;

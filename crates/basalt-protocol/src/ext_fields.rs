@@ -1,17 +1,57 @@
 //! `extFields`: a command header's string keys and values.
 //!
-//! A header holds a dozen short fields and is decoded once per request, so
-//! this is a vector kept sorted by key rather than a tree: one allocation
-//! for the lot, lookups by binary search, and the same key order a
-//! `BTreeMap` would give (encoded headers stay byte-for-byte stable). Keys
-//! and most values fit inline in a `CompactString`.
+//! A binary header's map is not copied: the decoded map keeps the frame's
+//! header bytes (a shared slice) and a vector of spans into them, sorted by
+//! key. Copying its two dozen strings (and checking each as UTF-8) was most
+//! of a send's header decode, and a send reads each value exactly once,
+//! through its typed header. Values are checked as UTF-8 when read. A map
+//! built in code appends its text to a buffer of its own the same way.
+//! The key order is a `BTreeMap`'s, so encoded headers stay byte-for-byte
+//! stable.
 
-use compact_str::CompactString;
+use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A byte range of the map's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    key: Span,
+    value: Span,
+}
+
+#[derive(Clone)]
+enum Text {
+    /// The header bytes of a received frame.
+    Shared(Bytes),
+    /// Text appended by inserts.
+    Own(Vec<u8>),
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Self::Own(Vec::new())
+    }
+}
+
+impl Text {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Shared(b) => b,
+            Self::Own(v) => v,
+        }
+    }
+}
+
+#[derive(Clone, Default)]
 pub struct ExtFields {
-    entries: Vec<(CompactString, CompactString)>,
+    text: Text,
+    entries: Vec<Entry>,
 }
 
 impl ExtFields {
@@ -22,79 +62,103 @@ impl ExtFields {
     /// An empty map with room for `n` entries (a reply's known fields).
     pub fn with_capacity(n: usize) -> Self {
         Self {
+            text: Text::Own(Vec::with_capacity(n * 32)),
             entries: Vec::with_capacity(n),
         }
     }
 
-    /// Builds the map from pairs in wire order: one sort, so a header
-    /// with a huge number of keys costs n log n, not n² inserts. The last
-    /// of duplicate keys wins, as in Java's map.
-    pub fn from_pairs(mut pairs: Vec<(CompactString, CompactString)>) -> Self {
-        // Clients mostly send keys in order already (Java's HashMap yields
-        // SEND_MESSAGE_V2's one-letter keys sorted): then there is nothing
-        // to sort and, keys strictly rising, no duplicate to drop.
-        if pairs.is_sorted_by(|a, b| key_cmp(&a.0, &b.0).is_lt()) {
-            return Self { entries: pairs };
+    /// Builds the map from pairs in wire order; see [`ExtFieldsBuilder`].
+    pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut own = Vec::new();
+        let mut b = ExtFieldsBuilder::with_capacity(0);
+        for (k, v) in pairs {
+            let key = append(&mut own, k.as_ref().as_bytes());
+            let value = append(&mut own, v.as_ref().as_bytes());
+            b.entries.push(Entry { key, value });
         }
-        // Stable: duplicates keep their wire order for the dedup below.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        pairs.dedup_by(|later, kept| {
-            if later.0 == kept.0 {
-                std::mem::swap(&mut later.1, &mut kept.1);
-                true
-            } else {
-                false
-            }
-        });
-        Self { entries: pairs }
+        b.finish(Text::Own(own))
     }
 
-    fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| key_cmp(k, key))
+    fn at(&self, span: Span) -> &[u8] {
+        // Spans are only made from this map's own text: never out of range.
+        self.text
+            .bytes()
+            .get(span.start..span.end)
+            .unwrap_or_default()
     }
 
-    pub fn get(&self, key: &str) -> Option<&CompactString> {
-        self.find(key)
-            .ok()
-            .and_then(|i| self.entries.get(i))
-            .map(|(_, v)| v)
+    fn find(&self, key: &[u8]) -> Result<usize, usize> {
+        self.entries
+            .binary_search_by(|e| key_cmp(self.at(e.key), key))
+    }
+
+    /// The value of `key`; `None` if absent or not UTF-8.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let i = self.find(key.as_bytes()).ok()?;
+        let e = self.entries.get(i)?;
+        std::str::from_utf8(self.at(e.value)).ok()
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.find(key).is_ok()
+        self.find(key.as_bytes()).is_ok()
     }
 
-    /// Sets `key`, returning the value it replaces (the last of duplicate
-    /// keys wins, as in Java's map).
-    pub fn insert(&mut self, key: CompactString, value: CompactString) -> Option<CompactString> {
+    /// Sets `key` (the last of duplicate keys wins, as in Java's map).
+    pub fn insert(&mut self, key: &str, value: &str) {
         // Headers are mostly written in key order: append without a search.
-        if self
+        let in_order = self
             .entries
             .last()
-            .is_none_or(|(last, _)| key_cmp(last, &key).is_lt())
-        {
-            self.entries.push((key, value));
-            return None;
+            .is_none_or(|last| key_cmp(self.at(last.key), key.as_bytes()).is_lt());
+        let found = if in_order {
+            Err(self.entries.len())
+        } else {
+            self.find(key.as_bytes())
+        };
+        // A received header's text is copied once, so it can grow.
+        if let Text::Shared(b) = &self.text {
+            self.text = Text::Own(b.to_vec());
         }
-        match self.find(&key) {
-            Ok(i) => self
-                .entries
-                .get_mut(i)
-                .map(|slot| std::mem::replace(&mut slot.1, value)),
+        let Text::Own(own) = &mut self.text else {
+            return;
+        };
+        match found {
+            Ok(i) => {
+                // The old value's bytes stay behind: a header lives for one
+                // request.
+                let value = append(own, value.as_bytes());
+                if let Some(e) = self.entries.get_mut(i) {
+                    e.value = value;
+                }
+            }
             Err(i) => {
-                self.entries.insert(i, (key, value));
-                None
+                let key = append(own, key.as_bytes());
+                let value = append(own, value.as_bytes());
+                self.entries.insert(i, Entry { key, value });
             }
         }
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<CompactString> {
-        self.find(key).ok().map(|i| self.entries.remove(i).1)
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let i = self.find(key.as_bytes()).ok()?;
+        let e = self.entries.remove(i);
+        Some(String::from_utf8_lossy(self.at(e.value)).into_owned())
     }
 
-    /// Entries in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&CompactString, &CompactString)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+    /// Entries in key order, as bytes (what a typed header reads: it checks
+    /// only the values it keeps).
+    pub fn raw_iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.entries
+            .iter()
+            .map(|e| (self.at(e.key), self.at(e.value)))
+    }
+
+    /// Entries in key order; a pair that is not UTF-8 is skipped.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.raw_iter()
+            .filter_map(|(k, v)| Some((std::str::from_utf8(k).ok()?, std::str::from_utf8(v).ok()?)))
     }
 
     pub fn len(&self) -> usize {
@@ -106,38 +170,110 @@ impl ExtFields {
     }
 }
 
+fn append(own: &mut Vec<u8>, s: &[u8]) -> Span {
+    let start = own.len();
+    own.extend_from_slice(s);
+    Span {
+        start,
+        end: own.len(),
+    }
+}
+
+/// Collects a received header's pairs in wire order as spans of its bytes,
+/// then sorts them once: a header with a huge number of keys costs
+/// n log n, not n² inserts. The last of duplicate keys wins, as in Java's
+/// map.
+pub(crate) struct ExtFieldsBuilder {
+    entries: Vec<Entry>,
+}
+
+impl ExtFieldsBuilder {
+    pub(crate) fn with_capacity(entries: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(entries),
+        }
+    }
+
+    /// Adds the pair at these byte ranges of the text `finish` gets.
+    pub(crate) fn push(&mut self, key: (usize, usize), value: (usize, usize)) {
+        self.entries.push(Entry {
+            key: Span {
+                start: key.0,
+                end: key.1,
+            },
+            value: Span {
+                start: value.0,
+                end: value.1,
+            },
+        });
+    }
+
+    /// The map over `text`, the header bytes the pushed ranges index.
+    pub(crate) fn finish_shared(self, text: Bytes) -> ExtFields {
+        self.finish(Text::Shared(text))
+    }
+
+    fn finish(self, text: Text) -> ExtFields {
+        let mut entries = self.entries;
+        let bytes = text.bytes();
+        let key = |e: &Entry| bytes.get(e.key.start..e.key.end).unwrap_or_default();
+        // Clients mostly send keys in order already (Java's HashMap yields
+        // SEND_MESSAGE_V2's one-letter keys sorted): then there is nothing
+        // to sort and, keys strictly rising, no duplicate to drop.
+        if !entries.is_sorted_by(|a, b| key_cmp(key(a), key(b)).is_lt()) {
+            // Stable: duplicates keep their wire order for the dedup below.
+            entries.sort_by(|a, b| key_cmp(key(a), key(b)));
+            entries.dedup_by(|later, kept| {
+                let same = key(later) == key(kept);
+                if same {
+                    kept.value = later.value;
+                }
+                same
+            });
+        }
+        ExtFields { text, entries }
+    }
+}
+
 /// Byte order of keys, deciding keys that differ in their first byte
 /// without a memcmp call: most do (SEND_MESSAGE_V2's are one letter each).
-fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.as_bytes().first(), b.as_bytes().first()) {
+fn key_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match (a.first(), b.first()) {
         (Some(x), Some(y)) if x != y => x.cmp(y),
         _ => a.cmp(b),
     }
 }
 
-impl<'a> IntoIterator for &'a ExtFields {
-    type Item = (&'a CompactString, &'a CompactString);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (CompactString, CompactString)>,
-        fn(&'a (CompactString, CompactString)) -> (&'a CompactString, &'a CompactString),
-    >;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw_iter().eq(other.raw_iter())
     }
 }
 
-impl FromIterator<(CompactString, CompactString)> for ExtFields {
-    fn from_iter<I: IntoIterator<Item = (CompactString, CompactString)>>(iter: I) -> Self {
-        Self::from_pairs(iter.into_iter().collect())
+impl Eq for ExtFields {}
+
+impl std::fmt::Debug for ExtFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        f.debug_map()
+            .entries(self.raw_iter().map(|(k, v)| (lossy(k), lossy(v))))
+            .finish()
     }
 }
 
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self::from_pairs(iter)
+    }
+}
+
+/// As JSON, text that is not UTF-8 is replaced (U+FFFD), as Java's decoder
+/// would have read it.
 impl Serialize for ExtFields {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
-            map.serialize_entry(k.as_str(), v.as_str())?;
+        for (k, v) in self.raw_iter() {
+            map.serialize_entry(&String::from_utf8_lossy(k), &String::from_utf8_lossy(v))?;
         }
         map.end()
     }
@@ -151,33 +287,49 @@ mod tests {
     fn sorted_replacing_inserts_and_removal() {
         let mut ext = ExtFields::new();
         for (k, v) in [("m", "1"), ("a", "2"), ("queueId", "3"), ("a", "4")] {
-            ext.insert(k.into(), v.into());
+            ext.insert(k, v);
         }
-        let keys: Vec<&str> = ext.iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<&str> = ext.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "m", "queueId"]);
-        assert_eq!(ext.get("a").map(CompactString::as_str), Some("4"));
+        assert_eq!(ext.get("a"), Some("4"));
         assert_eq!(ext.remove("m").as_deref(), Some("1"));
         assert!(!ext.contains_key("m") && ext.len() == 2);
         assert_eq!(ext.get("zz"), None);
+        assert_eq!(ext, ExtFields::from_pairs([("queueId", "3"), ("a", "4")]));
     }
 
     #[test]
     fn from_pairs_sorts_and_keeps_the_last_duplicate() {
-        let pairs = [("m", "1"), ("a", "2"), ("m", "3"), ("b", "4"), ("m", "5")]
-            .map(|(k, v)| (CompactString::from(k), CompactString::from(v)));
-        let ext = ExtFields::from_pairs(pairs.to_vec());
-        let got: Vec<(&str, &str)> = ext.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs = [("m", "1"), ("a", "2"), ("m", "3"), ("b", "4"), ("m", "5")];
+        let ext = ExtFields::from_pairs(pairs);
+        let got: Vec<(&str, &str)> = ext.iter().collect();
         assert_eq!(got, [("a", "2"), ("b", "4"), ("m", "5")]);
+        let ext = ExtFields::from_pairs([("ключ", "é😀"), ("a", "")]);
+        assert_eq!(ext.get("ключ"), Some("é😀"));
+        assert_eq!(ext.get("a"), Some(""));
         // Many keys: one sort, not a quadratic run of inserts.
         let many: Vec<_> = (0..200_000u32)
             .rev()
-            .map(|i| {
-                (
-                    CompactString::from(format!("k{i}")),
-                    CompactString::from("v"),
-                )
-            })
+            .map(|i| (format!("k{i}"), "v"))
             .collect();
         assert_eq!(ExtFields::from_pairs(many).len(), 200_000);
+    }
+
+    #[test]
+    fn shared_text_is_copied_on_insert_and_bad_utf8_reads_as_absent() {
+        // "k" -> "v", "x" -> 0xFF (not UTF-8), over one shared buffer.
+        let text = Bytes::from_static(b"kvx\xFF");
+        let mut b = ExtFieldsBuilder::with_capacity(2);
+        b.push((2, 3), (3, 4));
+        b.push((0, 1), (1, 2));
+        let mut ext = b.finish_shared(text);
+        assert_eq!(ext.get("k"), Some("v"));
+        assert!(ext.contains_key("x") && ext.get("x").is_none());
+        assert_eq!(ext.iter().count(), 1);
+        ext.insert("a", "1");
+        ext.insert("k", "w");
+        let got: Vec<(&str, &str)> = ext.iter().collect();
+        assert_eq!(got, [("a", "1"), ("k", "w")]);
+        assert_eq!(ext.remove("x").as_deref(), Some("\u{FFFD}"));
     }
 }

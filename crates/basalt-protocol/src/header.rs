@@ -21,7 +21,7 @@ pub trait HeaderValue: Sized {
     /// The value behind `key`'s raw text, if the key was present.
     type Slot: Default;
     /// Parses `raw`, found under `key`, into its slot.
-    fn fill(slot: &mut Self::Slot, key: &'static str, raw: &str) -> Result<(), ProtocolError>;
+    fn fill(slot: &mut Self::Slot, key: &'static str, raw: &[u8]) -> Result<(), ProtocolError>;
     /// The field once every key was seen: an error if it is required and
     /// was absent.
     fn finish(slot: Self::Slot, key: &'static str) -> Result<Self, ProtocolError>;
@@ -31,15 +31,16 @@ pub trait HeaderValue: Sized {
 /// A scalar with a text form; `Option<T>` of it is an optional field.
 pub trait Scalar: Sized {
     fn parse(text: &str) -> Option<Self>;
-    fn text(&self) -> CompactString;
+    /// Calls `f` with the text form (borrowed where the value is text).
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R;
 }
 
 impl Scalar for String {
     fn parse(text: &str) -> Option<Self> {
         Some(text.to_owned())
     }
-    fn text(&self) -> CompactString {
-        CompactString::from(self.as_str())
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
     }
 }
 
@@ -47,8 +48,8 @@ impl Scalar for CompactString {
     fn parse(text: &str) -> Option<Self> {
         Some(Self::from(text))
     }
-    fn text(&self) -> CompactString {
-        self.clone()
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self)
     }
 }
 
@@ -56,8 +57,8 @@ impl Scalar for bool {
     fn parse(text: &str) -> Option<Self> {
         Some(text.trim().eq_ignore_ascii_case("true"))
     }
-    fn text(&self) -> CompactString {
-        CompactString::const_new(if *self { "true" } else { "false" })
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(if *self { "true" } else { "false" })
     }
 }
 
@@ -67,24 +68,28 @@ macro_rules! int_scalar {
             fn parse(text: &str) -> Option<Self> {
                 text.trim().parse().ok()
             }
-            fn text(&self) -> CompactString {
-                self.to_compact_string()
+            fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+                f(&self.to_compact_string())
             }
         }
     )*};
 }
 int_scalar!(i32, i64);
 
-fn parse_field<T: Scalar>(key: &'static str, raw: &str) -> Result<T, ProtocolError> {
-    T::parse(raw).ok_or_else(|| ProtocolError::BadField {
-        key,
-        value: raw.chars().take(64).collect(),
-    })
+fn parse_field<T: Scalar>(key: &'static str, raw: &[u8]) -> Result<T, ProtocolError> {
+    // Values are checked as UTF-8 here, when read (see `ExtFields`).
+    match std::str::from_utf8(raw).ok().and_then(T::parse) {
+        Some(v) => Ok(v),
+        None => Err(ProtocolError::BadField {
+            key,
+            value: String::from_utf8_lossy(raw).chars().take(64).collect(),
+        }),
+    }
 }
 
 impl<T: Scalar> HeaderValue for T {
     type Slot = Option<T>;
-    fn fill(slot: &mut Option<T>, key: &'static str, raw: &str) -> Result<(), ProtocolError> {
+    fn fill(slot: &mut Option<T>, key: &'static str, raw: &[u8]) -> Result<(), ProtocolError> {
         *slot = Some(parse_field(key, raw)?);
         Ok(())
     }
@@ -96,13 +101,13 @@ impl<T: Scalar> HeaderValue for T {
         }
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
-        ext.insert(CompactString::const_new(key), self.text());
+        self.with_text(|text| ext.insert(key, text));
     }
 }
 
 impl<T: Scalar> HeaderValue for Option<T> {
     type Slot = Option<T>;
-    fn fill(slot: &mut Option<T>, key: &'static str, raw: &str) -> Result<(), ProtocolError> {
+    fn fill(slot: &mut Option<T>, key: &'static str, raw: &[u8]) -> Result<(), ProtocolError> {
         // Present or not, a value found is read as the required field reads it.
         <T as HeaderValue>::fill(slot, key, raw)
     }
@@ -111,7 +116,7 @@ impl<T: Scalar> HeaderValue for Option<T> {
     }
     fn write(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
-            ext.insert(CompactString::const_new(key), v.text());
+            v.with_text(|text| ext.insert(key, text));
         }
     }
 }
@@ -145,13 +150,13 @@ macro_rules! command_header {
             fn decode(ext: &$crate::ExtFields) -> Result<Self, $crate::ProtocolError> {
                 $(let mut $field =
                     <<$ty as $crate::header::HeaderValue>::Slot as Default>::default();)*
-                for (key, raw) in ext {
-                    match key.as_str() {
-                        $($key => <$ty as $crate::header::HeaderValue>::fill(
-                            &mut $field, $key, raw,
-                        )?,)*
-                        _ => {}
-                    }
+                for (key, raw) in ext.raw_iter() {
+                    // Keys are compared as bytes: a key that is not UTF-8
+                    // matches no field and is ignored, unchecked.
+                    $(if key == $key.as_bytes() {
+                        <$ty as $crate::header::HeaderValue>::fill(&mut $field, $key, raw)?;
+                        continue;
+                    })*
                 }
                 Ok(Self {
                     $($field: <$ty as $crate::header::HeaderValue>::finish($field, $key)?,)*
@@ -181,16 +186,16 @@ mod tests {
     #[test]
     fn required_optional_and_bad_values() {
         let mut ext = ExtFields::new();
-        ext.insert("name".into(), "n".into());
-        ext.insert("id".into(), "12".into());
-        ext.insert("on".into(), "TRUE".into());
+        ext.insert("name", "n");
+        ext.insert("id", "12");
+        ext.insert("on", "TRUE");
         let t = T::decode(&ext).unwrap();
         assert_eq!((t.name.as_str(), t.id, t.on, t.opt), ("n", 12, true, None));
         let mut back = ExtFields::new();
         t.encode(&mut back);
         assert_eq!(T::decode(&back).unwrap(), t);
 
-        ext.insert("opt".into(), "x".into());
+        ext.insert("opt", "x");
         assert!(matches!(
             T::decode(&ext),
             Err(ProtocolError::BadField { key: "opt", .. })

@@ -188,7 +188,7 @@ impl<'de> Visitor<'de> for ExtVisitor {
         let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
         while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Field<'de>>()? {
             if let Some(text) = v.text() {
-                pairs.push((CompactString::from(&*k), text));
+                pairs.push((k, text));
             }
         }
         Ok(ExtIn(ExtFields::from_pairs(pairs)))
@@ -234,14 +234,8 @@ mod tests {
         let cmd = decode(raw).unwrap();
         assert_eq!(cmd.code, 310);
         assert_eq!(cmd.language.name(), "CPP");
-        assert_eq!(
-            cmd.ext_fields.get("e").map(CompactString::as_str),
-            Some("3")
-        );
-        assert_eq!(
-            cmd.ext_fields.get("m").map(CompactString::as_str),
-            Some("false")
-        );
+        assert_eq!(cmd.ext_fields.get("e"), Some("3"));
+        assert_eq!(cmd.ext_fields.get("m"), Some("false"));
         assert!(!cmd.ext_fields.contains_key("z"));
         assert_eq!(cmd.remark.as_deref(), Some(""));
     }
@@ -250,7 +244,7 @@ mod tests {
     fn writes_java_field_order_and_escapes_controls() {
         let mut cmd = RemotingCommand::success();
         cmd.opaque = 9;
-        cmd.ext_fields.insert("p".into(), "a\u{1}b\u{2}".into());
+        cmd.ext_fields.insert("p", "a\u{1}b\u{2}");
         let mut out = Vec::new();
         encode_into(&cmd, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

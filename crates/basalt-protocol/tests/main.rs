@@ -26,7 +26,7 @@ fn arb_command() -> impl Strategy<Value = RemotingCommand> {
                 opaque,
                 flag,
                 remark,
-                ext_fields: ext.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+                ext_fields: ext.into_iter().collect(),
                 body: Bytes::from(body),
                 serialize_type: if binary {
                     SerializeType::RocketMq

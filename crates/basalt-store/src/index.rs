@@ -324,17 +324,17 @@ impl IndexService {
         if sysflag::transaction_type(sys_flag) == sysflag::TRANSACTION_ROLLBACK_TYPE {
             return;
         }
-        // Hashes of `topic#key` (and `topic#T#tag`), built without the strings.
-        let mut keys: Vec<i32> = props
+        // Hashes of `topic#key` (and `topic#T#tag`), built without the
+        // strings, and without a vector of them: this runs for every send.
+        let tag = props.tags().filter(|t| !t.is_empty());
+        let mut keys = props
             .uniq_key()
             .into_iter()
             .chain(props.keys())
             .map(|k| abs_hash(java_string_hash_concat(&[topic, "#", k])))
-            .collect();
-        if let Some(tag) = props.tags().filter(|t| !t.is_empty()) {
-            keys.push(abs_hash(java_string_hash_concat(&[topic, "#T#", tag])));
-        }
-        if keys.is_empty() {
+            .chain(tag.map(|t| abs_hash(java_string_hash_concat(&[topic, "#T#", t]))))
+            .peekable();
+        if keys.peek().is_none() {
             return;
         }
         let mut files = self.files.lock();

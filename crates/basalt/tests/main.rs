@@ -71,7 +71,7 @@ async fn properties_file_is_read_and_flags_override_it() {
         .unwrap();
     let mut put = RemotingCommand::request(RequestCode::PutKvConfig);
     for (k, v) in [("namespace", "n"), ("key", "k"), ("value", "v")] {
-        put.ext_fields.insert(k.into(), v.into());
+        put.ext_fields.insert(k, v);
     }
     let r = c.invoke(put, Duration::from_secs(5)).await.unwrap();
     assert_eq!(r.response_code(), ResponseCode::Success);

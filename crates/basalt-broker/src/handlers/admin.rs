@@ -93,9 +93,7 @@ pub fn all_topic_config(s: &AdminState, _req: &Request) -> Outcome {
     let wrapper = s.topics.wrapper(perm::READ | perm::WRITE);
     let total = wrapper.topic_config_table.len();
     let mut reply = RemotingCommand::success().with_body(wrapper.encode());
-    reply
-        .ext_fields
-        .insert("totalTopicNum".into(), total.to_string().into());
+    reply.ext_fields.insert("totalTopicNum", &total.to_string());
     Ok(reply)
 }
 

@@ -74,12 +74,10 @@ pub fn heartbeat(s: &ClientState, req: &Request) -> Outcome {
             .register_producer(&producer.group_name, channel.clone());
     }
     let mut reply = RemotingCommand::success();
+    reply.ext_fields.insert("IS_SUPPORT_HEART_BEAT_V2", "true");
     reply
         .ext_fields
-        .insert("IS_SUPPORT_HEART_BEAT_V2".into(), "true".into());
-    reply
-        .ext_fields
-        .insert("IS_SUB_CHANGE".into(), sub_change.to_string().into());
+        .insert("IS_SUB_CHANGE", &sub_change.to_string());
     Ok(reply)
 }
 

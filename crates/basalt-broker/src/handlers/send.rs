@@ -263,10 +263,8 @@ fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> Remotin
     let mut reply = RemotingCommand::response(code, None);
     reply.ext_fields = basalt_protocol::ExtFields::with_capacity(6);
     // Upper-case keys sort first: inserted in key order, each is a push.
-    reply
-        .ext_fields
-        .insert("MSG_REGION".into(), "DefaultRegion".into());
-    reply.ext_fields.insert("TRACE_ON".into(), "true".into());
+    reply.ext_fields.insert("MSG_REGION", "DefaultRegion");
+    reply.ext_fields.insert("TRACE_ON", "true");
     reply.with_header(&SendMessageResponse {
         msg_id,
         queue_id,
