@@ -69,7 +69,7 @@ fn main() {
             reconsume_times: h.reconsume_times.unwrap_or(0),
             prepared_transaction_offset: 0,
         };
-        m.properties.insert("CLUSTER", "DefaultCluster".to_owned());
+        m.properties.insert("CLUSTER", "DefaultCluster");
         let uniq = m.properties.get("UNIQ_KEY").map(str::to_owned);
         let a = store.append(&m).unwrap();
         let r0 = a.outcome.appended.first().unwrap();

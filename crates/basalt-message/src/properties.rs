@@ -8,8 +8,6 @@
 //! empty name or an empty value is dropped, a later duplicate wins, invalid
 //! UTF-8 becomes U+FFFD (Java's `new String(bytes, UTF_8)`), never an error.
 
-use compact_str::CompactString;
-
 /// Separates a name from its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
 /// Ends every pair, the last one included.
@@ -35,11 +33,25 @@ pub const TRAN_MSG: &str = "TRAN_MSG";
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 
 /// A message's properties. Ordered by name so encoding is deterministic.
-/// A message carries a handful, parsed once per send: a vector sorted by
-/// name costs one allocation where a tree costs one per node. Names and
-/// most values are short: `CompactString` keeps them inline.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Properties(Vec<(CompactString, CompactString)>);
+///
+/// Parsed once per send and asked for a dozen names: the text is copied
+/// once into a buffer of its own and the map is a vector of spans into it,
+/// sorted by name, where a string per name and value cost a copy (and,
+/// past 24 bytes, an allocation) each. Inserts append to the buffer.
+#[derive(Clone, Default)]
+pub struct Properties {
+    text: String,
+    entries: Vec<Entry>,
+}
+
+/// A pair: byte ranges of `Properties::text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    name: (usize, usize),
+    value: (usize, usize),
+    /// False for a pair `encode` must skip (see [`Properties::encode`]).
+    storable: bool,
+}
 
 impl Properties {
     /// An empty set.
@@ -54,43 +66,71 @@ impl Properties {
 
     /// Parses a properties string.
     pub fn parse(s: &str) -> Self {
-        let pairs = s
-            .split(PROPERTY_SEPARATOR)
-            .filter_map(|pair| pair.split_once(NAME_VALUE_SEPARATOR))
-            .filter(|(name, value)| !name.is_empty() && !value.is_empty())
-            .map(|(name, value)| (CompactString::from(name), CompactString::from(value)))
-            .collect();
-        Self::from_pairs(pairs)
+        // Room for what the broker adds (CLUSTER, a UNIQ_KEY) without a
+        // reallocation.
+        let mut text = String::with_capacity(s.len() + 64);
+        text.push_str(s);
+        let mut entries = Vec::with_capacity(8);
+        let mut pair_start = 0;
+        // Both separators are ASCII: every split point is a char boundary.
+        for pair in text.as_bytes().split(|&b| b == PROPERTY_SEP) {
+            let at = pair_start;
+            pair_start += pair.len() + 1;
+            let Some(mid) = pair.iter().position(|&b| b == NAME_VALUE_SEP) else {
+                continue;
+            };
+            if mid == 0 || mid + 1 == pair.len() {
+                continue;
+            }
+            entries.push(Entry {
+                name: (at, at + mid),
+                value: (at + mid + 1, at + pair.len()),
+                // Split on both separators: a name holds neither, a value
+                // no pair separator.
+                storable: true,
+            });
+        }
+        let mut p = Self { text, entries };
+        p.sort_keeping_last();
+        p
     }
 
-    /// Sorts `pairs` by name; the last of duplicate names wins.
-    fn from_pairs(mut pairs: Vec<(CompactString, CompactString)>) -> Self {
+    /// Sorts the pairs by name; the last of duplicate names wins.
+    fn sort_keeping_last(&mut self) {
+        let text = &self.text;
+        let name = |e: &Entry| text.get(e.name.0..e.name.1).unwrap_or_default();
         // Names strictly rising (as this broker stores them): no sort, and
         // no duplicate to drop.
-        if pairs.is_sorted_by(|a, b| a.0 < b.0) {
-            return Self(pairs);
+        if self.entries.is_sorted_by(|a, b| name(a) < name(b)) {
+            return;
         }
         // Stable, so duplicates keep their order for the dedup.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        pairs.dedup_by(|later, kept| {
-            if later.0 == kept.0 {
-                std::mem::swap(&mut later.1, &mut kept.1);
-                true
-            } else {
-                false
+        self.entries.sort_by(|a, b| name(a).cmp(name(b)));
+        self.entries.dedup_by(|later, kept| {
+            let same = name(later) == name(kept);
+            if same {
+                kept.value = later.value;
+                kept.storable = later.storable;
             }
+            same
         });
-        Self(pairs)
+    }
+
+    fn at(&self, (start, end): (usize, usize)) -> &str {
+        // Spans are only made from this set's own text, at ASCII separators
+        // or whole appended strings: never out of range nor mid-char.
+        self.text.get(start..end).unwrap_or_default()
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
         let first = name.as_bytes().first();
-        self.0.binary_search_by(|(k, _)| {
+        self.entries.binary_search_by(|e| {
+            let k = self.at(e.name);
             // Property names mostly differ in their first byte: decide
             // those without a memcmp call (the order stays byte order).
             match (k.as_bytes().first(), first) {
                 (Some(a), Some(b)) if a != b => a.cmp(b),
-                _ => k.as_str().cmp(name),
+                _ => k.cmp(name),
             }
         })
     }
@@ -110,15 +150,18 @@ impl Properties {
     }
 
     fn encoded_len_hint(&self) -> usize {
-        self.0.iter().map(|(k, v)| k.len() + v.len() + 2).sum()
+        self.entries
+            .iter()
+            .map(|e| e.name.1 - e.name.0 + e.value.1 - e.value.0 + 2)
+            .sum()
     }
 
     /// Pairs that survive encoding, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
+        self.entries
             .iter()
-            .filter(|(k, v)| storable(k) && storable(v) && !k.contains(NAME_VALUE_SEPARATOR))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .filter(|e| e.storable)
+            .map(|e| (self.at(e.name), self.at(e.value)))
     }
 
     /// The value for `name`.
@@ -126,31 +169,48 @@ impl Properties {
         // A message carries a handful of properties and the broker asks for
         // a dozen names per send, most of them absent (timer, delay): a scan
         // that compares lengths first settles most without a memcmp.
-        if self.0.len() <= 16 {
-            return self
-                .0
+        let e = if self.entries.len() <= 16 {
+            self.entries
                 .iter()
-                .find(|(k, _)| k.len() == name.len() && k.as_str() == name)
-                .map(|(_, v)| v.as_str());
-        }
-        let i = self.find(name).ok()?;
-        self.0.get(i).map(|(_, v)| v.as_str())
+                .find(|e| e.name.1 - e.name.0 == name.len() && self.at(e.name) == name)?
+        } else {
+            self.entries.get(self.find(name).ok()?)?
+        };
+        Some(self.at(e.value))
+    }
+
+    fn append(&mut self, s: &str) -> (usize, usize) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        (start, self.text.len())
     }
 
     /// Sets `name` to `value`, returning the old value.
-    pub fn insert(
-        &mut self,
-        name: impl Into<CompactString>,
-        value: impl Into<CompactString>,
-    ) -> Option<String> {
-        let name = name.into();
-        match self.find(&name) {
-            Ok(i) => self
-                .0
-                .get_mut(i)
-                .map(|slot| std::mem::replace(&mut slot.1, value.into()).into_string()),
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        let storable = storable(name) && !name.contains(NAME_VALUE_SEPARATOR) && storable(value);
+        // The replaced value's bytes stay behind in the buffer: a message's
+        // properties are edited a few times at most before they are stored.
+        let value_span = self.append(value);
+        match self.find(name) {
+            Ok(i) => {
+                let old = self.entries.get(i).map(|e| self.at(e.value).to_owned());
+                if let Some(e) = self.entries.get_mut(i) {
+                    e.value = value_span;
+                    e.storable = storable;
+                }
+                old
+            }
             Err(i) => {
-                self.0.insert(i, (name, value.into()));
+                let name = self.append(name);
+                self.entries.insert(
+                    i,
+                    Entry {
+                        name,
+                        value: value_span,
+                        storable,
+                    },
+                );
                 None
             }
         }
@@ -159,17 +219,25 @@ impl Properties {
     /// Removes `name`.
     pub fn remove(&mut self, name: &str) -> Option<String> {
         let i = self.find(name).ok()?;
-        Some(self.0.remove(i).1.into_string())
+        let e = self.entries.remove(i);
+        Some(self.at(e.value).to_owned())
     }
 
     /// Number of pairs held (including any that would not be stored).
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries.len()
     }
 
     /// True when no pair is held.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
+    }
+
+    /// Every pair held, stored or not, in name order.
+    fn all(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries
+            .iter()
+            .map(|e| (self.at(e.name), self.at(e.value)))
     }
 
     /// The `TAGS` value.
@@ -191,17 +259,42 @@ impl Properties {
     }
 }
 
+const NAME_VALUE_SEP: u8 = 1;
+const PROPERTY_SEP: u8 = 2;
+
 fn storable(s: &str) -> bool {
     !s.is_empty() && !s.contains(PROPERTY_SEPARATOR)
 }
 
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        self.all().eq(other.all())
+    }
+}
+
+impl Eq for Properties {}
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.all()).finish()
+    }
+}
+
 impl FromIterator<(String, String)> for Properties {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        Self::from_pairs(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        let mut p = Self::new();
+        for (name, value) in iter {
+            let storable =
+                storable(&name) && !name.contains(NAME_VALUE_SEPARATOR) && storable(&value);
+            let entry = Entry {
+                name: p.append(&name),
+                value: p.append(&value),
+                storable,
+            };
+            p.entries.push(entry);
+        }
+        p.sort_keeping_last();
+        p
     }
 }
 

@@ -30,14 +30,16 @@ pub trait HeaderValue: Sized {
 
 /// A scalar with a text form; `Option<T>` of it is an optional field.
 pub trait Scalar: Sized {
-    fn parse(text: &str) -> Option<Self>;
+    /// Reads a value's bytes; text must be UTF-8 (checked here, when read:
+    /// see `ExtFields`).
+    fn parse(raw: &[u8]) -> Option<Self>;
     /// Calls `f` with the text form (borrowed where the value is text).
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R;
 }
 
 impl Scalar for String {
-    fn parse(text: &str) -> Option<Self> {
-        Some(text.to_owned())
+    fn parse(raw: &[u8]) -> Option<Self> {
+        std::str::from_utf8(raw).ok().map(str::to_owned)
     }
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         f(self)
@@ -45,8 +47,8 @@ impl Scalar for String {
 }
 
 impl Scalar for CompactString {
-    fn parse(text: &str) -> Option<Self> {
-        Some(Self::from(text))
+    fn parse(raw: &[u8]) -> Option<Self> {
+        std::str::from_utf8(raw).ok().map(Self::from)
     }
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         f(self)
@@ -54,8 +56,9 @@ impl Scalar for CompactString {
 }
 
 impl Scalar for bool {
-    fn parse(text: &str) -> Option<Self> {
-        Some(text.trim().eq_ignore_ascii_case("true"))
+    fn parse(raw: &[u8]) -> Option<Self> {
+        // Java's Boolean.parseBoolean: anything but "true" is false.
+        Some(raw.trim_ascii().eq_ignore_ascii_case(b"true"))
     }
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         f(if *self { "true" } else { "false" })
@@ -65,8 +68,36 @@ impl Scalar for bool {
 macro_rules! int_scalar {
     ($($t:ty),*) => {$(
         impl Scalar for $t {
-            fn parse(text: &str) -> Option<Self> {
-                text.trim().parse().ok()
+            /// A decimal integer as `str::parse` reads it (optional sign,
+            /// digits, range-checked), straight from the bytes: a send
+            /// header carries eight, and a UTF-8 check before each parse
+            /// cost as much as the parse.
+            fn parse(raw: &[u8]) -> Option<Self> {
+                let text = raw.trim_ascii();
+                let (negative, digits) = match text.split_first() {
+                    Some((b'-', rest)) => (true, rest),
+                    Some((b'+', rest)) => (false, rest),
+                    _ => (false, text),
+                };
+                if digits.is_empty() {
+                    return None;
+                }
+                let mut value: $t = 0;
+                for &b in digits {
+                    let digit = b.wrapping_sub(b'0');
+                    if digit > 9 {
+                        return None;
+                    }
+                    let digit = <$t>::from(digit);
+                    // Negatives accumulate downwards, so MIN is reachable.
+                    value = value.checked_mul(10)?;
+                    value = if negative {
+                        value.checked_sub(digit)?
+                    } else {
+                        value.checked_add(digit)?
+                    };
+                }
+                Some(value)
             }
             fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
                 f(&self.to_compact_string())
@@ -77,8 +108,7 @@ macro_rules! int_scalar {
 int_scalar!(i32, i64);
 
 fn parse_field<T: Scalar>(key: &'static str, raw: &[u8]) -> Result<T, ProtocolError> {
-    // Values are checked as UTF-8 here, when read (see `ExtFields`).
-    match std::str::from_utf8(raw).ok().and_then(T::parse) {
+    match T::parse(raw) {
         Some(v) => Ok(v),
         None => Err(ProtocolError::BadField {
             key,
@@ -150,13 +180,26 @@ macro_rules! command_header {
             fn decode(ext: &$crate::ExtFields) -> Result<Self, $crate::ProtocolError> {
                 $(let mut $field =
                     <<$ty as $crate::header::HeaderValue>::Slot as Default>::default();)*
+                const KEYS: &[&str] = &[$($key),*];
+                // Keys arrive sorted and fields are mostly declared in key
+                // order: the search starts at the field after the last
+                // match, and mostly hits there. A key that is not UTF-8
+                // matches no field and is ignored, unchecked.
+                let mut next = 0usize;
                 for (key, raw) in ext.raw_iter() {
-                    // Keys are compared as bytes: a key that is not UTF-8
-                    // matches no field and is ignored, unchecked.
-                    $(if key == $key.as_bytes() {
-                        <$ty as $crate::header::HeaderValue>::fill(&mut $field, $key, raw)?;
-                        continue;
-                    })*
+                    let found = (next..KEYS.len())
+                        .chain(0..next)
+                        .find(|&i| KEYS.get(i).is_some_and(|k| k.as_bytes() == key));
+                    let Some(i) = found else { continue };
+                    next = i + 1;
+                    let mut field = 0usize;
+                    $(
+                        if i == field {
+                            <$ty as $crate::header::HeaderValue>::fill(&mut $field, $key, raw)?;
+                        }
+                        field += 1;
+                    )*
+                    let _ = field;
                 }
                 Ok(Self {
                     $($field: <$ty as $crate::header::HeaderValue>::finish($field, $key)?,)*
@@ -180,6 +223,52 @@ mod tests {
             pub id: i64 => "id",
             pub on: bool => "on",
             pub opt: Option<i32> => "opt",
+        }
+    }
+
+    #[test]
+    fn integers_read_as_str_parse_reads_them() {
+        let cases = [
+            "0",
+            "7",
+            " 7 ",
+            "+5",
+            "-5",
+            "-",
+            "+",
+            "",
+            "1a",
+            "٣",
+            "12 3",
+            "2147483647",
+            "2147483648",
+            "-2147483648",
+            "-2147483649",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+        ];
+        for text in cases {
+            let trimmed = text.trim();
+            assert_eq!(
+                <i32 as Scalar>::parse(text.as_bytes()),
+                trimmed.parse().ok(),
+                "{text:?}"
+            );
+            assert_eq!(
+                <i64 as Scalar>::parse(text.as_bytes()),
+                trimmed.parse().ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integers_match_str_parse(text in "[ +-]{0,2}[0-9]{0,20}[ a-]?") {
+            let trimmed = text.trim();
+            proptest::prop_assert_eq!(<i32 as Scalar>::parse(text.as_bytes()), trimmed.parse().ok());
+            proptest::prop_assert_eq!(<i64 as Scalar>::parse(text.as_bytes()), trimmed.parse().ok());
         }
     }
 
