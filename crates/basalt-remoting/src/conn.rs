@@ -3,10 +3,8 @@
 //! ends may send requests (the broker calls clients back).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -24,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::codec::RemotingCodec;
 use crate::hold::{Holding, Outbound};
+use crate::router::Started;
 use crate::{RemotingError, Request, Router};
 
 /// Outbound commands buffered per connection before senders wait.
@@ -267,15 +266,24 @@ async fn read_loop(
         match frame {
             Ok(cmd) if cmd.is_response() => conn.complete(cmd),
             Ok(cmd) => {
-                let router = Arc::clone(&router);
-                let conn = Arc::clone(&conn);
-                run_or_spawn(Box::pin(async move {
-                    let tx = conn.tx.clone();
-                    if let Some(out) = router.dispatch(Request { cmd, conn }).await {
-                        let _ = tx.send(out).await;
+                let req = Request {
+                    cmd,
+                    conn: Arc::clone(&conn),
+                };
+                match start_request(&router, req).await {
+                    Some(Started::Now(Some(out))) => {
+                        let _ = conn.tx.send(out).await;
                     }
-                }))
-                .await;
+                    Some(Started::Now(None)) | None => {}
+                    Some(Started::Later(fut)) => {
+                        let tx = conn.tx.clone();
+                        drop(tokio::spawn(async move {
+                            if let Some(out) = fut.await {
+                                let _ = tx.send(out).await;
+                            }
+                        }));
+                    }
+                }
             }
             Err(e) => {
                 // The frame's boundaries were sound, only its header was
@@ -297,24 +305,19 @@ async fn read_loop(
     router.closed(&conn);
 }
 
-/// Polls a request's future once here and spawns it only if it has to wait.
-/// Most handlers (a send under ASYNC_FLUSH, offset and route queries)
-/// finish in their first poll; running them in place saves a task spawn
-/// and a wake-up per request. Requests that wait (long polls, held
-/// replies, a full family) still run concurrently in their own task.
-///
-/// A handler that panics loses its request, as it did in a task of its
-/// own, and not the connection.
-async fn run_or_spawn(mut fut: Pin<Box<dyn Future<Output = ()> + Send>>) {
-    let first = std::future::poll_fn(|cx| {
-        Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-            fut.as_mut().poll(cx)
-        })))
+/// Starts a request in place (see [`Router::start`]). A handler that
+/// panics loses its request (`None`), as it would in a task of its own,
+/// and not the connection.
+async fn start_request(router: &Router, req: Request) -> Option<Started> {
+    let mut req = Some(req);
+    std::future::poll_fn(|cx| {
+        let started = req.take().and_then(|req| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| router.start(req, cx))).ok()
+        });
+        if started.is_none() {
+            tracing::error!("request handler panicked; request dropped");
+        }
+        Poll::Ready(started)
     })
-    .await;
-    match first {
-        Ok(Poll::Ready(())) => {}
-        Ok(Poll::Pending) => drop(tokio::spawn(fut)),
-        Err(_) => tracing::error!("request handler panicked; request dropped"),
-    }
+    .await
 }

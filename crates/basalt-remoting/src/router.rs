@@ -8,9 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use basalt_protocol::command::FLAG_RESPONSE;
-use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::hold::{Gate, Outbound, Reply};
@@ -154,33 +155,74 @@ impl Router {
         }
     }
 
-    /// Runs one request and returns its response, or `None` for a oneway
-    /// request, which is never answered (not even on error).
-    pub(crate) async fn dispatch(&self, req: Request) -> Option<Outbound> {
-        let oneway = req.cmd.is_oneway();
-        let opaque = req.cmd.opaque;
-        let code = req.cmd.code;
-        let serialize_type = req.cmd.serialize_type;
-        let (reply, permit) = match self.routes.get(&code) {
-            Some((handler, family)) => family.run(handler(req)).await,
-            None => {
-                let unsupported = RemotingCommand::response(
-                    ResponseCode::RequestCodeNotSupported,
-                    format!(" request type {code} not supported"),
-                );
-                (unsupported.into(), None)
-            }
+    /// Starts one request: looks its handler up and polls it once, here.
+    /// Most handlers (a send under ASYNC_FLUSH or SYNC_FLUSH, offset and
+    /// route queries) finish in that poll, and their response comes back
+    /// at once, without a task, a box around the dispatch or clones of the
+    /// connection for it. Requests that wait (long polls, a full family)
+    /// come back as a future to run in a task of their own. `None` in
+    /// either is a oneway request, which is never answered.
+    pub(crate) fn start(&self, req: Request, cx: &mut Context<'_>) -> Started {
+        let meta = Meta {
+            oneway: req.cmd.is_oneway(),
+            opaque: req.cmd.opaque,
+            code: req.cmd.code,
+            serialize_type: req.cmd.serialize_type,
         };
+        let Some((handler, family)) = self.routes.get(&meta.code) else {
+            let unsupported = RemotingCommand::response(
+                ResponseCode::RequestCodeNotSupported,
+                format!(" request type {} not supported", meta.code),
+            );
+            return Started::Now(meta.finish(unsupported.into(), None));
+        };
+        let mut fut = handler(req);
+        let Ok(permit) = Arc::clone(&family.permits).try_acquire_owned() else {
+            let family = Arc::clone(family);
+            return Started::Later(Box::pin(async move {
+                let (reply, permit) = family.run(fut).await;
+                meta.finish(reply, permit)
+            }));
+        };
+        match fut.as_mut().poll(cx) {
+            Poll::Ready(reply) => Started::Now(meta.finish(reply, Some(permit))),
+            Poll::Pending => Started::Later(Box::pin(async move {
+                let reply = fut.await;
+                meta.finish(reply, Some(permit))
+            })),
+        }
+    }
+}
+
+/// A started request (see [`Router::start`]).
+pub(crate) enum Started {
+    Now(Option<Outbound>),
+    Later(Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>),
+}
+
+/// What answering a request needs to know of it once its handler has it.
+#[derive(Clone, Copy)]
+struct Meta {
+    oneway: bool,
+    opaque: i32,
+    code: i32,
+    serialize_type: SerializeType,
+}
+
+impl Meta {
+    /// The response to send, or `None` for a oneway request, which is never
+    /// answered (not even on error).
+    fn finish(self, reply: Reply, permit: Option<OwnedSemaphorePermit>) -> Option<Outbound> {
         let (mut response, until) = match reply {
             Reply::Now(cmd) => (cmd, None),
             Reply::Held { cmd, until } => (cmd, Some(until)),
         };
-        if oneway {
+        if self.oneway {
             // Nobody hears a refused oneway request (END_TRANSACTION,
             // UNREGISTER_CLIENT, ...): say it here.
             if response.code != ResponseCode::Success.as_i32() {
                 tracing::warn!(
-                    request = code,
+                    request = self.code,
                     response = response.code,
                     remark = ?response.remark,
                     "oneway request refused"
@@ -188,12 +230,12 @@ impl Router {
             }
             return None;
         }
-        response.opaque = opaque;
+        response.opaque = self.opaque;
         response.flag |= FLAG_RESPONSE;
         // Answer in the header format the request used: every official
         // client decodes both (the format is in the frame), and the binary
         // one costs a fraction of JSON on the send path.
-        response.serialize_type = serialize_type;
+        response.serialize_type = self.serialize_type;
         Some(match until {
             None => Outbound::Now(response),
             Some(until) => Outbound::Held {

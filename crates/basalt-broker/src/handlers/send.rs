@@ -6,6 +6,7 @@
 //! within `maxMessageSize`. Then the store appends, and the flush outcome
 //! becomes the send status.
 
+use std::future::{ready, Ready};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponse};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::{Reply, Request};
 use basalt_store::{Appended, PutOutcome, PutStatus, Store};
+use futures::future::{BoxFuture, Either};
 
 use crate::groups::Groups;
 use crate::schedule::Schedule;
@@ -37,19 +39,43 @@ pub struct SendState {
     pub timer_max_delay: std::time::Duration,
 }
 
+/// What [`send`] returns: an answer ready at once, or a wait first.
+pub type SendFuture =
+    Either<Ready<Result<Reply, BrokerError>>, BoxFuture<'static, Result<Reply, BrokerError>>>;
+
 /// Under SYNC_FLUSH the reply is held by the connection until the record
 /// is durable (see `basalt_remoting::hold`); the handler does not wait.
-pub async fn send(s: Arc<SendState>, req: Request) -> Result<Reply, BrokerError> {
+///
+/// Not an `async fn`: only a send that auto-creates its topic waits, and
+/// an async fn's state (the request, its header, the message) was copied
+/// by each wrapping future and boxed, a kilobyte per send.
+pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
     let code = req.cmd.request_code();
-    let h = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)?;
-    let (topic, created) = check(&s, &h)?;
-    if created {
-        // Like Java, answer once the name servers know the new route, so
-        // the client can subscribe to the topic it just created.
-        s.reregister
-            .registered(crate::register::REGISTER_WAIT)
-            .await;
+    let checked = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)
+        .map_err(BrokerError::from)
+        .and_then(|h| check(&s, &h).map(|(topic, created)| (h, topic, created)));
+    match checked {
+        Err(e) => Either::Left(ready(Err(e))),
+        Ok((h, topic, true)) => Either::Right(Box::pin(async move {
+            // Like Java, answer once the name servers know the new route,
+            // so the client can subscribe to the topic it just created.
+            s.reregister
+                .registered(crate::register::REGISTER_WAIT)
+                .await;
+            store(&s, &req, &h, topic)
+        })),
+        Ok((h, topic, false)) => Either::Left(ready(store(&s, &req, &h, topic))),
     }
+}
+
+/// Builds the message of a checked send and appends it.
+fn store(
+    s: &SendState,
+    req: &Request,
+    h: &SendMessageRequest,
+    topic: SendView,
+) -> Result<Reply, BrokerError> {
+    let code = req.cmd.request_code();
     let queue_id = pick_queue(&h.topic, topic, h.queue_id)?;
     let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
     let base = MessageExtBrokerInner {
@@ -88,7 +114,7 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Result<Reply, BrokerError>
                 if let Some(w) = &wait {
                     m.properties.insert(WAIT, w.clone());
                 }
-                self::finish_properties(&s, &mut m);
+                self::finish_properties(s, &mut m);
                 m
             })
             .collect::<Vec<_>>();
@@ -101,9 +127,9 @@ pub async fn send(s: Arc<SendState>, req: Request) -> Result<Reply, BrokerError>
             return Err(too_large(base.body.len(), s.max_message_size));
         }
         let mut m = base;
-        finish_properties(&s, &mut m);
+        finish_properties(s, &mut m);
         if m.topic.starts_with(RETRY_PREFIX) {
-            divert_exhausted_retry(&s, &mut m, h.max_reconsume_times, req.cmd.version)?;
+            divert_exhausted_retry(s, &mut m, h.max_reconsume_times, req.cmd.version)?;
         }
         if is_prepared(m.sys_flag) {
             crate::transaction::to_half(&mut m);
@@ -171,7 +197,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     if m.properties.get(UNIQ_KEY).is_none_or(str::is_empty) {
         m.properties.insert(UNIQ_KEY, s.uniq.next(now_ms()));
     }
-    m.properties.insert("CLUSTER", s.cluster_name.clone());
+    m.properties.insert("CLUSTER", &s.cluster_name);
 }
 
 fn check(s: &SendState, h: &SendMessageRequest) -> Result<(SendView, bool), BrokerError> {
