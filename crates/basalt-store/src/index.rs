@@ -19,6 +19,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
 use basalt_message::{java_string_hash, java_string_hash_concat, sysflag, Properties};
+use bytes::BufMut;
 use parking_lot::Mutex;
 
 use crate::config::StoreConfig;
@@ -89,13 +90,15 @@ impl IndexFile {
 
     fn write_header(&self) {
         let h = &self.header;
-        let mut b = Vec::with_capacity(HEADER);
-        b.extend_from_slice(&h.begin_timestamp.to_be_bytes());
-        b.extend_from_slice(&h.end_timestamp.to_be_bytes());
-        b.extend_from_slice(&h.begin_phy_offset.to_be_bytes());
-        b.extend_from_slice(&h.end_phy_offset.to_be_bytes());
-        b.extend_from_slice(&h.hash_slot_count.to_be_bytes());
-        b.extend_from_slice(&h.index_count.to_be_bytes());
+        // On the stack: this runs for every indexed key of every send.
+        let mut b = [0u8; HEADER];
+        let mut w = &mut b[..];
+        w.put_i64(h.begin_timestamp);
+        w.put_i64(h.end_timestamp);
+        w.put_i64(h.begin_phy_offset);
+        w.put_i64(h.end_phy_offset);
+        w.put_i32(h.hash_slot_count);
+        w.put_i32(h.index_count);
         self.region.write_at(0, &b);
     }
 
@@ -123,11 +126,12 @@ impl IndexFile {
             ((store_ts - self.header.begin_timestamp) / 1000).clamp(0, i64::from(i32::MAX)) as i32
         };
         let n = self.header.index_count;
-        let mut e = Vec::with_capacity(ENTRY);
-        e.extend_from_slice(&hash.to_be_bytes());
-        e.extend_from_slice(&phy.to_be_bytes());
-        e.extend_from_slice(&diff.to_be_bytes());
-        e.extend_from_slice(&prev.to_be_bytes());
+        let mut e = [0u8; ENTRY];
+        let mut w = &mut e[..];
+        w.put_i32(hash);
+        w.put_i64(phy);
+        w.put_i32(diff);
+        w.put_i32(prev);
         self.region.write_at(self.entry_pos(n), &e);
         self.region.write_at(slot_pos, &n.to_be_bytes());
         if n <= 1 {
