@@ -62,9 +62,9 @@ pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
             s.reregister
                 .registered(crate::register::REGISTER_WAIT)
                 .await;
-            store(&s, &req, &h, topic)
+            store(&s, &req, h, topic)
         })),
-        Ok((h, topic, false)) => Either::Left(ready(store(&s, &req, &h, topic))),
+        Ok((h, topic, false)) => Either::Left(ready(store(&s, &req, h, topic))),
     }
 }
 
@@ -72,18 +72,18 @@ pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
 fn store(
     s: &SendState,
     req: &Request,
-    h: &SendMessageRequest,
+    h: SendMessageRequest,
     topic: SendView,
 ) -> Result<Reply, BrokerError> {
     let code = req.cmd.request_code();
     let queue_id = pick_queue(&h.topic, topic, h.queue_id)?;
     let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
     let base = MessageExtBrokerInner {
-        topic: h.topic.clone(),
+        properties: Properties::parse(h.properties.as_deref().unwrap_or("")),
+        topic: h.topic,
         queue_id,
         flag: h.flag,
         body: req.cmd.body.clone(),
-        properties: Properties::parse(h.properties.as_deref().unwrap_or("")),
         sys_flag: h.sys_flag,
         born_timestamp: h.born_timestamp,
         born_host: req.conn.peer(),
@@ -92,7 +92,7 @@ fn store(
         prepared_transaction_offset: 0,
     };
     let appended = if batch {
-        if h.topic.starts_with(RETRY_PREFIX) {
+        if base.topic.starts_with(RETRY_PREFIX) {
             return Err(BrokerError::MessageIllegal(
                 "batch request does not support retry group".into(),
             ));
@@ -144,7 +144,7 @@ fn store(
 }
 
 fn held(a: Appended, queue_id: i32, uniq: Option<String>) -> Reply {
-    let cmd = respond(&a.outcome, queue_id, uniq);
+    let cmd = respond(a.outcome, queue_id, uniq);
     match a.durable_at {
         Some(until) => Reply::Held { cmd, until },
         None => Reply::Now(cmd),
@@ -269,23 +269,22 @@ fn pick_queue(topic: &str, config: SendView, requested: i32) -> Result<i32, Brok
     Ok(requested)
 }
 
-fn respond(outcome: &PutOutcome, queue_id: i32, uniq: Option<String>) -> RemotingCommand {
+fn respond(outcome: PutOutcome, queue_id: i32, uniq: Option<String>) -> RemotingCommand {
     let code = match outcome.status {
         PutStatus::PutOk => ResponseCode::Success,
         PutStatus::FlushDiskTimeout => ResponseCode::FlushDiskTimeout,
-    };
-    let msg_id = match outcome.appended.as_slice() {
-        [one] => one.msg_id.clone(),
-        many => many
-            .iter()
-            .map(|a| a.msg_id.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
     };
     let queue_offset = outcome
         .appended
         .first()
         .map_or(0, |a| i64::try_from(a.queue_offset).unwrap_or(i64::MAX));
+    let mut appended = outcome.appended;
+    let msg_id = if appended.len() == 1 {
+        appended.pop().map(|a| a.msg_id).unwrap_or_default()
+    } else {
+        let ids: Vec<&str> = appended.iter().map(|a| a.msg_id.as_str()).collect();
+        ids.join(",")
+    };
     let mut reply = RemotingCommand::response(code, None);
     reply.ext_fields = basalt_protocol::ExtFields::with_capacity(6);
     // Upper-case keys sort first: inserted in key order, each is a push.
