@@ -9,6 +9,8 @@
 //! The key order is a `BTreeMap`'s, so encoded headers stay byte-for-byte
 //! stable.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -27,15 +29,15 @@ struct Entry {
 
 #[derive(Clone)]
 enum Text {
-    /// The header bytes of a received frame.
+    /// The header bytes of a received frame (not checked as UTF-8).
     Shared(Bytes),
-    /// Text appended by inserts.
-    Own(Vec<u8>),
+    /// Text appended by inserts or by the JSON decoder: UTF-8.
+    Own(String),
 }
 
 impl Default for Text {
     fn default() -> Self {
-        Self::Own(Vec::new())
+        Self::Own(String::new())
     }
 }
 
@@ -43,7 +45,16 @@ impl Text {
     fn bytes(&self) -> &[u8] {
         match self {
             Self::Shared(b) => b,
-            Self::Own(v) => v,
+            Self::Own(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text at `span`, if it is UTF-8 (own text always is: only its
+    /// char boundaries are checked).
+    fn str_at(&self, span: Span) -> Option<&str> {
+        match self {
+            Self::Shared(b) => std::str::from_utf8(b.get(span.start..span.end)?).ok(),
+            Self::Own(s) => s.get(span.start..span.end),
         }
     }
 }
@@ -62,7 +73,7 @@ impl ExtFields {
     /// An empty map with room for `n` entries (a reply's known fields).
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            text: Text::Own(Vec::with_capacity(n * 32)),
+            text: Text::Own(String::with_capacity(n * 32)),
             entries: Vec::with_capacity(n),
         }
     }
@@ -71,11 +82,11 @@ impl ExtFields {
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        let mut own = Vec::new();
+        let mut own = String::new();
         let mut b = ExtFieldsBuilder::with_capacity(0);
         for (k, v) in pairs {
-            let key = append(&mut own, k.as_ref().as_bytes());
-            let value = append(&mut own, v.as_ref().as_bytes());
+            let key = append(&mut own, k.as_ref());
+            let value = append(&mut own, v.as_ref());
             b.entries.push(Entry { key, value });
         }
         b.finish(Text::Own(own))
@@ -98,11 +109,33 @@ impl ExtFields {
     pub fn get(&self, key: &str) -> Option<&str> {
         let i = self.find(key.as_bytes()).ok()?;
         let e = self.entries.get(i)?;
-        std::str::from_utf8(self.at(e.value)).ok()
+        self.text.str_at(e.value)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
         self.find(key.as_bytes()).is_ok()
+    }
+
+    /// A received header's text, copied once so it can grow. Bytes that
+    /// are not UTF-8 are replaced (U+FFFD) then, which moves the spans:
+    /// those are rebuilt over the new text.
+    fn make_own(&mut self) {
+        let Text::Shared(b) = &self.text else {
+            return;
+        };
+        if let Ok(s) = std::str::from_utf8(b) {
+            self.text = Text::Own(s.to_owned());
+            return;
+        }
+        let mut own = String::with_capacity(b.len());
+        for e in &mut self.entries {
+            let lossy = |span: Span| {
+                String::from_utf8_lossy(b.get(span.start..span.end).unwrap_or_default())
+            };
+            e.key = append(&mut own, &lossy(e.key));
+            e.value = append(&mut own, &lossy(e.value));
+        }
+        self.text = Text::Own(own);
     }
 
     /// Sets `key` (the last of duplicate keys wins, as in Java's map).
@@ -117,10 +150,7 @@ impl ExtFields {
         } else {
             self.find(key.as_bytes())
         };
-        // A received header's text is copied once, so it can grow.
-        if let Text::Shared(b) = &self.text {
-            self.text = Text::Own(b.to_vec());
-        }
+        self.make_own();
         let Text::Own(own) = &mut self.text else {
             return;
         };
@@ -128,14 +158,14 @@ impl ExtFields {
             Ok(i) => {
                 // The old value's bytes stay behind: a header lives for one
                 // request.
-                let value = append(own, value.as_bytes());
+                let value = append(own, value);
                 if let Some(e) = self.entries.get_mut(i) {
                     e.value = value;
                 }
             }
             Err(i) => {
-                let key = append(own, key.as_bytes());
-                let value = append(own, value.as_bytes());
+                let key = append(own, key);
+                let value = append(own, value);
                 self.entries.insert(i, Entry { key, value });
             }
         }
@@ -157,8 +187,9 @@ impl ExtFields {
 
     /// Entries in key order; a pair that is not UTF-8 is skipped.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.raw_iter()
-            .filter_map(|(k, v)| Some((std::str::from_utf8(k).ok()?, std::str::from_utf8(v).ok()?)))
+        self.entries
+            .iter()
+            .filter_map(|e| Some((self.text.str_at(e.key)?, self.text.str_at(e.value)?)))
     }
 
     pub fn len(&self) -> usize {
@@ -170,9 +201,9 @@ impl ExtFields {
     }
 }
 
-fn append(own: &mut Vec<u8>, s: &[u8]) -> Span {
+fn append(own: &mut String, s: &str) -> Span {
     let start = own.len();
-    own.extend_from_slice(s);
+    own.push_str(s);
     Span {
         start,
         end: own.len(),
@@ -211,6 +242,12 @@ impl ExtFieldsBuilder {
     /// The map over `text`, the header bytes the pushed ranges index.
     pub(crate) fn finish_shared(self, text: Bytes) -> ExtFields {
         self.finish(Text::Shared(text))
+    }
+
+    /// The map over `text`, a buffer the pushed ranges index (the JSON
+    /// decoder writes the unescaped strings there).
+    pub(crate) fn finish_own(self, text: String) -> ExtFields {
+        self.finish(Text::Own(text))
     }
 
     fn finish(self, text: Text) -> ExtFields {
@@ -272,8 +309,13 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
 impl Serialize for ExtFields {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in self.raw_iter() {
-            map.serialize_entry(&String::from_utf8_lossy(k), &String::from_utf8_lossy(v))?;
+        for e in &self.entries {
+            // Own text (a reply's) is UTF-8 already: no check, no copy.
+            let text = |span| match self.text.str_at(span) {
+                Some(s) => Cow::Borrowed(s),
+                None => String::from_utf8_lossy(self.at(span)),
+            };
+            map.serialize_entry(&text(e.key), &text(e.value))?;
         }
         map.end()
     }
@@ -316,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn shared_text_is_copied_on_insert_and_bad_utf8_reads_as_absent() {
+    fn shared_text_reads_bad_utf8_as_absent_until_copied_then_replaced() {
         // "k" -> "v", "x" -> 0xFF (not UTF-8), over one shared buffer.
         let text = Bytes::from_static(b"kvx\xFF");
         let mut b = ExtFieldsBuilder::with_capacity(2);
@@ -326,10 +368,14 @@ mod tests {
         assert_eq!(ext.get("k"), Some("v"));
         assert!(ext.contains_key("x") && ext.get("x").is_none());
         assert_eq!(ext.iter().count(), 1);
+        // JSON replaces what is not UTF-8, as Java's decoder reads it.
+        let json = serde_json::to_string(&ext).unwrap();
+        assert_eq!(json, "{\"k\":\"v\",\"x\":\"\u{FFFD}\"}");
+        // Copied to grow, the text is made UTF-8 the same way.
         ext.insert("a", "1");
         ext.insert("k", "w");
         let got: Vec<(&str, &str)> = ext.iter().collect();
-        assert_eq!(got, [("a", "1"), ("k", "w")]);
+        assert_eq!(got, [("a", "1"), ("k", "w"), ("x", "\u{FFFD}")]);
         assert_eq!(ext.remove("x").as_deref(), Some("\u{FFFD}"));
     }
 }

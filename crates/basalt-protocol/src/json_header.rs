@@ -17,7 +17,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{CompactString, ExtFields, LanguageCode, ProtocolError, RemotingCommand};
+use crate::ext_fields::ExtFieldsBuilder;
+use crate::{ExtFields, LanguageCode, ProtocolError, RemotingCommand};
 
 #[derive(Serialize)]
 struct Out<'a> {
@@ -78,29 +79,13 @@ struct In<'a> {
 enum Field<'a> {
     Null,
     Str(Cow<'a, str>),
-    Bool(bool),
     Int(i64),
     Uint(u64),
-    Float(f64),
-    /// An object or array, kept as its JSON text.
-    Json(String),
+    /// A boolean, float, object or array: no header field takes one.
+    Other,
 }
 
 impl Field<'_> {
-    /// The string Java's `toString()` would have produced; nulls are
-    /// dropped, as Java drops null fields.
-    fn text(&self) -> Option<CompactString> {
-        match self {
-            Field::Null => None,
-            Field::Str(s) => Some(CompactString::from(&**s)),
-            Field::Bool(b) => Some(b.to_compact_string()),
-            Field::Int(n) => Some(n.to_compact_string()),
-            Field::Uint(n) => Some(n.to_compact_string()),
-            Field::Float(f) => Some(Value::from(*f).to_compact_string()),
-            Field::Json(j) => Some(CompactString::from(j.as_str())),
-        }
-    }
-
     fn int(field: Option<&Self>, name: &'static str, required: bool) -> Result<i32, ProtocolError> {
         let bad = ProtocolError::JsonHeaderField { field: name };
         match field {
@@ -133,8 +118,8 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(Field::Null)
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Field::Bool(v))
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Field::Other)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Field::Int(v))
@@ -142,8 +127,8 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
         Ok(Field::Uint(v))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Field::Float(v))
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Field::Other)
     }
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
         Ok(Field::Str(Cow::Borrowed(v)))
@@ -155,16 +140,18 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
         Ok(Field::Str(Cow::Owned(v)))
     }
     fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-        let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(Field::Json(v.to_string()))
+        de::IgnoredAny::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Field::Other)
     }
     fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
-        let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        Ok(Field::Json(v.to_string()))
+        de::IgnoredAny::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        Ok(Field::Other)
     }
 }
 
-/// `extFields`: an object (or null) read straight into [`ExtFields`].
+/// `extFields`: an object (or null) read straight into [`ExtFields`]: each
+/// key and value is appended to one text buffer as the parser yields it,
+/// with no string of its own per key and value.
 struct ExtIn(ExtFields);
 
 impl<'de> Deserialize<'de> for ExtIn {
@@ -185,13 +172,99 @@ impl<'de> Visitor<'de> for ExtVisitor {
         Ok(ExtIn(ExtFields::new()))
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16).min(64));
-        while let Some((k, v)) = map.next_entry::<Cow<'de, str>, Field<'de>>()? {
-            if let Some(text) = v.text() {
-                pairs.push((k, text));
+        let n = map.size_hint().unwrap_or(16).min(64);
+        let mut text = String::with_capacity(512);
+        let mut ext = ExtFieldsBuilder::with_capacity(n);
+        while let Some(key) = map.next_key_seed(Append {
+            text: &mut text,
+            scalars: false,
+        })? {
+            let value = map.next_value_seed(Append {
+                text: &mut text,
+                scalars: true,
+            })?;
+            // A null value is dropped, as Java drops null fields.
+            if let (Some(key), Some(value)) = (key, value) {
+                ext.push(key, value);
             }
         }
-        Ok(ExtIn(ExtFields::from_pairs(pairs)))
+        Ok(ExtIn(ext.finish_own(text)))
+    }
+}
+
+/// Appends one JSON value's text to `text` and yields its byte range, or
+/// `None` for null. Values other than strings take the text Java's
+/// `toString()` would have produced (C++ writes some as JSON numbers);
+/// keys must be strings.
+struct Append<'t> {
+    text: &'t mut String,
+    scalars: bool,
+}
+
+impl Append<'_> {
+    fn push<E>(self, s: &str) -> Result<Option<(usize, usize)>, E> {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Ok(Some((start, self.text.len())))
+    }
+
+    fn scalar<E: de::Error>(
+        self,
+        s: &str,
+        unexpected: de::Unexpected,
+    ) -> Result<Option<(usize, usize)>, E> {
+        if !self.scalars {
+            return Err(E::invalid_type(unexpected, &"a string key"));
+        }
+        self.push(s)
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Append<'_> {
+    type Value = Option<(usize, usize)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Append<'_> {
+    type Value = Option<(usize, usize)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        self.push(v)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        self.scalar(if v { "true" } else { "false" }, de::Unexpected::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.scalar(&v.to_compact_string(), de::Unexpected::Signed(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.scalar(&v.to_compact_string(), de::Unexpected::Unsigned(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.scalar(
+            &Value::from(v).to_compact_string(),
+            de::Unexpected::Float(v),
+        )
+    }
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        self.scalar(&v.to_string(), de::Unexpected::Map)
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
+        let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        self.scalar(&v.to_string(), de::Unexpected::Seq)
     }
 }
 
