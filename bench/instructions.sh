@@ -7,6 +7,8 @@
 #
 #   bash bench/instructions.sh BROKER_BIN [N1] [N2] [THREADS] [CLIENT_BIN]
 #   e.g. bash bench/instructions.sh target/release/basalt 5000 25000 32
+#   HEADER=json bash bench/instructions.sh ...   # JSON request headers, as
+#   Java's clients send by default (the default here is the binary format)
 set -euo pipefail
 bin=$1 n1=${2:-5000} n2=${3:-25000} threads=${4:-32} client=${5:-$1}
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
@@ -24,7 +26,7 @@ run() { # sends -> instructions
   ns=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['namesrv'])" "$work/data/run/ready.json")
   for n in 2000 "$1"; do
     "$client" bench producer -n "$ns" -t InstrBench -s 124 -w "$threads" --count "$n" \
-      --timeout-ms 30000 --quiet --json "$work/p.json" >/dev/null 2>&1
+      --timeout-ms 30000 --header "${HEADER:-rocketmq}" --quiet --json "$work/p.json" >/dev/null 2>&1
     python3 -c "import json,sys;f=json.load(open(sys.argv[1]))['best']['failures'];sys.exit(f>0)" "$work/p.json" \
       || { echo "sends failed" >&2; exit 1; }
   done
