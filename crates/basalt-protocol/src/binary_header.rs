@@ -88,21 +88,21 @@ pub fn decode(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
     if ext_len > 0 {
         let section = r.bytes("extFields", i64::from(ext_len))?;
         // The section ends where the outer reader now stands, so a string
-        // starts (in `header`) at `end` less what is left to read after it.
+        // starts (in `header`) at `end` less the bytes left from it on.
         let end = header.len() - r.buf.len();
         let mut m = Reader { buf: section };
         while m.buf.has_remaining() {
             let klen = m.i16("key length")?;
-            let k_end = end - m.buf.len();
+            let k_at = end - m.buf.len();
             let key = m.bytes("key", i64::from(klen))?;
             let vlen = m.i32("value length")?;
-            let v_end = end - m.buf.len();
+            let v_at = end - m.buf.len();
             let value = m.bytes("value", i64::from(vlen))?;
             // Java keeps the last of duplicate keys; a null (empty) key or
             // value is skipped, matching what its decoder yields. Text is
             // checked as UTF-8 when a value is read.
             if !key.is_empty() && !value.is_empty() {
-                ext.push((k_end, k_end + key.len()), (v_end, v_end + value.len()));
+                ext.push((k_at, k_at + key.len()), (v_at, v_at + value.len()));
             }
         }
     }
