@@ -144,10 +144,23 @@ impl RemotingCommand {
                 frame_len: available,
             });
         }
-        let header = frame.slice(4..4 + header_len);
+        let body_len = available - header_len;
         let mut cmd = match serialize_type {
-            SerializeType::Json => json_header::decode(&header)?,
-            SerializeType::RocketMq => binary_header::decode(header)?,
+            SerializeType::Json => {
+                json_header::decode(frame.get(4..4 + header_len).unwrap_or_default())?
+            }
+            // The binary header's map keeps its bytes (see `ExtFields`). A
+            // request with a body already keeps the frame's buffer (a send,
+            // until its handler returns): a slice is free. One without may
+            // wait a while (a long-polling pull) and would keep the
+            // connection's whole read buffer for its few header bytes: it
+            // gets a copy of its own.
+            SerializeType::RocketMq if body_len > 0 => {
+                binary_header::decode(frame.slice(4..4 + header_len))?
+            }
+            SerializeType::RocketMq => binary_header::decode(Bytes::copy_from_slice(
+                frame.get(4..4 + header_len).unwrap_or_default(),
+            ))?,
         };
         cmd.serialize_type = serialize_type;
         cmd.body = frame.slice(4 + header_len..);
@@ -188,5 +201,38 @@ impl RemotingCommand {
         }
         dst.put_slice(&self.body);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The frame as the codec yields it: after the length prefix.
+    fn frame(cmd: &RemotingCommand) -> Bytes {
+        let mut out = BytesMut::new();
+        cmd.encode(&mut out).unwrap();
+        out.split_off(4).freeze()
+    }
+
+    #[test]
+    fn a_bodyless_binary_request_keeps_none_of_the_read_buffer() {
+        let mut pull = RemotingCommand::request(RequestCode::PullMessage);
+        pull.serialize_type = SerializeType::RocketMq;
+        pull.ext_fields.insert("topic", "T");
+        let buf = frame(&pull);
+        let cmd = RemotingCommand::decode(buf.clone()).unwrap();
+        assert_eq!(cmd.ext_fields.get("topic"), Some("T"));
+        assert!(buf.is_unique(), "a held pull would pin the read buffer");
+
+        // With a body the frame is kept anyway (the body is a slice of it),
+        // and the header is read in place.
+        let send = pull.with_body(&b"body"[..]);
+        let buf = frame(&send);
+        let cmd = RemotingCommand::decode(buf.clone()).unwrap();
+        assert_eq!(cmd.ext_fields.get("topic"), Some("T"));
+        assert!(!buf.is_unique());
+        drop(cmd);
+        assert!(buf.is_unique());
     }
 }
