@@ -188,7 +188,7 @@ impl Properties {
     /// Sets `name` to `value`, returning the old value.
     pub fn insert(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Option<String> {
         let (name, value) = (name.as_ref(), value.as_ref());
-        let storable = storable(name) && !name.contains(NAME_VALUE_SEPARATOR) && storable(value);
+        let storable = storable_pair(name, value);
         // The replaced value's bytes stay behind in the buffer: a message's
         // properties are edited a few times at most before they are stored.
         let value_span = self.append(value);
@@ -259,11 +259,17 @@ impl Properties {
     }
 }
 
-const NAME_VALUE_SEP: u8 = 1;
-const PROPERTY_SEP: u8 = 2;
+// The separators as bytes, for the parser's byte scan (both are ASCII).
+const NAME_VALUE_SEP: u8 = NAME_VALUE_SEPARATOR as u8;
+const PROPERTY_SEP: u8 = PROPERTY_SEPARATOR as u8;
 
 fn storable(s: &str) -> bool {
     !s.is_empty() && !s.contains(PROPERTY_SEPARATOR)
+}
+
+/// Whether a pair survives `encode` then `parse` as it is.
+fn storable_pair(name: &str, value: &str) -> bool {
+    storable(name) && !name.contains(NAME_VALUE_SEPARATOR) && storable(value)
 }
 
 impl PartialEq for Properties {
@@ -284,8 +290,7 @@ impl FromIterator<(String, String)> for Properties {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
         let mut p = Self::new();
         for (name, value) in iter {
-            let storable =
-                storable(&name) && !name.contains(NAME_VALUE_SEPARATOR) && storable(&value);
+            let storable = storable_pair(&name, &value);
             let entry = Entry {
                 name: p.append(&name),
                 value: p.append(&value),

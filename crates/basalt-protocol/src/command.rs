@@ -145,10 +145,9 @@ impl RemotingCommand {
             });
         }
         let body_len = available - header_len;
+        let header = frame.get(4..4 + header_len).unwrap_or_default();
         let mut cmd = match serialize_type {
-            SerializeType::Json => {
-                json_header::decode(frame.get(4..4 + header_len).unwrap_or_default())?
-            }
+            SerializeType::Json => json_header::decode(header)?,
             // The binary header's map keeps its bytes (see `ExtFields`). A
             // request with a body already keeps the frame's buffer (a send,
             // until its handler returns): a slice is free. One without may
@@ -158,9 +157,7 @@ impl RemotingCommand {
             SerializeType::RocketMq if body_len > 0 => {
                 binary_header::decode(frame.slice(4..4 + header_len))?
             }
-            SerializeType::RocketMq => binary_header::decode(Bytes::copy_from_slice(
-                frame.get(4..4 + header_len).unwrap_or_default(),
-            ))?,
+            SerializeType::RocketMq => binary_header::decode(Bytes::copy_from_slice(header))?,
         };
         cmd.serialize_type = serialize_type;
         cmd.body = frame.slice(4 + header_len..);

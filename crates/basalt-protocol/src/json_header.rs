@@ -175,14 +175,8 @@ impl<'de> Visitor<'de> for ExtVisitor {
         let n = map.size_hint().unwrap_or(16).min(64);
         let mut text = String::with_capacity(512);
         let mut ext = ExtFieldsBuilder::with_capacity(n);
-        while let Some(key) = map.next_key_seed(Append {
-            text: &mut text,
-            scalars: false,
-        })? {
-            let value = map.next_value_seed(Append {
-                text: &mut text,
-                scalars: true,
-            })?;
+        while let Some(key) = map.next_key_seed(Append { text: &mut text })? {
+            let value = map.next_value_seed(Append { text: &mut text })?;
             // A null value is dropped, as Java drops null fields.
             if let (Some(key), Some(value)) = (key, value) {
                 ext.push(key, value);
@@ -194,11 +188,10 @@ impl<'de> Visitor<'de> for ExtVisitor {
 
 /// Appends one JSON value's text to `text` and yields its byte range, or
 /// `None` for null. Values other than strings take the text Java's
-/// `toString()` would have produced (C++ writes some as JSON numbers);
-/// keys must be strings.
+/// `toString()` would have produced (C++ writes some as JSON numbers).
+/// The same seed reads keys: serde_json yields object keys as strings only.
 struct Append<'t> {
     text: &'t mut String,
-    scalars: bool,
 }
 
 impl Append<'_> {
@@ -206,17 +199,6 @@ impl Append<'_> {
         let start = self.text.len();
         self.text.push_str(s);
         Ok(Some((start, self.text.len())))
-    }
-
-    fn scalar<E: de::Error>(
-        self,
-        s: &str,
-        unexpected: de::Unexpected,
-    ) -> Result<Option<(usize, usize)>, E> {
-        if !self.scalars {
-            return Err(E::invalid_type(unexpected, &"a string key"));
-        }
-        self.push(s)
     }
 }
 
@@ -244,27 +226,24 @@ impl<'de> Visitor<'de> for Append<'_> {
         Ok(None)
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        self.scalar(if v { "true" } else { "false" }, de::Unexpected::Bool(v))
+        self.push(if v { "true" } else { "false" })
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.scalar(&v.to_compact_string(), de::Unexpected::Signed(v))
+        self.push(&v.to_compact_string())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        self.scalar(&v.to_compact_string(), de::Unexpected::Unsigned(v))
+        self.push(&v.to_compact_string())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        self.scalar(
-            &Value::from(v).to_compact_string(),
-            de::Unexpected::Float(v),
-        )
+        self.push(&Value::from(v).to_compact_string())
     }
     fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
         let v = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        self.scalar(&v.to_string(), de::Unexpected::Map)
+        self.push(&v.to_string())
     }
     fn visit_seq<S: SeqAccess<'de>>(self, seq: S) -> Result<Self::Value, S::Error> {
         let v = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-        self.scalar(&v.to_string(), de::Unexpected::Seq)
+        self.push(&v.to_string())
     }
 }
 
