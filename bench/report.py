@@ -316,8 +316,8 @@ def main():
     md.append(f"- Apache's `org.apache.rocketmq.example.benchmark.Producer` 5.5.0 (`java {a.client_jvm} -cp "
               "example/lib/* ...Producer -n NS -t BasaltBench -s 124 -w N -ri 1000`), run for JAVA_STEP_SECS per "
               "thread count; its last report line is taken (TPS and average RT over a 10 s sliding window, max RT "
-              "since start; it has no percentiles). It sends JSON headers, the Java client's default: it does not "
-              "set `rocketmq.serialize.type`, and `RemotingCommand` falls back to JSON.")
+              "since start; it has no percentiles). It sends binary ROCKETMQ headers (its `main` sets "
+              "`rocketmq.serialize.type` to ROCKETMQ; Java applications left at their defaults send JSON).")
     md.append("- `basalt bench producer -n NS -t BasaltBench -s 124 -w RAMP_START --max-threads RAMP_MAX --ramp -d STEP_SECS` "
               "(1 connection per broker, like the Java client; binary ROCKETMQ header, SEND_MESSAGE_V2).")
     md.append("- Server CPU per million messages: utime+stime from `/proc/PID/stat` across the `basalt bench` ramp, "
