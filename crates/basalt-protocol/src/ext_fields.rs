@@ -185,6 +185,19 @@ impl ExtFields {
             .map(|e| (self.at(e.key), self.at(e.value)))
     }
 
+    /// Entries in key order as text, with bytes that are not UTF-8
+    /// replaced (U+FFFD), as Java's decoder would have read them. Own text
+    /// (a reply's) is UTF-8 already: no check, no copy.
+    pub(crate) fn text_iter(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        let text = |span| match self.text.str_at(span) {
+            Some(s) => Cow::Borrowed(s),
+            None => String::from_utf8_lossy(self.at(span)),
+        };
+        self.entries
+            .iter()
+            .map(move |e| (text(e.key), text(e.value)))
+    }
+
     /// Entries in key order; a pair that is not UTF-8 is skipped.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries
@@ -304,18 +317,12 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for ExtFields {
     }
 }
 
-/// As JSON, text that is not UTF-8 is replaced (U+FFFD), as Java's decoder
-/// would have read it.
+/// As JSON, text that is not UTF-8 is replaced (see `text_iter`).
 impl Serialize for ExtFields {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.entries.len()))?;
-        for e in &self.entries {
-            // Own text (a reply's) is UTF-8 already: no check, no copy.
-            let text = |span| match self.text.str_at(span) {
-                Some(s) => Cow::Borrowed(s),
-                None => String::from_utf8_lossy(self.at(span)),
-            };
-            map.serialize_entry(&text(e.key), &text(e.value))?;
+        for (key, value) in self.text_iter() {
+            map.serialize_entry(&key, &value)?;
         }
         map.end()
     }

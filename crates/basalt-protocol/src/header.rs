@@ -6,7 +6,7 @@
 //! they are. [`command_header!`](crate::command_header) generates the same
 //! mapping for a Rust struct, with the wire key next to each field.
 
-use compact_str::{CompactString, ToCompactString};
+use compact_str::CompactString;
 
 use crate::{ExtFields, ProtocolError};
 
@@ -100,7 +100,7 @@ macro_rules! int_scalar {
                 Some(value)
             }
             fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
-                f(&self.to_compact_string())
+                f(itoa::Buffer::new().format(*self))
             }
         }
     )*};

@@ -14,69 +14,42 @@ use std::marker::PhantomData;
 use bytes::BufMut;
 use compact_str::ToCompactString;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::ext_fields::ExtFieldsBuilder;
-use crate::{ExtFields, LanguageCode, ProtocolError, RemotingCommand};
+use crate::{json_scan, json_write, ExtFields, LanguageCode, ProtocolError, RemotingCommand};
 
-#[derive(Serialize)]
-struct Out<'a> {
-    code: i32,
-    #[serde(rename = "extFields")]
-    ext_fields: &'a ExtFields,
-    flag: i32,
-    language: &'a str,
-    opaque: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remark: Option<&'a str>,
-    #[serde(rename = "serializeTypeCurrentRPC")]
-    serialize_type: &'a str,
-    version: i32,
-}
-
-/// Serialises the header of `cmd` as Java's fastjson would, appending it
-/// to `dst`.
+/// Serialises the header of `cmd` as Java's fastjson would (keys in
+/// alphabetical order, no nulls), appending it to `dst`.
 pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), ProtocolError> {
-    serde_json::to_writer(
-        dst.writer(),
-        &Out {
-            code: cmd.code,
-            ext_fields: &cmd.ext_fields,
-            flag: cmd.flag,
-            language: cmd.language.name(),
-            opaque: cmd.opaque,
-            remark: cmd.remark.as_deref(),
-            serialize_type: "JSON",
-            version: cmd.version,
-        },
-    )
-    .map_err(ProtocolError::JsonHeader)
+    json_write::write(cmd, dst);
+    Ok(())
 }
 
 /// The header as it arrives: typed where every client agrees, [`Field`]
 /// where clients differ. Strings are borrowed from the frame where JSON
 /// escapes allow; unknown keys are skipped.
-#[derive(Deserialize)]
-struct In<'a> {
+#[derive(Deserialize, Default)]
+pub(crate) struct In<'a> {
     #[serde(borrow, default)]
-    code: Option<Field<'a>>,
+    pub(crate) code: Option<Field<'a>>,
     #[serde(borrow, default)]
-    language: Option<Field<'a>>,
+    pub(crate) language: Option<Field<'a>>,
     #[serde(borrow, default)]
-    version: Option<Field<'a>>,
+    pub(crate) version: Option<Field<'a>>,
     #[serde(borrow, default)]
-    opaque: Option<Field<'a>>,
+    pub(crate) opaque: Option<Field<'a>>,
     #[serde(borrow, default)]
-    flag: Option<Field<'a>>,
+    pub(crate) flag: Option<Field<'a>>,
     #[serde(borrow, default)]
-    remark: Option<Field<'a>>,
+    pub(crate) remark: Option<Field<'a>>,
     #[serde(rename = "extFields", default)]
-    ext_fields: Option<ExtIn>,
+    pub(crate) ext_fields: Option<ExtIn>,
 }
 
 /// One JSON value where a scalar is expected.
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     Null,
     Str(Cow<'a, str>),
     Int(i64),
@@ -152,7 +125,7 @@ impl<'de: 'a, 'a> Visitor<'de> for FieldVisitor<'a> {
 /// `extFields`: an object (or null) read straight into [`ExtFields`]: each
 /// key and value is appended to one text buffer as the parser yields it,
 /// with no string of its own per key and value.
-struct ExtIn(ExtFields);
+pub(crate) struct ExtIn(pub(crate) ExtFields);
 
 impl<'de> Deserialize<'de> for ExtIn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -229,10 +202,10 @@ impl<'de> Visitor<'de> for Append<'_> {
         self.push(if v { "true" } else { "false" })
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.push(&v.to_compact_string())
+        self.push(itoa::Buffer::new().format(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        self.push(&v.to_compact_string())
+        self.push(itoa::Buffer::new().format(v))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
         self.push(&Value::from(v).to_compact_string())
@@ -249,11 +222,22 @@ impl<'de> Visitor<'de> for Append<'_> {
 
 /// Parses a JSON header. The body is attached by the caller.
 pub fn decode(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
+    match json_scan::scan(header) {
+        Some(h) => command(h),
+        None => decode_serde(header),
+    }
+}
+
+/// Any JSON header, and the errors: through serde_json.
+fn decode_serde(header: &[u8]) -> Result<RemotingCommand, ProtocolError> {
     // A derived struct would also accept an array, by position.
     if header.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ProtocolError::JsonHeaderField { field: "<root>" });
     }
-    let h: In = serde_json::from_slice(header).map_err(ProtocolError::JsonHeader)?;
+    command(serde_json::from_slice(header).map_err(ProtocolError::JsonHeader)?)
+}
+
+fn command(h: In) -> Result<RemotingCommand, ProtocolError> {
     let language = match &h.language {
         Some(Field::Str(s)) => LanguageCode::from_name(s),
         Some(Field::Uint(n)) => u8::try_from(*n).map_or(LanguageCode::OTHER, LanguageCode),
@@ -329,5 +313,219 @@ mod tests {
         assert!(decode(br#"[1,2]"#).is_err());
         assert!(decode(br#"{"code":1,"extFields":[]}"#).is_err());
         assert!(decode(b"{not json").is_err());
+    }
+}
+
+/// The fast reader and writer against serde_json, which they replace on
+/// the common path.
+#[cfg(test)]
+mod against_serde {
+    use proptest::prelude::*;
+    use serde::Serialize;
+
+    use super::*;
+
+    /// What `encode_into` wrote through serde before `json_write`.
+    #[derive(Serialize)]
+    struct Out<'a> {
+        code: i32,
+        #[serde(rename = "extFields")]
+        ext_fields: &'a ExtFields,
+        flag: i32,
+        language: &'a str,
+        opaque: i32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remark: Option<&'a str>,
+        #[serde(rename = "serializeTypeCurrentRPC")]
+        serialize_type: &'a str,
+        version: i32,
+    }
+
+    fn serde_encode(cmd: &RemotingCommand) -> Vec<u8> {
+        serde_json::to_vec(&Out {
+            code: cmd.code,
+            ext_fields: &cmd.ext_fields,
+            flag: cmd.flag,
+            language: cmd.language.name(),
+            opaque: cmd.opaque,
+            remark: cmd.remark.as_deref(),
+            serialize_type: "JSON",
+            version: cmd.version,
+        })
+        .unwrap()
+    }
+
+    /// A SEND_MESSAGE_V2 header as Java's client writes it (fastjson
+    /// escapes the property separators).
+    const JAVA_SEND: &str = r#"{"code":310,"extFields":{"a":"benchmark_producer","b":"BasaltBench","c":"TBW102","d":"4","e":"3","f":"0","g":"1795706278246","h":"0","i":"UNIQ_KEY\u0001FD000000000000000000000000000002\u0002WAIT\u0001true\u0002","j":"0","k":"false","m":"false","n":"broker-a"},"flag":0,"language":"JAVA","opaque":30868,"serializeTypeCurrentRPC":"JSON","version":483}"#;
+
+    #[test]
+    fn a_java_send_header_takes_the_fast_path() {
+        assert!(json_scan::scan(JAVA_SEND.as_bytes()).is_some());
+        let cmd = decode(JAVA_SEND.as_bytes()).unwrap();
+        assert_eq!(cmd, decode_serde(JAVA_SEND.as_bytes()).unwrap());
+        assert_eq!(
+            cmd.ext_fields.get("i"),
+            Some("UNIQ_KEY\u{1}FD000000000000000000000000000002\u{2}WAIT\u{1}true\u{2}")
+        );
+        assert_eq!((cmd.code, cmd.opaque, cmd.version), (310, 30868, 483));
+    }
+
+    /// Mostly valid strings; one piece in ~30 is an error serde reports
+    /// (or a surrogate pair, which only serde reads).
+    fn json_string() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            40 => "[a-zA-Z0-9 _.:-]{0,6}",
+            5 => Just(r"\u0001".to_owned()),
+            3 => Just(r"\u00e9\u00FF\u0000".to_owned()),
+            3 => Just(r#"\"\\\/\b\f\n\r\t"#.to_owned()),
+            3 => Just("é😀".to_owned()),
+            1 => Just(r"\ud83d\ude00".to_owned()),
+            1 => prop::sample::select(vec![r"\ud83d", r"\u12G4", r"\u+123", r"\x", "\u{1}", "\t"])
+                .prop_map(str::to_owned),
+        ];
+        prop::collection::vec(piece, 0..4).prop_map(|p| format!("\"{}\"", p.concat()))
+    }
+
+    fn int() -> impl Strategy<Value = String> {
+        prop_oneof![
+            12 => any::<i32>().prop_map(|n| n.to_string()),
+            1 => any::<i64>().prop_map(|n| n.to_string()),
+            1 => any::<u64>().prop_map(|n| n.to_string()),
+        ]
+    }
+
+    /// Integers, and a few numbers only serde reads (or rejects).
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => int(),
+            1 => prop::sample::select(vec![
+                "0", "-0", "007", "1.5", "1e3", "2E1", "-", "18446744073709551616",
+                "-9223372036854775809", "-9223372036854775808",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => json_string(),
+            4 => number(),
+            1 => prop::sample::select(vec!["true", "false", "null", "nul"]).prop_map(str::to_owned),
+            1 => prop::sample::select(vec!["{}", "[1]", r#"{"x":[1,{}]}"#]).prop_map(str::to_owned),
+        ]
+    }
+
+    /// `ws` picks the whitespace between tokens (mostly none, as Java).
+    fn object(entries: Vec<(String, String)>, ws: &[&str]) -> String {
+        let mut w = ws.iter().cycle();
+        let mut next = || *w.next().unwrap_or(&"");
+        let body: Vec<String> = entries
+            .iter()
+            .map(|(k, v)| format!("{k}{}:{}{v}", next(), next()))
+            .collect();
+        format!("{}{{{}{}}}{}", next(), body.join(","), next(), next())
+    }
+
+    fn ext_fields() -> impl Strategy<Value = String> {
+        prop_oneof![
+            12 => prop::collection::vec((json_string(), scalar()), 0..8)
+                .prop_map(|e| object(e, &[""])),
+            1 => prop::sample::select(vec!["null", "[]", "\"x\"", "{", "{\"a\"}"])
+                .prop_map(str::to_owned),
+        ]
+    }
+
+    /// Top-level entries: known keys mostly with values of their type,
+    /// unknown keys, escaped keys; a repeated key now and then.
+    fn entry() -> impl Strategy<Value = (String, String)> {
+        let key = |k: &'static str| Just(format!("\"{k}\""));
+        prop_oneof![
+            3 => (key("extFields"), ext_fields()),
+            2 => (prop::sample::select(vec!["\"opaque\"", "\"flag\"", "\"version\""]).prop_map(str::to_owned), number()),
+            1 => (key("language"), prop_oneof![
+                4 => prop::sample::select(vec!["\"JAVA\"", "\"CPP\"", "\"GO\"", "\"RUST\""]).prop_map(str::to_owned),
+                1 => scalar(),
+            ]),
+            1 => (key("remark"), prop_oneof![json_string(), Just("null".to_owned())]),
+            1 => (key("co\\u0064e"), number()),
+            1 => (prop_oneof![key("other"), json_string()], scalar()),
+            1 => (key("opaque"), scalar()),
+        ]
+    }
+
+    fn header() -> impl Strategy<Value = String> {
+        let ws = prop::collection::vec(
+            prop::sample::select(vec!["", "", "", "", " ", "\n", "\t"]),
+            1..4,
+        );
+        (
+            prop_oneof![8 => int().prop_map(Some), 1 => prop::option::of(scalar())],
+            prop::collection::vec(entry(), 0..6),
+            prop::bool::weighted(0.9),
+            ws,
+        )
+            .prop_map(|(code, mut entries, unique, ws)| {
+                if unique {
+                    let mut seen = std::collections::HashSet::new();
+                    entries.retain(|(k, _)| seen.insert(k.clone()));
+                }
+                if let Some(code) = code {
+                    entries.insert(0, ("\"code\"".to_owned(), code));
+                }
+                object(entries, &ws)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn reads_every_header_as_serde_does(text in header(), cut in any::<prop::sample::Index>(), cut_it in prop::bool::weighted(0.1)) {
+            let mut bytes = text.into_bytes();
+            if cut_it {
+                bytes.truncate(cut.index(bytes.len() + 1));
+            }
+            match (decode(&bytes), decode_serde(&bytes)) {
+                (Ok(fast), Ok(slow)) => prop_assert_eq!(fast, slow),
+                (Err(_), Err(_)) => {}
+                (fast, slow) => prop_assert!(false, "{:?}: fast {:?}, serde {:?}", String::from_utf8_lossy(&bytes), fast, slow),
+            }
+        }
+
+        #[test]
+        fn writes_what_serde_wrote(
+            code in any::<i32>(), flag in any::<i32>(), opaque in any::<i32>(), version in any::<i32>(),
+            remark in prop::option::of(any::<String>()),
+            pairs in prop::collection::vec((any::<String>(), "[\u{0}-\u{7f}é]{0,12}"), 0..6),
+        ) {
+            let mut cmd = RemotingCommand { code, flag, opaque, version, remark, ..RemotingCommand::default() };
+            cmd.ext_fields = ExtFields::from_pairs(pairs);
+            let mut out = Vec::new();
+            encode_into(&cmd, &mut out).unwrap();
+            let want = serde_encode(&cmd);
+            prop_assert_eq!(String::from_utf8_lossy(&out), String::from_utf8_lossy(&want));
+        }
+    }
+
+    #[test]
+    fn writes_bad_utf8_of_a_received_binary_header_replaced() {
+        let mut cmd = RemotingCommand::success();
+        let mut raw = Vec::new();
+        let mut bin = RemotingCommand::success();
+        bin.ext_fields.insert("k", "v\u{1}");
+        crate::binary_header::encode_into(&bin, &mut raw).unwrap();
+        // Corrupt the value's first byte into one that is not UTF-8.
+        let at = raw.len() - 2;
+        raw[at] = 0xFF;
+        cmd.ext_fields = crate::binary_header::decode(bytes::Bytes::from(raw))
+            .unwrap()
+            .ext_fields;
+        let mut out = Vec::new();
+        encode_into(&cmd, &mut out).unwrap();
+        assert_eq!(out, serde_encode(&cmd));
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains("\"k\":\"\u{FFFD}\\u0001\""));
     }
 }

@@ -20,6 +20,8 @@ pub mod frame;
 pub mod header;
 pub mod headers;
 pub mod json_header;
+mod json_scan;
+mod json_write;
 pub mod language;
 
 pub use codes::{RequestCode, ResponseCode};
