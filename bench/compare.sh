@@ -174,7 +174,14 @@ java_ramp() { # label
       org.apache.rocketmq.example.benchmark.Producer -n "$NS" -t "$TOPIC" -s "$SIZE" -w "$w" -ri 1000) \
       >"$dir/w$w.log" 2>&1 &
     local jp=$!; started+=("$jp")
-    sleep "$JAVA_STEP_SECS"
+    # CPU of server and client over the last 10 s, the Producer's window:
+    # the two share the machine, so each one's cost per message bounds
+    # the TPS the pair can reach.
+    sleep $(( JAVA_STEP_SECS > 10 ? JAVA_STEP_SECS - 10 : 0 ))
+    local s0 j0 s1 j1
+    s0=$(cpu_ticks "${PIDS[@]}"); j0=$(cpu_ticks "$jp")
+    sleep 10
+    s1=$(cpu_ticks "${PIDS[@]}"); j1=$(cpu_ticks "$jp")
     stop_pids "$jp"
     local line tps avg max sf rf
     line=$(grep 'Send TPS' "$dir/w$w.log" | tail -1 || true)
@@ -184,7 +191,7 @@ java_ramp() { # label
     sf=$(sed -n 's/.*Send Failed: *\([0-9]*\).*/\1/p' <<<"$line"); sf=${sf:-0}
     rf=$(sed -n 's/.*Response Failed: *\([0-9]*\).*/\1/p' <<<"$line"); rf=${rf:-0}
     log "  apache Producer -w $w: $tps msg/s, avg $avg ms, max $max ms, failed $sf/$rf"
-    steps+=("{\"workers\":$w,\"tps\":$tps,\"avg_ms\":$avg,\"max_ms\":$max,\"send_failed\":$sf,\"response_failed\":$rf}")
+    steps+=("{\"workers\":$w,\"tps\":$tps,\"avg_ms\":$avg,\"max_ms\":$max,\"send_failed\":$sf,\"response_failed\":$rf,\"server_ticks\":$((s1 - s0)),\"client_ticks\":$((j1 - j0)),\"clk_tck\":$CLK_TCK}")
     # Like `basalt bench --ramp`: two steps in a row without a 5% rise
     # over the best so far end the ramp (one noisy step does not).
     if [ "$tps" -le $(( best + best / 20 )) ]; then flat=$(( flat + 1 )); else flat=0; fi

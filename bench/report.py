@@ -31,6 +31,13 @@ def target(run, label):
         return None
     server = load(d / "server.json", {})
     java_steps = load(d / "java.json", []) or []
+    for st in java_steps:
+        # CPU over the Producer's last 10 s window, per message of it.
+        msgs = st.get("tps", 0) * 10
+        if msgs and st.get("clk_tck"):
+            for who in ("server", "client"):
+                if f"{who}_ticks" in st:
+                    st[f"{who}_us_per_msg"] = round(st[f"{who}_ticks"] / st["clk_tck"] / msgs * 1e6, 1)
     java_best = max(java_steps, key=lambda s: s["tps"], default=None)
     prod = load(d / "producer.json")
     rust = None
@@ -185,6 +192,8 @@ def main():
         row("  avg RT (10 s window)", ["apache_producer", "best", "avg_ms"], " ms")
         row("  max RT (since start)", ["apache_producer", "best", "max_ms"], " ms")
         row("  failed sends", ["apache_producer", "best", "send_failed"])
+        row("  server CPU per message (10 s window)", ["apache_producer", "best", "server_us_per_msg"], " us")
+        row("  client (Producer JVM) CPU per message", ["apache_producer", "best", "client_us_per_msg"], " us")
         row("sync send TPS at saturation, `basalt bench producer`", ["basalt_bench_producer", "tps"])
         row("  threads at that point", ["basalt_bench_producer", "workers"])
         row("  RT avg", ["basalt_bench_producer", "avg_ms"], " ms")
