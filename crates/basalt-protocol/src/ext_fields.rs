@@ -78,7 +78,7 @@ impl ExtFields {
         }
     }
 
-    /// Builds the map from pairs in wire order; see [`ExtFieldsBuilder`].
+    /// Builds the map from pairs in wire order; see `ExtFieldsBuilder`.
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {

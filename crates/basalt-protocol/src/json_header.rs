@@ -6,6 +6,10 @@
 //! ```
 //! Java writes keys alphabetically and omits nulls; Go always sends `remark`;
 //! C++ writes some `extFields` values as JSON numbers. Unknown keys are ignored.
+//!
+//! Headers of that shape are read by `json_scan` and every reply is written
+//! by `json_write`, without serde; serde_json reads any other header and
+//! reports every error.
 
 use std::borrow::Cow;
 use std::fmt;
