@@ -1,8 +1,9 @@
 //! The JSON header in the shape clients write it, read without serde.
 //!
 //! Java applications send JSON headers by default. Through serde_json a
-//! send's header cost ~13 K instructions, more than the rest of the send:
-//! a UTF-8 check per string, generic field matching, a visitor per value.
+//! send's header cost ~13 K instructions, over a third of the broker's
+//! work for the send: a UTF-8 check per string, generic field matching, a
+//! visitor per value.
 //! Clients all write one flat object: integers and strings at the top,
 //! `extFields` an object of strings (C++: some integers). This reader takes
 //! that shape, checks the whole header as UTF-8 once and finds string ends
