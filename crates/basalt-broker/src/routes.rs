@@ -99,7 +99,15 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     let lock_state = Arc::new(Locks::default());
     let store_state = Arc::new(store.clone());
 
-    let mut r = Router::new().with_gate(durability_gate(store));
+    // Sends stage their records; each connection's burst of requests is
+    // committed in one write before its replies go out.
+    let staged = store.clone();
+    let mut r = Router::new()
+        .with_gate(durability_gate(store))
+        .on_burst_end(move || {
+            // A failure poisons the store (and says so); later sends fail.
+            let _ = staged.commit_staged();
+        });
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_async(r, code, &send_family, &send_state, send::send);
     }

@@ -3,8 +3,10 @@
 //! ends may send requests (the broker calls clients back).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use basalt_protocol::frame::DEFAULT_MAX_FRAME;
 use basalt_protocol::{RemotingCommand, ResponseCode};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use parking_lot::Mutex;
 use tokio::net::{TcpStream, ToSocketAddrs};
 use tokio::sync::{mpsc, oneshot};
@@ -228,6 +230,46 @@ async fn write_loop(
     closed.cancel();
 }
 
+/// Requests started before their responses go to the writer: bounds the
+/// latency a long run of buffered requests adds to the first one.
+const MAX_BURST: usize = 64;
+
+/// What a burst of requests leaves for its end: responses, and the
+/// requests that finish later.
+#[derive(Default)]
+struct Burst {
+    started: usize,
+    replies: Vec<Outbound>,
+    later: Vec<Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>>,
+}
+
+impl Burst {
+    /// Runs the router's burst hook, then hands the responses to the
+    /// writer and the waiting requests to tasks of their own, so nothing
+    /// is answered before the hook has run. False once the writer is gone.
+    async fn finish(&mut self, router: &Router, conn: &Connection) -> bool {
+        if self.started == 0 {
+            return true;
+        }
+        self.started = 0;
+        router.burst_end();
+        for fut in self.later.drain(..) {
+            let tx = conn.tx.clone();
+            drop(tokio::spawn(async move {
+                if let Some(out) = fut.await {
+                    let _ = tx.send(out).await;
+                }
+            }));
+        }
+        for out in self.replies.drain(..) {
+            if conn.tx.send(out).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 async fn read_loop(
     mut frames: FramedRead<tokio::net::tcp::OwnedReadHalf, RemotingCodec>,
     conn: Arc<Connection>,
@@ -240,19 +282,35 @@ async fn read_loop(
     let idle = tokio::time::sleep(config.idle_timeout);
     tokio::pin!(idle);
     let mut last_frame = Instant::now();
+    let mut burst = Burst::default();
     loop {
-        let next = tokio::select! {
-            () = conn.closed.cancelled() => break,
-            () = &mut idle => {
-                let quiet_until = last_frame + config.idle_timeout;
-                if Instant::now() >= quiet_until {
-                    tracing::info!(peer = %conn.peer, "closing idle connection");
+        // Frames already read are taken without waiting; the burst ends
+        // when the next one would need the socket (or at its limit).
+        let buffered = if burst.started < MAX_BURST {
+            frames.next().now_or_never()
+        } else {
+            None
+        };
+        let next = match buffered {
+            Some(next) => next,
+            None => {
+                if !burst.finish(&router, &conn).await {
                     break;
                 }
-                idle.as_mut().reset(quiet_until);
-                continue;
+                tokio::select! {
+                    () = conn.closed.cancelled() => break,
+                    () = &mut idle => {
+                        let quiet_until = last_frame + config.idle_timeout;
+                        if Instant::now() >= quiet_until {
+                            tracing::info!(peer = %conn.peer, "closing idle connection");
+                            break;
+                        }
+                        idle.as_mut().reset(quiet_until);
+                        continue;
+                    }
+                    next = frames.next() => next,
+                }
             }
-            next = frames.next() => next,
         };
         last_frame = Instant::now();
         let frame = match next {
@@ -270,19 +328,11 @@ async fn read_loop(
                     cmd,
                     conn: Arc::clone(&conn),
                 };
+                burst.started += 1;
                 match start_request(&router, req).await {
-                    Some(Started::Now(Some(out))) => {
-                        let _ = conn.tx.send(out).await;
-                    }
+                    Some(Started::Now(Some(out))) => burst.replies.push(out),
                     Some(Started::Now(None)) | None => {}
-                    Some(Started::Later(fut)) => {
-                        let tx = conn.tx.clone();
-                        drop(tokio::spawn(async move {
-                            if let Some(out) = fut.await {
-                                let _ = tx.send(out).await;
-                            }
-                        }));
-                    }
+                    Some(Started::Later(fut)) => burst.later.push(fut),
                 }
             }
             Err(e) => {
@@ -293,12 +343,14 @@ async fn read_loop(
                     ResponseCode::SystemError,
                     format!("decode error: {e}"),
                 );
-                if conn.tx.send(Outbound::Now(reply)).await.is_err() {
-                    break;
-                }
+                burst.started += 1;
+                burst.replies.push(Outbound::Now(reply));
             }
         }
     }
+    // Whatever the burst left is finished (the hook must run) even though
+    // its responses may no longer reach the peer.
+    let _ = burst.finish(&router, &conn).await;
     conn.closed.cancel();
     conn.pending.lock().clear();
     let _ = writer.await;

@@ -27,6 +27,7 @@ pub struct Request {
 type BoxFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 type Handler = Arc<dyn Fn(Request) -> BoxFuture + Send + Sync>;
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
+type BurstHook = Arc<dyn Fn() + Send + Sync>;
 
 /// A group of request codes that share a concurrency limit, like one of
 /// Java's processor thread pools. Requests beyond `limit` wait; beyond
@@ -88,6 +89,7 @@ impl Family {
 pub struct Router {
     routes: HashMap<i32, (Handler, Arc<Family>)>,
     close_hooks: Vec<CloseHook>,
+    burst_end: Option<BurstHook>,
     gate: Option<Gate>,
 }
 
@@ -147,6 +149,21 @@ impl Router {
     pub fn on_close(mut self, hook: impl Fn(&Connection) + Send + Sync + 'static) -> Self {
         self.close_hooks.push(Arc::new(hook));
         self
+    }
+
+    /// Runs `hook` each time a connection has started every request it had
+    /// read (up to a burst's limit), before their responses go to the
+    /// writer: Netty's `channelReadComplete`. Work a burst of handlers left
+    /// for later (the broker's staged appends) is finished there, once.
+    pub fn on_burst_end(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+        self.burst_end = Some(Arc::new(hook));
+        self
+    }
+
+    pub(crate) fn burst_end(&self) {
+        if let Some(hook) = &self.burst_end {
+            hook();
+        }
     }
 
     pub(crate) fn closed(&self, conn: &Connection) {

@@ -256,3 +256,61 @@ async fn a_panicking_handler_loses_its_request_not_the_connection() {
         .expect("the connection still serves");
     assert_eq!(r.response_code(), ResponseCode::Success);
 }
+
+/// Requests read together form one burst: the router's burst hook runs
+/// once for it, and before any of its responses is written.
+#[tokio::test]
+async fn a_burst_of_requests_runs_the_hook_once_before_its_responses() {
+    use futures::StreamExt;
+    const N: i32 = 50;
+    let started = Arc::new(AtomicUsize::new(0));
+    let committed = Arc::new(AtomicUsize::new(0));
+    let hooks = Arc::new(AtomicUsize::new(0));
+    let fam = Family::new("t", 64, 64);
+    let (s, s2) = (Arc::clone(&started), Arc::clone(&started));
+    let (c, h) = (Arc::clone(&committed), Arc::clone(&hooks));
+    let router = Router::new()
+        .route(RequestCode::HeartBeat, &fam, move |_req| {
+            let n = s.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { RemotingCommand::response(ResponseCode::Success, n.to_string()) }
+        })
+        .on_burst_end(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+            c.store(s2.load(Ordering::SeqCst), Ordering::SeqCst);
+        });
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    // Every request in one write, so the server reads them together.
+    let mut frames = bytes::BytesMut::new();
+    for opaque in 0..N {
+        let mut req = RemotingCommand::request(RequestCode::HeartBeat);
+        req.opaque = opaque;
+        req.encode(&mut frames).unwrap();
+    }
+    tokio::io::AsyncWriteExt::write_all(&mut raw, &frames)
+        .await
+        .unwrap();
+    let mut replies = tokio_util::codec::FramedRead::new(
+        raw,
+        basalt_remoting::codec::RemotingCodec::new(1 << 20),
+    );
+    for _ in 0..N {
+        let reply = tokio::time::timeout(Duration::from_secs(5), replies.next())
+            .await
+            .expect("a reply within the deadline")
+            .expect("the connection stays open")
+            .unwrap()
+            .unwrap();
+        let n: usize = reply.remark.as_deref().unwrap().parse().unwrap();
+        // The hook that covered this request ran before its reply left.
+        assert!(
+            committed.load(Ordering::SeqCst) >= n,
+            "reply {n} before its hook"
+        );
+    }
+    let runs = hooks.load(Ordering::SeqCst);
+    assert!(
+        (1..N as usize).contains(&runs),
+        "{runs} hook runs for one burst"
+    );
+}

@@ -81,29 +81,27 @@ impl Shared {
             self.write_locked(&mut st, msgs, encoded, &mut results, &mut arrivals)
         };
         // Announce whatever was written, even when a later record failed.
-        let staged = self.commitlog.is_staged();
-        let mut last: Option<(&str, i32)> = None;
+        // Readers cannot see these records until they are committed; a
+        // reader that starts waiting after this sees the queue's new max
+        // offset and does not wait.
         let mut deferred = false;
-        for &(end, topic, queue_id) in &arrivals {
-            let queue = (topic, queue_id);
-            if staged {
-                // Readers cannot see these records until the flusher commits
-                // them; a reader that starts waiting after this sees the
-                // queue's new max offset and does not wait.
-                if let Some(n) = self.signals.get(queue.0, queue.1) {
-                    self.deferred_arrivals.lock().push((end, n));
-                    deferred = true;
-                }
-            } else if last != Some(queue) {
-                // One wake per run of a batch into one queue.
-                last = Some(queue);
-                self.signals.wake(queue.0, queue.1);
+        for (i, &(end, topic, queue_id)) in arrivals.iter().enumerate() {
+            // A run of a batch into one queue is announced by its last record.
+            if arrivals
+                .get(i + 1)
+                .is_some_and(|&(_, t, q)| t == topic && q == queue_id)
+            {
+                continue;
+            }
+            if let Some(n) = self.signals.get(topic, queue_id) {
+                self.deferred_arrivals.lock().push((end, n));
+                deferred = true;
             }
         }
         if deferred {
-            // The flusher may have committed these records between the
-            // append lock's release and the pushes above; its publish then
-            // missed them, and the next commit may be a flush period away.
+            // A commit may have run between the append lock's release and
+            // the pushes above; its publish then missed them, and the next
+            // commit may be a commit period away.
             self.publish_committed_arrivals();
         }
         written.map(|()| results)

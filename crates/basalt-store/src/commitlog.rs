@@ -18,39 +18,28 @@ const BLANK_LEN: u64 = 8;
 
 pub(crate) struct CommitLog {
     segs: SegmentQueue,
-    /// Present when appends are staged and committed by the flusher
-    /// (`transientStorePoolEnable`, and SYNC_FLUSH; see `transient`);
-    /// otherwise records are copied straight into the mapping.
-    stager: Option<Stager>,
+    /// Appends are staged and written to the file in bursts (see
+    /// `transient`): through the mapping, each new page cost a page fault
+    /// and each flush write-protected the pages again.
+    stager: Stager,
 }
 
 impl CommitLog {
-    pub(crate) fn open(
-        dir: &std::path::Path,
-        file_size: u64,
-        disk: Arc<dyn Disk>,
-        staged: bool,
-    ) -> Result<Self> {
+    pub(crate) fn open(dir: &std::path::Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
         Ok(Self {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
-            stager: staged.then(|| Stager::new(file_size)),
+            stager: Stager::new(file_size),
         })
     }
 
-    /// Commits staged bytes to the file (staged appends only).
+    /// Commits staged bytes to the file.
     pub(crate) fn commit_staged(&self) -> std::io::Result<()> {
-        self.stager.as_ref().map_or(Ok(()), Stager::commit)
-    }
-
-    pub(crate) fn is_staged(&self) -> bool {
-        self.stager.is_some()
+        self.stager.commit()
     }
 
     /// Write position in `seg`, staged bytes included.
     fn end_in(&self, seg: &Segment) -> u64 {
-        self.stager
-            .as_ref()
-            .map_or_else(|| seg.wrote(), |s| s.end_of(seg))
+        self.stager.end_of(seg)
     }
 
     /// One past the last appended byte, staged bytes included.
@@ -119,15 +108,7 @@ impl CommitLog {
                 store_timestamp,
             },
         );
-        if let Some(stager) = &self.stager {
-            stager.append(&seg, buf, false)?;
-            return Ok(phys);
-        }
-        seg.region.append(buf).ok_or_else(|| StoreError::Corrupt {
-            file: seg.path().to_owned(),
-            offset: seg.wrote(),
-            reason: "record does not fit after roll".to_owned(),
-        })?;
+        self.stager.append(&seg, buf, false)?;
         Ok(phys)
     }
 
@@ -153,21 +134,14 @@ impl CommitLog {
     fn pad_with_blank(&self, seg: &Arc<Segment>) -> Result<()> {
         let remaining = seg.size() - self.end_in(seg);
         let marker = BlankOrRecord::blank_marker(i32::try_from(remaining).unwrap_or(i32::MAX));
-        if let Some(stager) = &self.stager {
-            let marker: &[u8] = if remaining >= BLANK_LEN {
-                marker.as_slice()
-            } else {
-                &[]
-            };
-            return stager.append(seg, marker, true);
-        }
-        if remaining >= BLANK_LEN {
-            let _ = seg.region.append(&marker);
-        }
-        // The rest of the file is padding: count it as written so readers and
-        // the flusher move on to the next file.
-        seg.region.set_wrote(seg.size() as usize);
-        Ok(())
+        let marker: &[u8] = if remaining >= BLANK_LEN {
+            marker.as_slice()
+        } else {
+            &[]
+        };
+        // The rest of the file is padding: once committed it counts as
+        // written, so readers and the flusher move on to the next file.
+        self.stager.append(seg, marker, true)
     }
 
     /// Store timestamp of the first record of `seg`, if it has one.

@@ -74,7 +74,9 @@ pub struct StoreConfig {
     /// ASYNC_FLUSH a put is answered once staged, so a crash loses what was
     /// not committed yet (see `transient`). Default: false.
     pub transient_store_pool_enable: bool,
-    /// Commit period of the transient store pool. Default: 200.
+    /// Commit period of the transient store pool; under ASYNC_FLUSH without
+    /// it, the longest a staged record waits for a commit its appender did
+    /// not make. Default: 200.
     pub commit_interval_commit_log: u64,
     /// Largest accepted body in bytes. Default: 4 MiB (4194304).
     pub max_message_size: u32,

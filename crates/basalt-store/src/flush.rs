@@ -11,7 +11,7 @@
 //! Under load the flusher gathers: when the previous sync covered at least
 //! `groupCommitSiblings` puts, the next one starts no sooner than
 //! `groupCommitDelayMicros` after it, so more puts share it. Appends are
-//! staged under SYNC_FLUSH; the flusher writes them to the file (one
+//! staged; under SYNC_FLUSH the flusher writes them to the file (one
 //! `pwrite`, see `transient`) right before each sync.
 //! Under ASYNC_FLUSH it syncs every `flushIntervalCommitLog` when
 //! `flushCommitLogLeastPages` pages are dirty, and everything every
@@ -215,7 +215,7 @@ pub(crate) async fn wait_durable(shared: &Shared, end: u64) -> Result<PutStatus>
     }
 }
 
-fn poisoned(shared: &Shared) -> StoreError {
+pub(crate) fn poisoned(shared: &Shared) -> StoreError {
     match shared.poison.get() {
         Some(e) => StoreError::Poisoned(Arc::clone(e)),
         None => StoreError::Shutdown,
@@ -276,11 +276,11 @@ impl<'a> Flusher<'a> {
     fn run(mut self) {
         let cfg = &self.s.config;
         let flush_every = Duration::from_millis(cfg.flush_interval_commit_log);
-        let staged = self.s.commitlog.is_staged();
         // Under SYNC_FLUSH a put wakes the flusher; the period only picks up
-        // puts that did not ask to wait (WAIT=false).
+        // puts that did not ask to wait (WAIT=false). Under ASYNC_FLUSH the
+        // commit period commits what appenders left staged.
         let mut interval = flush_every;
-        if staged && !self.sync {
+        if !self.sync {
             interval = interval.min(Duration::from_millis(cfg.commit_interval_commit_log));
         }
         loop {
@@ -299,13 +299,11 @@ impl<'a> Flusher<'a> {
             if flush && self.sync && !stopping {
                 self.gather();
             }
-            if staged {
-                if let Err(e) = self.s.commitlog.commit_staged() {
-                    self.s.poison(e);
-                    continue;
-                }
-                self.s.publish_committed_arrivals();
+            if let Err(e) = self.s.commitlog.commit_staged() {
+                self.s.poison(e);
+                continue;
             }
+            self.s.publish_committed_arrivals();
             if flush {
                 self.last_flush = Instant::now();
                 self.flush_commit_log(stopping);

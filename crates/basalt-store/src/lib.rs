@@ -22,9 +22,12 @@
 //!   sync through a [`DurabilityListener`].
 //!   Under `ASYNC_FLUSH` a put answers once the record is in the page cache.
 //! - **Visibility.** A record is readable by [`Store::get`] and wakes the waiters
-//!   of [`Store::arrival_signal`] as soon as it is appended (under
-//!   SYNC_FLUSH or with the transient store pool: once the flusher has
-//!   committed it to the file).
+//!   of [`Store::arrival_signal`] once it is committed to the file: under
+//!   ASYNC_FLUSH before [`Store::put`] or [`Store::append`] returns (records
+//!   of [`Store::stage`] at the caller's [`Store::commit_staged`]); under
+//!   SYNC_FLUSH or with the transient store pool, when the flusher commits
+//!   it. Whatever a put acknowledged under ASYNC_FLUSH is in the page
+//!   cache, and survives the process.
 //! - **Poisoning.** A failed sync poisons the store: every later write fails
 //!   with [`StoreError::Poisoned`]; reads go on; reopening recovers.
 //! - **Recovery.** The `abort` marker tells a crash from a clean shutdown.

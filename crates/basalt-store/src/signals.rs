@@ -42,11 +42,4 @@ impl Signals {
     pub(crate) fn get(&self, topic: &str, queue_id: i32) -> Option<Arc<Notify>> {
         self.queues.read().get(topic)?.get(&queue_id).cloned()
     }
-
-    /// Wakes the current waiters of one queue.
-    pub(crate) fn wake(&self, topic: &str, queue_id: i32) {
-        if let Some(n) = self.queues.read().get(topic).and_then(|m| m.get(&queue_id)) {
-            n.notify_waiters();
-        }
-    }
 }

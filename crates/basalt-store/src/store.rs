@@ -76,6 +76,13 @@ impl Shared {
         self.shutdown.load(Ordering::Acquire)
     }
 
+    /// True when appenders commit their staged records themselves
+    /// (ASYNC_FLUSH without the transient store pool).
+    pub(crate) fn commits_on_append(&self) -> bool {
+        self.config.flush_disk_type == FlushDiskType::AsyncFlush
+            && !self.config.transient_store_pool_enable
+    }
+
     /// Marks the store poisoned and wakes every waiter.
     pub(crate) fn poison(&self, err: io::Error) {
         tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
@@ -220,12 +227,13 @@ impl Store {
         let abort = abort_path(&config);
         let crashed = abort.exists();
         let (checkpoint, cp_data) = Checkpoint::open(&root.join("checkpoint"))?;
+        // Every mode stages appends (see `transient`); who commits them
+        // differs: the group commit (SYNC_FLUSH), the commit period (the
+        // transient store pool), or the appender itself (ASYNC_FLUSH).
         let commitlog = CommitLog::open(
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             Arc::clone(&disk),
-            config.transient_store_pool_enable
-                || config.flush_disk_type == FlushDiskType::SyncFlush,
         )?;
         let queues = ConsumeQueueSet::open(
             &config.consume_queue_dir(),
@@ -310,16 +318,52 @@ impl Store {
     /// `PutOk` and `durable_at`, when set, is the offset the CommitLog must
     /// be durable to before the put may be confirmed (SYNC_FLUSH only).
     pub fn append(&self, msg: &MessageExtBrokerInner) -> Result<Appended> {
+        let appended = self.stage(msg)?;
+        self.commit_staged()?;
+        Ok(appended)
+    }
+
+    /// [`put_batch`](Self::put_batch) without the wait, as [`append`](Self::append).
+    pub fn append_batch(&self, msgs: &[MessageExtBrokerInner]) -> Result<Appended> {
+        let appended = self.stage_batch(msgs)?;
+        self.commit_staged()?;
+        Ok(appended)
+    }
+
+    /// [`append`](Self::append), except that under ASYNC_FLUSH without the
+    /// transient store pool the record may stay staged, unreadable, until
+    /// the caller runs [`commit_staged`](Self::commit_staged) (or the
+    /// flusher's next commit period does). For a caller that appends a
+    /// burst of records and answers them together: one `pwrite` for the
+    /// burst, after which it may acknowledge them.
+    pub fn stage(&self, msg: &MessageExtBrokerInner) -> Result<Appended> {
         let wait = waits_for_flush(msg);
         let appended = vec![self.shared.append_one(msg)?];
         self.unflushed(appended, wait)
     }
 
-    /// [`put_batch`](Self::put_batch) without the wait, as [`append`](Self::append).
-    pub fn append_batch(&self, msgs: &[MessageExtBrokerInner]) -> Result<Appended> {
+    /// [`stage`](Self::stage) for a batch, as [`append_batch`](Self::append_batch).
+    pub fn stage_batch(&self, msgs: &[MessageExtBrokerInner]) -> Result<Appended> {
         let wait = msgs.iter().all(waits_for_flush);
         let appended = self.shared.append_many(msgs)?;
         self.unflushed(appended, wait)
+    }
+
+    /// Writes every staged record to the page cache, makes it readable and
+    /// wakes its queue's waiters, under ASYNC_FLUSH without the transient
+    /// store pool. A no-op otherwise: there the group commit or the commit
+    /// period decides, as in RocketMQ. A failed write poisons the store,
+    /// as a failed flush does.
+    pub fn commit_staged(&self) -> Result<()> {
+        if !self.shared.commits_on_append() {
+            return Ok(());
+        }
+        if let Err(e) = self.shared.commitlog.commit_staged() {
+            self.shared.poison(e);
+            return Err(crate::flush::poisoned(&self.shared));
+        }
+        self.shared.publish_committed_arrivals();
+        Ok(())
     }
 
     /// Installs `listener` (replacing any earlier one) and tells it at once

@@ -1,20 +1,24 @@
 //! Staged appends: records land in a heap buffer instead of the file, and
-//! the flusher thread commits them (one `pwrite` for everything staged)
-//! before it syncs. Readers and arrivals only see committed bytes, as in
-//! RocketMQ's transient store pool.
+//! a commit writes everything staged with one `pwrite`. Readers and
+//! arrivals only see committed bytes, as in RocketMQ's transient store pool.
 //!
-//! Two configurations stage: `transientStorePoolEnable` (commits every
-//! `commitIntervalCommitLog`), and SYNC_FLUSH, where the group commit
-//! commits right before each sync. Writing each record to the file itself
-//! costs a system call per record (about a tenth of the broker's CPU per
-//! message under SYNC_FLUSH), and writing it through the mapping makes
-//! every sync write-protect the pages again; staging costs a copy.
+//! Every configuration stages; who commits differs. SYNC_FLUSH: the group
+//! commit, right before each sync. `transientStorePoolEnable`: the flusher,
+//! every `commitIntervalCommitLog`. ASYNC_FLUSH without the pool: the
+//! appender, before it answers ([`crate::Store::append`], or a burst of
+//! [`crate::Store::stage`] calls closed by [`crate::Store::commit_staged`]),
+//! with the commit period as a backstop. Writing each record to the file
+//! itself costs a system call per record (about a tenth of the broker's CPU
+//! per message); writing it through the mapping cost a page fault per new
+//! page and made every flush write-protect the pages again (together about
+//! a sixth of the broker's CPU under ASYNC_FLUSH). Staging costs a copy.
 //!
 //! Only the newest segment is ever staged: moving to the next file commits
 //! the previous one first, so files become visible in order. The buffer
 //! holds only what is not committed yet and is reused, so it stays as
 //! small as one commit interval's worth of records. Staged bytes are lost
-//! on a crash: under SYNC_FLUSH none of them was acknowledged yet.
+//! on a crash: only the transient store pool acknowledges them before
+//! they are committed.
 
 use std::sync::Arc;
 

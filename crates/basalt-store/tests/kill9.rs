@@ -7,9 +7,21 @@ use crate::common::*;
 
 #[test]
 fn every_acknowledged_record_survives_kill_9() {
+    acknowledged_records_survive_kill_9(None);
+}
+
+/// Under ASYNC_FLUSH a record staged and committed in a burst is in the
+/// page cache when it is acknowledged: a killed process loses none.
+#[test]
+fn every_acknowledged_burst_survives_kill_9_under_async_flush() {
+    acknowledged_records_survive_kill_9(Some("async-burst"));
+}
+
+fn acknowledged_records_survive_kill_9(mode: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_basalt-store-crash-helper"))
         .arg(dir.path())
+        .args(mode)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

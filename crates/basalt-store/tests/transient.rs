@@ -89,3 +89,56 @@ async fn uncommitted_records_are_lost_in_a_crash_and_queues_stay_dense() {
     assert_eq!(store.get("TC", 0, 0, 10, 1 << 20).messages.len(), 1);
     store.shutdown().unwrap();
 }
+
+/// ASYNC_FLUSH without the pool: a staged record is readable, and
+/// announced, once its appender commits; `append` commits by itself.
+#[tokio::test]
+async fn async_flush_stage_waits_for_its_commit_and_append_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        // No flusher commit can land between the stage and the looks.
+        commit_interval_commit_log: 600_000,
+        flush_interval_commit_log: 600_000,
+        ..small_config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let store = Store::open(config).unwrap();
+    let waiter = armed(&store, "TA");
+    store.stage(&msg("TA", 0, vec![7u8; 100])).unwrap();
+    assert!(store.get("TA", 0, 0, 10, usize::MAX).messages.is_empty());
+    store.commit_staged().unwrap();
+    assert_eq!(store.get("TA", 0, 0, 10, usize::MAX).messages.len(), 1);
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the commit announces the record");
+    store.append(&msg("TA", 0, vec![8u8; 100])).unwrap();
+    let r = store.get("TA", 0, 0, 10, usize::MAX);
+    assert_eq!(r.messages.len(), 2);
+    assert_eq!(decode(&r.messages[1]).body[0], 8);
+    store.shutdown().unwrap();
+}
+
+/// A staged record its appender never commits is committed by the
+/// commit period.
+#[tokio::test]
+async fn async_flush_uncommitted_stage_is_committed_by_the_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        commit_interval_commit_log: 20,
+        ..small_config(dir.path(), FlushDiskType::AsyncFlush)
+    };
+    let store = Store::open(config).unwrap();
+    let waiter = armed(&store, "TB");
+    store.stage(&msg("TB", 0, vec![9u8; 100])).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the flusher commits within its period");
+    assert_eq!(store.get("TB", 0, 0, 10, usize::MAX).messages.len(), 1);
+    store.shutdown().unwrap();
+}
+
+/// A wait for the next arrival in queue 0 of `topic`, armed now.
+fn armed(store: &Store, topic: &str) -> std::pin::Pin<Box<tokio::sync::futures::OwnedNotified>> {
+    let mut waiter = Box::pin(store.arrival_signal(topic, 0).notified_owned());
+    waiter.as_mut().enable();
+    waiter
+}

@@ -62,13 +62,18 @@ pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
             s.reregister
                 .registered(crate::register::REGISTER_WAIT)
                 .await;
-            store(&s, &req, h, topic)
+            // Outside the connection's burst: commit before answering.
+            let reply = store(&s, &req, h, topic)?;
+            s.store.commit_staged()?;
+            Ok(reply)
         })),
         Ok((h, topic, false)) => Either::Left(ready(store(&s, &req, h, topic))),
     }
 }
 
-/// Builds the message of a checked send and appends it.
+/// Builds the message of a checked send and appends it, staged: the
+/// connection's burst hook commits it before the reply is written (see
+/// `routes::broker_router`).
 fn store(
     s: &SendState,
     req: &Request,
@@ -121,7 +126,7 @@ fn store(
         if let Some(big) = msgs.iter().find(|m| m.body.len() > s.max_message_size) {
             return Err(too_large(big.body.len(), s.max_message_size));
         }
-        s.store.append_batch(&msgs)?
+        s.store.stage_batch(&msgs)?
     } else {
         if base.body.len() > s.max_message_size {
             return Err(too_large(base.body.len(), s.max_message_size));
@@ -137,7 +142,7 @@ fn store(
             s.schedule.divert(&mut m)?;
         }
         let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
-        let appended = s.store.append(&m)?;
+        let appended = s.store.stage(&m)?;
         return Ok(held(appended, queue_id, uniq));
     };
     Ok(held(appended, queue_id, None))

@@ -1,6 +1,9 @@
-//! Test helper for the kill -9 test: appends under SYNC_FLUSH from several
-//! tasks into the store at `argv[1]` and prints `ACK <queue> <queue_offset>
-//! <phys> <body>` for each acknowledged record, until killed.
+//! Test helper for the kill -9 test: appends from several tasks into the
+//! store at `argv[1]` and prints `ACK <queue> <queue_offset> <phys> <body>`
+//! for each acknowledged record, until killed. By default each put waits
+//! under SYNC_FLUSH; with `argv[2]` = `async-burst`, under ASYNC_FLUSH each
+//! task stages bursts of records and acknowledges them after committing
+//! the burst, as the broker answers a connection's burst of sends.
 
 use std::io::Write;
 
@@ -12,10 +15,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
         .nth(1)
         .ok_or("usage: basalt-store-crash-helper DIR")?;
+    let bursts = std::env::args().nth(2).as_deref() == Some("async-burst");
     let config = StoreConfig {
         mapped_file_size_commit_log: 64 * 1024,
         mapped_file_size_consume_queue: 100 * 20,
-        flush_disk_type: FlushDiskType::SyncFlush,
+        flush_disk_type: if bursts {
+            FlushDiskType::AsyncFlush
+        } else {
+            FlushDiskType::SyncFlush
+        },
         max_hash_slot_num: 64,
         max_index_num: 512,
         disk_space_warning_level_ratio: 100,
@@ -27,9 +35,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let store = store.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
+            let mut staged = Vec::new();
             for i in 0u64.. {
                 let body = format!("w{writer}-{i}");
                 let m = MessageExtBrokerInner::new("Crash", writer, body.clone().into_bytes());
+                if bursts {
+                    if !burst(&store, &tx, &mut staged, writer, i, m) {
+                        return;
+                    }
+                    if i % 8 == 7 {
+                        tokio::task::yield_now().await;
+                    }
+                    continue;
+                }
                 match store.put(m).await {
                     Ok(out) if out.status == PutStatus::PutOk => {
                         for a in out.appended {
@@ -56,4 +74,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// Stages one record; every eighth commits the burst and acknowledges it.
+/// False once acknowledging is over.
+fn burst(
+    store: &Store,
+    tx: &tokio::sync::mpsc::UnboundedSender<String>,
+    staged: &mut Vec<String>,
+    writer: i32,
+    i: u64,
+    m: MessageExtBrokerInner,
+) -> bool {
+    let body = String::from_utf8_lossy(&m.body).into_owned();
+    match store.stage(&m) {
+        Ok(a) => staged.extend(
+            a.outcome
+                .appended
+                .into_iter()
+                .map(|a| format!("ACK {writer} {} {} {body}", a.queue_offset, a.phys_offset)),
+        ),
+        Err(e) => {
+            let _ = tx.send(format!("ERR {e}"));
+            return false;
+        }
+    }
+    if i % 8 != 7 {
+        return true;
+    }
+    if let Err(e) = store.commit_staged() {
+        let _ = tx.send(format!("ERR {e}"));
+        return false;
+    }
+    staged.drain(..).all(|line| tx.send(line).is_ok())
 }
