@@ -198,7 +198,7 @@ async fn write_loop(
     loop {
         tokio::select! {
             out = rx.recv() => match out {
-                Some(out) => ready.extend(held.admit(out)),
+                Some(out) => held.admit(out, &mut ready),
                 None => break,
             },
             () = held.changed(), if !held.is_empty() => held.release(&mut ready),
@@ -214,7 +214,7 @@ async fn write_loop(
         tokio::task::yield_now().await;
         // Batch whatever is queued now into one flush.
         while let Ok(out) = rx.try_recv() {
-            ready.extend(held.admit(out));
+            held.admit(out, &mut ready);
         }
         let mut result = Ok(());
         for cmd in ready.drain(..) {
@@ -261,12 +261,20 @@ impl Burst {
                 }
             }));
         }
-        for out in self.replies.drain(..) {
-            if conn.tx.send(out).await.is_err() {
-                return false;
-            }
+        // One hand-over for the burst: a send per response cost a
+        // channel operation each, and a unit of the task's budget.
+        let replies = match self.replies.len() {
+            0 => return true,
+            1 => self.replies.pop(),
+            n => Some(Outbound::Burst(std::mem::replace(
+                &mut self.replies,
+                Vec::with_capacity(n),
+            ))),
+        };
+        match replies {
+            Some(out) => conn.tx.send(out).await.is_ok(),
+            None => true,
         }
-        true
     }
 }
 

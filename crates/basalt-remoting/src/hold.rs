@@ -104,6 +104,8 @@ pub(crate) enum Outbound {
         /// against its limit, as a handler waiting for the flush would.
         permit: Option<OwnedSemaphorePermit>,
     },
+    /// A burst's responses, handed over at once (see `conn`).
+    Burst(Vec<Outbound>),
 }
 
 struct Waiting {
@@ -141,12 +143,26 @@ impl Holding {
         self.waiting.is_empty()
     }
 
-    /// The command to write now, if `out` need not (or cannot) wait.
-    pub(crate) fn admit(&mut self, out: Outbound) -> Option<RemotingCommand> {
-        let (mut cmd, until, permit) = match out {
-            Outbound::Now(cmd) => return Some(cmd),
-            Outbound::Held { cmd, until, permit } => (cmd, until, permit),
-        };
+    /// Moves what of `out` need not (or cannot) wait into `ready`.
+    pub(crate) fn admit(&mut self, out: Outbound, ready: &mut Vec<RemotingCommand>) {
+        match out {
+            Outbound::Burst(all) => {
+                for out in all {
+                    self.admit(out, ready);
+                }
+            }
+            Outbound::Now(cmd) => ready.push(cmd),
+            Outbound::Held { cmd, until, permit } => ready.extend(self.hold(cmd, until, permit)),
+        }
+    }
+
+    /// `cmd` if it need not (or cannot) wait for `until`; else it is held.
+    fn hold(
+        &mut self,
+        mut cmd: RemotingCommand,
+        until: u64,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Option<RemotingCommand> {
         let Some(gate) = &self.gate else {
             // A router without a gate has nothing to wait for.
             return Some(cmd);
