@@ -196,9 +196,13 @@ async fn write_loop(
 ) {
     let mut ready = Vec::new();
     loop {
+        let mut gathered = false;
         tokio::select! {
             out = rx.recv() => match out {
-                Some(out) => held.admit(out, &mut ready),
+                Some(out) => {
+                    gathered = matches!(out, Outbound::Burst(_));
+                    held.admit(out, &mut ready);
+                }
                 None => break,
             },
             () = held.changed(), if !held.is_empty() => held.release(&mut ready),
@@ -210,8 +214,10 @@ async fn write_loop(
         // Let the tasks that are ready run first: handlers finishing in the
         // same tick (a pull batch) then share one write. Without it each
         // response woke this task straight away (tokio's LIFO slot) and
-        // cost a `writev` of its own.
-        tokio::task::yield_now().await;
+        // cost a `writev` of its own. A read loop's burst comes gathered.
+        if !gathered {
+            tokio::task::yield_now().await;
+        }
         // Batch whatever is queued now into one flush.
         while let Ok(out) = rx.try_recv() {
             held.admit(out, &mut ready);
@@ -271,10 +277,23 @@ impl Burst {
                 Vec::with_capacity(n),
             ))),
         };
-        match replies {
-            Some(out) => conn.tx.send(out).await.is_ok(),
-            None => true,
+        let Some(out) = replies else { return true };
+        let now = match &out {
+            Outbound::Now(_) => true,
+            Outbound::Burst(all) => all.iter().any(|o| matches!(o, Outbound::Now(_))),
+            Outbound::Held { .. } => false,
+        };
+        if conn.tx.send(out).await.is_err() {
+            return false;
         }
+        if now {
+            // The writer (woken into this worker's LIFO slot) writes the
+            // burst now, while the peer can act on it, rather than after
+            // the next bursts this loop would read first. Held responses
+            // (SYNC_FLUSH sends) wait for the flush anyway.
+            tokio::task::yield_now().await;
+        }
+        true
     }
 }
 
