@@ -318,16 +318,17 @@ impl Store {
     /// `PutOk` and `durable_at`, when set, is the offset the CommitLog must
     /// be durable to before the put may be confirmed (SYNC_FLUSH only).
     pub fn append(&self, msg: &MessageExtBrokerInner) -> Result<Appended> {
-        let appended = self.stage(msg)?;
+        let appended = self.stage(msg);
         self.commit_staged()?;
-        Ok(appended)
+        appended
     }
 
     /// [`put_batch`](Self::put_batch) without the wait, as [`append`](Self::append).
     pub fn append_batch(&self, msgs: &[MessageExtBrokerInner]) -> Result<Appended> {
-        let appended = self.stage_batch(msgs)?;
+        // A batch that failed part way keeps what it wrote: commit that too.
+        let appended = self.stage_batch(msgs);
         self.commit_staged()?;
-        Ok(appended)
+        appended
     }
 
     /// [`append`](Self::append), except that under ASYNC_FLUSH without the

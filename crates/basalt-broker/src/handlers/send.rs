@@ -62,10 +62,11 @@ pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
             s.reregister
                 .registered(crate::register::REGISTER_WAIT)
                 .await;
-            // Outside the connection's burst: commit before answering.
-            let reply = store(&s, &req, h, topic)?;
+            // Outside the connection's burst: commit before answering
+            // (also what a batch that failed part way wrote).
+            let reply = store(&s, &req, h, topic);
             s.store.commit_staged()?;
-            Ok(reply)
+            reply
         })),
         Ok((h, topic, false)) => Either::Left(ready(store(&s, &req, h, topic))),
     }
@@ -73,7 +74,7 @@ pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
 
 /// Builds the message of a checked send and appends it, staged: the
 /// connection's burst hook commits it before the reply is written (see
-/// `routes::broker_router`).
+/// `routes::router`).
 fn store(
     s: &SendState,
     req: &Request,
