@@ -299,11 +299,9 @@ impl<'a> Flusher<'a> {
             if flush && self.sync && !stopping {
                 self.gather();
             }
-            if let Err(e) = self.s.commitlog.commit_staged() {
-                self.s.poison(e);
+            if !self.s.commit() {
                 continue;
             }
-            self.s.publish_committed_arrivals();
             if flush {
                 self.last_flush = Instant::now();
                 self.flush_commit_log(stopping);

@@ -90,6 +90,17 @@ impl Shared {
         self.flush.wake_all_poisoned();
     }
 
+    /// Writes the staged records to the file and announces them; false
+    /// when the write failed and poisoned the store.
+    pub(crate) fn commit(&self) -> bool {
+        if let Err(e) = self.commitlog.commit_staged() {
+            self.poison(e);
+            return false;
+        }
+        self.publish_committed_arrivals();
+        true
+    }
+
     /// Publishes held-back arrivals whose records are now readable.
     /// Appenders push theirs after releasing the append lock, so the list
     /// is not in offset order: every entry is checked, not a prefix.
@@ -359,12 +370,11 @@ impl Store {
         if !self.shared.commits_on_append() {
             return Ok(());
         }
-        if let Err(e) = self.shared.commitlog.commit_staged() {
-            self.shared.poison(e);
-            return Err(crate::flush::poisoned(&self.shared));
+        if self.shared.commit() {
+            Ok(())
+        } else {
+            Err(crate::flush::poisoned(&self.shared))
         }
-        self.shared.publish_committed_arrivals();
-        Ok(())
     }
 
     /// Installs `listener` (replacing any earlier one) and tells it at once

@@ -40,10 +40,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let body = format!("w{writer}-{i}");
                 let m = MessageExtBrokerInner::new("Crash", writer, body.clone().into_bytes());
                 if bursts {
-                    if !burst(&store, &tx, &mut staged, writer, i, m) {
+                    let ends = i % BURST == BURST - 1;
+                    if !burst(&store, &tx, &mut staged, writer, m, ends) {
                         return;
                     }
-                    if i % 8 == 7 {
+                    if ends {
                         tokio::task::yield_now().await;
                     }
                     continue;
@@ -76,15 +77,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Stages one record; every eighth commits the burst and acknowledges it.
-/// False once acknowledging is over.
+/// Records staged per burst.
+const BURST: u64 = 8;
+
+/// Stages one record; the last of a burst (`ends`) commits the burst and
+/// acknowledges it. False once acknowledging is over.
 fn burst(
     store: &Store,
     tx: &tokio::sync::mpsc::UnboundedSender<String>,
     staged: &mut Vec<String>,
     writer: i32,
-    i: u64,
     m: MessageExtBrokerInner,
+    ends: bool,
 ) -> bool {
     let body = String::from_utf8_lossy(&m.body).into_owned();
     match store.stage(&m) {
@@ -99,7 +103,7 @@ fn burst(
             return false;
         }
     }
-    if i % 8 != 7 {
+    if !ends {
         return true;
     }
     if let Err(e) = store.commit_staged() {
