@@ -19,7 +19,7 @@ mkdir -p "$out"
 # ---- settings --------------------------------------------------------------
 SIZE="${SIZE:-124}"                  # body bytes
 RAMP_START="${RAMP_START:-8}"        # first thread count; doubled each step
-RAMP_MAX="${RAMP_MAX:-256}"          # last thread count tried (SYNC_FLUSH needs more to saturate)
+RAMP_MAX="${RAMP_MAX:-1024}"         # cap on the thread count; ramps end earlier once TPS stops rising
 STEP_SECS="${STEP_SECS:-4}"          # basalt bench producer: seconds per step
 # Apache's Producer prints TPS over a 10 s sliding window, and each step is
 # a new JVM: its TPS climbs for ~25 s while the client compiles (measured

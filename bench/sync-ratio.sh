@@ -32,7 +32,7 @@ ramp() { # mode -> prints best TPS
   local ns
   ns=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['namesrv'])" "$work/data/run/ready.json")
   "$bin" bench producer -n "$ns" -t BasaltBench -s 124 -w 16 -d 5 --quiet >/dev/null 2>&1
-  "$bin" bench producer -n "$ns" -t BasaltBench -s 124 -w 8 --max-threads "${RAMP_MAX:-256}" --ramp -d 4 \
+  "$bin" bench producer -n "$ns" -t BasaltBench -s 124 -w 8 --max-threads "${RAMP_MAX:-1024}" --ramp -d 4 \
     --quiet --json "$work/p.json" >/dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   python3 -c "import json,sys;b=json.load(open(sys.argv[1]))['best'];print(round(b['tps']), b['workers'])" "$work/p.json"

@@ -3,6 +3,7 @@
 //! room for the 8-byte blank marker after it), the marker pads the file and
 //! the record goes at the start of the next one.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use basalt_message::{BlankOrRecord, EncodeParams, Record};
@@ -22,6 +23,8 @@ pub(crate) struct CommitLog {
     /// `transient`): through the mapping, each new page cost a page fault
     /// and each flush write-protected the pages again.
     stager: Stager,
+    /// End of the zero-written stretch ahead of the appender (see `warm`).
+    warmed: AtomicU64,
 }
 
 impl CommitLog {
@@ -29,6 +32,7 @@ impl CommitLog {
         Ok(Self {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
             stager: Stager::new(file_size),
+            warmed: AtomicU64::new(0),
         })
     }
 
@@ -37,8 +41,24 @@ impl CommitLog {
         self.stager.commit()
     }
 
+    /// Zero-writes `zeros` into `seg` at `at` (relative), past every
+    /// appended byte; false when appends got there first.
+    pub(crate) fn zero_ahead(&self, seg: &Segment, at: u64, zeros: &[u8]) -> std::io::Result<bool> {
+        self.stager.zero_ahead(seg, at, zeros)
+    }
+
+    pub(crate) fn set_warmed(&self, offset: u64) {
+        self.warmed.store(offset, Ordering::Relaxed);
+    }
+
+    /// End of the zero-written stretch ahead of the appender, 0 before any.
+    #[cfg(test)]
+    pub(crate) fn warmed(&self) -> u64 {
+        self.warmed.load(Ordering::Relaxed)
+    }
+
     /// Write position in `seg`, staged bytes included.
-    fn end_in(&self, seg: &Segment) -> u64 {
+    pub(crate) fn end_in(&self, seg: &Segment) -> u64 {
         self.stager.end_of(seg)
     }
 

@@ -78,6 +78,12 @@ pub struct StoreConfig {
     /// it, the longest a staged record waits for a commit its appender did
     /// not make. Default: 200.
     pub commit_interval_commit_log: u64,
+    /// Write zeros into the newest CommitLog file a window ahead of the
+    /// appender, so group-commit syncs do not pay for converting freshly
+    /// allocated blocks (see `warm`). Always on under SYNC_FLUSH; this turns
+    /// it on under ASYNC_FLUSH too. (Apache RocketMQ's flag of that name
+    /// writes the whole file when it is created.) Default: false.
+    pub warm_maped_file_enable: bool,
     /// Largest accepted body in bytes. Default: 4 MiB (4194304).
     pub max_message_size: u32,
     /// Retention starts deleting expired files early above this percentage.
@@ -124,6 +130,7 @@ impl Default for StoreConfig {
             flush_commit_log_thorough_interval: 10_000,
             flush_interval_consume_queue: 1_000,
             transient_store_pool_enable: false,
+            warm_maped_file_enable: false,
             commit_interval_commit_log: 200,
             max_message_size: 4 * 1024 * 1024,
             disk_max_used_space_ratio: 75,

@@ -62,6 +62,7 @@ mod store;
 mod topic_delete;
 mod transient;
 mod types;
+mod warm;
 
 pub use checkpoint::CheckpointData;
 pub use config::{FlushDiskType, RecoveryPolicy, StoreConfig};

@@ -121,6 +121,25 @@ impl MappedRegion {
         Ok(())
     }
 
+    /// Writes `zeros` at `pos` through the file, only past everything
+    /// written (false otherwise): warming ahead of the appender, never over
+    /// a record.
+    pub(crate) fn zero_ahead(&self, pos: usize, zeros: &[u8]) -> io::Result<bool> {
+        let _guard = self.append_lock.lock();
+        match pos.checked_add(zeros.len()) {
+            Some(end) if pos >= self.wrote.load(Ordering::Acquire) && end <= self.len => {
+                self.file.write_all_at(zeros, pos as u64)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// `fdatasync` of the whole file.
+    pub(crate) fn sync_file_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
     /// A zero-copy slice of published bytes, or `None` when out of range.
     pub(crate) fn bytes(self: &Arc<Self>, start: usize, len: usize) -> Option<Bytes> {
         let end = start.checked_add(len)?;

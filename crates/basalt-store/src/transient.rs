@@ -98,6 +98,21 @@ impl Stager {
         Ok(())
     }
 
+    /// Writes `zeros` into `seg` at `at` unless appends (staged ones
+    /// included) reach that far; false then. Holding `committing` keeps
+    /// every commit, which writes only below the logical end, from landing
+    /// while the zeros are written (see `warm`).
+    pub(crate) fn zero_ahead(&self, seg: &Segment, at: u64, zeros: &[u8]) -> std::io::Result<bool> {
+        let _commits = self.committing.lock();
+        if at < self.end_of(seg) {
+            return Ok(false);
+        }
+        let Ok(at) = usize::try_from(at) else {
+            return Ok(false);
+        };
+        seg.region.zero_ahead(at, zeros)
+    }
+
     /// Writes the staged bytes to the file and publishes them. Appends go
     /// on into a fresh buffer while the bytes are written.
     pub(crate) fn commit(&self) -> std::io::Result<()> {
