@@ -6,13 +6,17 @@ use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::error::MessageError;
 
+fn hex_pair(b: u8) -> [u8; 2] {
+    // Uppercase, as Java's `UtilAll.bytes2string`; arithmetic, not a table
+    // lookup (one id per stored message).
+    let digit = |n: u8| if n < 10 { b'0' + n } else { b'A' - 10 + n };
+    [digit(b >> 4), digit(b & 0xF)]
+}
+
 fn push_hex(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in bytes {
-        for nibble in [b >> 4, b & 0xF] {
-            if let Some(c) = HEX.get(usize::from(nibble)) {
-                out.push(char::from(*c));
-            }
+    for &b in bytes {
+        for c in hex_pair(b) {
+            out.push(char::from(c));
         }
     }
 }
@@ -25,10 +29,14 @@ fn ip_bytes(ip: IpAddr) -> Vec<u8> {
 }
 
 /// The offset message id: store-host IP + port (i32) + commit-log offset
-/// (i64): 32 hex chars for IPv4, 56 for IPv6.
+/// (i64): 32 hex chars for IPv4, 56 for IPv6. One per stored message, so
+/// the IP's bytes are not collected into a vector first.
 pub fn encode_offset_msg_id(store_host: SocketAddr, physical_offset: i64) -> String {
     let mut out = String::with_capacity(56);
-    push_hex(&mut out, &ip_bytes(store_host.ip()));
+    match store_host.ip() {
+        IpAddr::V4(a) => push_hex(&mut out, &a.octets()),
+        IpAddr::V6(a) => push_hex(&mut out, &a.octets()),
+    }
     push_hex(&mut out, &i32::from(store_host.port()).to_be_bytes());
     push_hex(&mut out, &physical_offset.to_be_bytes());
     out

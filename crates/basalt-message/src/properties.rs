@@ -164,6 +164,11 @@ impl Properties {
             .map(|e| (self.at(e.name), self.at(e.value)))
     }
 
+    /// Every name held, stored or not (what [`Self::get`] can find).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| self.at(e.name))
+    }
+
     /// The value for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         // A message carries a handful of properties and the broker asks for

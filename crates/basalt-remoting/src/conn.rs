@@ -168,7 +168,8 @@ pub(crate) fn start(
         conn.closed.clone(),
         Holding::new(router.gate()),
     ));
-    let reader = FramedRead::new(read_half, RemotingCodec::new(config.max_frame));
+    let reader =
+        FramedRead::with_capacity(read_half, RemotingCodec::new(config.max_frame), 64 << 10);
     let handle = tokio::spawn(read_loop(reader, Arc::clone(&conn), router, config, writer));
     Ok((conn, handle))
 }
