@@ -162,12 +162,21 @@ pub(crate) fn start(
         next_opaque: AtomicI32::new(1),
         closed: shutdown.child_token(),
     });
+    // A gate step can release hundreds of held replies at once: written
+    // 8 KiB at a time (tokio-util's default boundary) they cost a `writev`
+    // and a client wake-up each (SYNC_FLUSH at 512 threads: 107 -> 118 K
+    // msg/s with 64 KiB, medians of 3).
+    let mut sink = FramedWrite::new(write_half, RemotingCodec::new(config.max_frame));
+    sink.set_backpressure_boundary(64 << 10);
     let writer = tokio::spawn(write_loop(
-        FramedWrite::new(write_half, RemotingCodec::new(config.max_frame)),
+        sink,
         rx,
         conn.closed.clone(),
         Holding::new(router.gate()),
     ));
+    // 64 KiB reads: tokio-util's default 8 KiB cost the broker a
+    // `recvfrom` per ~25 requests under load (0.043 per message at 512
+    // threads, 0.0067 with 64 KiB).
     let reader =
         FramedRead::with_capacity(read_half, RemotingCodec::new(config.max_frame), 64 << 10);
     let handle = tokio::spawn(read_loop(reader, Arc::clone(&conn), router, config, writer));
