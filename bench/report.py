@@ -170,9 +170,10 @@ def main():
     md.append("## Machine\n")
     md.append(f"- {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['mem_total']} RAM, Linux {machine['kernel']}")
     md.append(f"- {machine['java']}; {machine['rustc']}")
-    md.append(f"- load average before / after the run: {a.load_before} / {a.load_after}. The machine is shared "
-              "(other builds and CI ran at the same time), so absolute figures are noisy; every target ran in the "
-              "same conditions one after another, and client and server share the same 2 cores.\n")
+    md.append(f"- load average before / after the run: {a.load_before} / {a.load_after} (the Java Producer's "
+              "threads count in it). This is a VM whose speed drifts: the same build can differ by a third between "
+              "back-to-back runs (see the SYNC_FLUSH/ASYNC_FLUSH pairs), so single figures are noisy; every target "
+              "ran one after another on the same machine, and client and server share the same 2 cores.\n")
 
     for mode in modes:
         b, ap_ = targets.get(f"basalt-{mode}"), targets.get(f"apache-{mode}")
