@@ -36,7 +36,8 @@ use crate::store::Shared;
 const PERIOD: Duration = Duration::from_millis(20);
 
 /// Bytes kept zero-written ahead of the logical end: a 32nd of a file
-/// (32 MiB for 1 GiB files), topped up a 32nd of it at a time.
+/// (32 MiB for 1 GiB files), topped up a 32nd of it (at least 64 KiB) at
+/// a time.
 pub(crate) fn window(file_size: u64) -> u64 {
     (file_size / 32).clamp(16 << 10, 32 << 20)
 }
@@ -58,8 +59,10 @@ fn run(s: &Shared) {
     let window = window(s.config.mapped_file_size_commit_log);
     // Small steps, each synced on its own: one large sync of zeros holds
     // the device for tens of milliseconds, and the group commit's syncs
-    // queue behind it.
-    let zeros = vec![0u8; usize::try_from(window / 32).unwrap_or(4096)];
+    // queue behind it. Not below 64 KiB, so small files (tests) do not
+    // cost a sync per few hundred bytes.
+    let step = (window / 32).max(64 << 10).min(window);
+    let zeros = vec![0u8; usize::try_from(step).unwrap_or(64 << 10)];
     let mut warmed: Option<(u64, u64)> = None;
     while !s.pause(PERIOD) {
         let log = &s.commitlog;
