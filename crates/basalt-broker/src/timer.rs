@@ -42,6 +42,9 @@ const DELAY_SEC: &str = "TIMER_DELAY_SEC";
 const DELAY_MS: &str = "TIMER_DELAY_MS";
 const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
 const OUT_MS: &str = "TIMER_OUT_MS";
+/// The properties that ask for a timer; the first one set decides, in
+/// this order.
+const TIMER_KEYS: [&str; 4] = [DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME];
 /// Timers re-stored per done marker.
 const DELIVERY_BATCH: usize = 4096;
 /// How often the low water is saved; the done markers, not this file,
@@ -51,10 +54,13 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// If `msg` is a timer message due in the future, redirects it into the
 /// timer topic. A `DELAY` level wins over timer properties, as in RocketMQ.
 pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bool, BrokerError> {
-    // Most sends carry none of the names below: one pass over the names
-    // settles that, instead of five lookups.
-    let named = |n: &str| n == DELAY || n == START_DELIVER_TIME || n.starts_with("TIMER_");
-    if !msg.properties.names().any(named) {
+    // Most sends carry none of these names: one pass over the names
+    // settles that, instead of a lookup per name.
+    if !msg
+        .properties
+        .names()
+        .any(|n| n == DELAY || TIMER_KEYS.contains(&n))
+    {
         return Ok(false);
     }
     if msg
@@ -67,9 +73,8 @@ pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bo
         }
         return Ok(false);
     }
-    // First of these that is set decides, in this order; the clock is read
-    // only for a message that asks for a timer.
-    let asked = [DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME]
+    // The clock is read only for a message that asks for a timer.
+    let asked = TIMER_KEYS
         .into_iter()
         .find_map(|k| msg.properties.get(k).map(|v| (k, v)));
     let Some((key, raw)) = asked else {

@@ -167,7 +167,7 @@ pub(crate) fn start(
     // and a client wake-up each (SYNC_FLUSH at 512 threads: 107 -> 118 K
     // msg/s with 64 KiB, medians of 3).
     let mut sink = FramedWrite::new(write_half, RemotingCodec::new(config.max_frame));
-    sink.set_backpressure_boundary(64 << 10);
+    sink.set_backpressure_boundary(IO_CHUNK);
     let writer = tokio::spawn(write_loop(
         sink,
         rx,
@@ -178,7 +178,7 @@ pub(crate) fn start(
     // `recvfrom` per ~25 requests under load (0.043 per message at 512
     // threads, 0.0067 with 64 KiB).
     let reader =
-        FramedRead::with_capacity(read_half, RemotingCodec::new(config.max_frame), 64 << 10);
+        FramedRead::with_capacity(read_half, RemotingCodec::new(config.max_frame), IO_CHUNK);
     let handle = tokio::spawn(read_loop(reader, Arc::clone(&conn), router, config, writer));
     Ok((conn, handle))
 }
@@ -245,6 +245,9 @@ async fn write_loop(
     }
     closed.cancel();
 }
+
+/// Bytes a connection reads at once, and writes before flushing.
+const IO_CHUNK: usize = 64 << 10;
 
 /// Requests started before their responses go to the writer: bounds the
 /// latency a long run of buffered requests adds to the first one.
