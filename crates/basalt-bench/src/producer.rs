@@ -137,7 +137,7 @@ impl Template {
         };
         let mut cmd = RemotingCommand::request(code)
             .with_header(&SendMessageRequestV2 {
-                a: self.group.clone(),
+                a: self.group.as_str().into(),
                 b: self.topic.clone(),
                 c: AUTO_CREATE_TOPIC.into(),
                 d: DEFAULT_TOPIC_QUEUE_NUMS,

@@ -305,8 +305,7 @@ impl Record {
     /// properties do not fit their length fields. Sets the host-v6 sysflag
     /// bits from the addresses.
     pub fn encode(msg: &MessageExtBrokerInner, params: EncodeParams) -> Result<Vec<u8>> {
-        let props = msg.properties.encode();
-        encode_parts(msg, props.as_bytes(), params)
+        encode_parts(msg, &msg.properties, params)
     }
 
     /// Overwrites the append-time fields of an encoded record in place.
@@ -348,12 +347,14 @@ fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
     out.put_i32(i32::from(addr.port()));
 }
 
-/// Encodes with an already-encoded properties string.
+/// Encodes the record; the properties are written in place (their string
+/// built first cost an allocation and a copy per send).
 fn encode_parts(
     msg: &MessageExtBrokerInner,
-    props: &[u8],
+    props: &Properties,
     params: EncodeParams,
 ) -> Result<Vec<u8>> {
+    let props_len = props.encoded_len();
     let topic = msg.topic.as_bytes();
     if topic.len() > MAX_TOPIC_LEN {
         return Err(MessageError::TooLong {
@@ -362,10 +363,10 @@ fn encode_parts(
             limit: MAX_TOPIC_LEN,
         });
     }
-    if props.len() > MAX_PROPERTIES_LEN {
+    if props_len > MAX_PROPERTIES_LEN {
         return Err(MessageError::TooLong {
             field: "PROPERTIES",
-            len: props.len(),
+            len: props_len,
             limit: MAX_PROPERTIES_LEN,
         });
     }
@@ -378,7 +379,7 @@ fn encode_parts(
     let sys_flag = (msg.sys_flag & !(BORNHOST_V6 | STOREHOST_V6))
         | host_flag(&msg.born_host, BORNHOST_V6)
         | host_flag(&msg.store_host, STOREHOST_V6);
-    let len = record_len(v2, sys_flag, msg.body.len(), topic.len(), props.len());
+    let len = record_len(v2, sys_flag, msg.body.len(), topic.len(), props_len);
     let total = i32::try_from(len).map_err(|_| MessageError::TooLong {
         field: "TOTALSIZE",
         len,
@@ -408,7 +409,8 @@ fn encode_parts(
         out.put_i8(topic.len() as i8);
     }
     out.put_slice(topic);
-    out.put_i16(props.len() as i16);
-    out.put_slice(props);
+    out.put_i16(props_len as i16);
+    props.encode_into(&mut out);
+    debug_assert_eq!(out.len(), len, "properties length");
     Ok(out)
 }

@@ -226,7 +226,7 @@ fn check(s: &SendState, h: &SendMessageRequest) -> Result<(SendView, bool), Brok
                 let template = if h.default_topic.is_empty() {
                     topics::TBW102
                 } else {
-                    &h.default_topic
+                    h.default_topic.as_str()
                 };
                 s.topics
                     .create_from_template(&h.topic, template, h.default_topic_queue_nums)?

@@ -1,6 +1,7 @@
 //! SEND_MESSAGE (10, long keys), SEND_MESSAGE_V2 (310) and
 //! SEND_BATCH_MESSAGE (320) (one-letter keys), and their response.
 
+use crate::command::CompactString;
 use crate::command_header;
 use crate::header::CommandHeader;
 use crate::{ExtFields, ProtocolError, RequestCode};
@@ -8,9 +9,9 @@ use crate::{ExtFields, ProtocolError, RequestCode};
 command_header! {
     /// SEND_MESSAGE (10) request, with Java's field names as keys.
     pub struct SendMessageRequest {
-        pub producer_group: String => "producerGroup",
+        pub producer_group: CompactString => "producerGroup",
         pub topic: String => "topic",
-        pub default_topic: String => "defaultTopic",
+        pub default_topic: CompactString => "defaultTopic",
         pub default_topic_queue_nums: i32 => "defaultTopicQueueNums",
         pub queue_id: i32 => "queueId",
         pub sys_flag: i32 => "sysFlag",
@@ -27,10 +28,13 @@ command_header! {
 command_header! {
     /// SEND_MESSAGE_V2 (310) / SEND_BATCH_MESSAGE (320) request: the same
     /// fields under one-letter keys, to keep the hot path's header small.
+    /// The group and the template topic are read on few sends (a
+    /// transaction check, a topic's creation): inline strings, no
+    /// allocation each.
     pub struct SendMessageRequestV2 {
-        pub a: String => "a",
+        pub a: CompactString => "a",
         pub b: String => "b",
-        pub c: String => "c",
+        pub c: CompactString => "c",
         pub d: i32 => "d",
         pub e: i32 => "e",
         pub f: i32 => "f",
