@@ -12,7 +12,8 @@ use basalt_remoting::{Family, Gate, GateSender, Router};
 use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
-    add, add_async, admin, client, locks, offset, pull, query, send, send_back, transaction,
+    add, add_async, add_unpin, admin, client, locks, offset, pull, query, send, send_back,
+    transaction,
 };
 use crate::locks::Locks;
 use crate::serve::Tables;
@@ -109,7 +110,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
             let _ = staged.commit_staged();
         });
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
-        r = add_async(r, code, &send_family, &send_state, send::send);
+        r = add_unpin(r, code, &send_family, &send_state, send::send);
     }
     let end_state = Arc::new(transaction::EndState {
         store: store.clone(),

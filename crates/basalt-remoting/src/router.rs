@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Context;
 
 use basalt_protocol::command::FLAG_RESPONSE;
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
@@ -25,7 +25,15 @@ pub struct Request {
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
-type Handler = Arc<dyn Fn(Request) -> BoxFuture + Send + Sync>;
+/// Calls a handler and polls its future once, with the connection's
+/// context: the reply if it is ready, or the rest of the work, boxed.
+type Handler = Arc<dyn Fn(Request, &mut Context<'_>) -> Poll<Reply, BoxFuture> + Send + Sync>;
+
+/// A handler's first poll: its reply, or the future still to run.
+enum Poll<T, F> {
+    Ready(T),
+    Pending(F),
+}
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 type BurstHook = Arc<dyn Fn() + Send + Sync>;
 
@@ -49,9 +57,15 @@ impl Family {
         })
     }
 
-    /// Runs `fut` under a permit. The permit comes back with the reply, so
-    /// a held reply keeps counting against the limit until it is written.
-    async fn run(&self, fut: BoxFuture) -> (Reply, Option<OwnedSemaphorePermit>) {
+    /// Requests waiting for a permit now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    /// Runs `handler` under a permit. The permit comes back with the
+    /// reply, so a held reply keeps counting against the limit until it is
+    /// written.
+    async fn run(&self, handler: Handler, req: Request) -> (Reply, Option<OwnedSemaphorePermit>) {
         let permit = match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
@@ -80,7 +94,18 @@ impl Family {
                 }
             }
         };
-        (fut.await, Some(permit))
+        let mut req = Some(req);
+        let first = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(req.take().map(|req| handler(req, cx)))
+        })
+        .await;
+        let reply = match first {
+            Some(Poll::Ready(reply)) => reply,
+            Some(Poll::Pending(fut)) => fut.await,
+            // poll_fn's closure ran once, with the request.
+            None => RemotingCommand::response(ResponseCode::SystemError, None).into(),
+        };
+        (reply, Some(permit))
     }
 }
 
@@ -109,16 +134,44 @@ impl Router {
     }
 
     /// Serves `code` with `handler` under `family`'s limit. The handler
-    /// answers a [`RemotingCommand`] or a [`Reply`].
-    pub fn route<F, Fut>(mut self, code: RequestCode, family: &Arc<Family>, handler: F) -> Self
+    /// answers a [`RemotingCommand`] or a [`Reply`]. Its future is boxed
+    /// when called; [`Self::route_unpin`] avoids that.
+    pub fn route<F, Fut>(self, code: RequestCode, family: &Arc<Family>, handler: F) -> Self
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Into<Reply>,
     {
-        let handler: Handler = Arc::new(move |req| {
+        self.route_unpin(code, family, move |req| {
             let fut = handler(req);
-            Box::pin(async move { fut.await.into() })
+            Box::pin(async move { fut.await.into() }) as BoxFuture
+        })
+    }
+
+    /// [`Self::route`] for a handler whose future can move once polled:
+    /// it is polled where it was made, and boxed only if it must wait.
+    /// The send handler answers in its first poll (its future is an
+    /// `Either` of a ready value and a box), so a send costs no
+    /// allocation for its dispatch.
+    pub fn route_unpin<F, Fut>(
+        mut self,
+        code: RequestCode,
+        family: &Arc<Family>,
+        handler: F,
+    ) -> Self
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: Future + Unpin + Send + 'static,
+        Fut::Output: Into<Reply>,
+    {
+        let handler: Handler = Arc::new(move |req, cx| {
+            let mut fut = handler(req);
+            match Pin::new(&mut fut).poll(cx) {
+                std::task::Poll::Ready(out) => Poll::Ready(out.into()),
+                std::task::Poll::Pending => {
+                    Poll::Pending(Box::pin(async move { fut.await.into() }))
+                }
+            }
         });
         self.routes
             .insert(code.as_i32(), (handler, Arc::clone(family)));
@@ -193,17 +246,23 @@ impl Router {
             );
             return Started::Now(meta.finish(unsupported.into(), None));
         };
-        let mut fut = handler(req);
         let Ok(permit) = Arc::clone(&family.permits).try_acquire_owned() else {
-            let family = Arc::clone(family);
+            // The handler runs once a permit frees, outside any burst: what
+            // it left staged is finished by the burst hook here, as a
+            // burst's end would have.
+            let (handler, family) = (Arc::clone(handler), Arc::clone(family));
+            let burst_end = self.burst_end.clone();
             return Started::Later(Box::pin(async move {
-                let (reply, permit) = family.run(fut).await;
+                let (reply, permit) = family.run(handler, req).await;
+                if let Some(hook) = burst_end {
+                    hook();
+                }
                 meta.finish(reply, permit)
             }));
         };
-        match fut.as_mut().poll(cx) {
+        match handler(req, cx) {
             Poll::Ready(reply) => Started::Now(meta.finish(reply, Some(permit))),
-            Poll::Pending => Started::Later(Box::pin(async move {
+            Poll::Pending(fut) => Started::Later(Box::pin(async move {
                 let reply = fut.await;
                 meta.finish(reply, Some(permit))
             })),

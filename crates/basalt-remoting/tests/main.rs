@@ -259,6 +259,76 @@ async fn a_panicking_handler_loses_its_request_not_the_connection() {
 
 /// Requests read together form one burst: the router's burst hook runs
 /// once for it, and before any of its responses is written.
+/// A request whose family is full is called only once a permit frees (an
+/// unpinned handler does its work when called), and what it left for the
+/// burst hook is finished before its reply goes out.
+#[tokio::test]
+async fn a_request_waiting_for_a_permit_runs_after_it_and_gets_the_hook() {
+    use std::sync::atomic::AtomicBool;
+    let gate = Arc::new(Notify::new());
+    let entered = Arc::new(AtomicUsize::new(0));
+    let released = Arc::new(AtomicBool::new(false));
+    let ran_after_release = Arc::new(AtomicBool::new(false));
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let fam = Family::new("one", 1, 8);
+    let (g, e) = (Arc::clone(&gate), Arc::clone(&entered));
+    let (rel, after) = (Arc::clone(&released), Arc::clone(&ran_after_release));
+    let h = Arc::clone(&hooked);
+    let router = Router::new()
+        .route(RequestCode::HeartBeat, &fam, move |_req| {
+            let (g, e) = (Arc::clone(&g), Arc::clone(&e));
+            async move {
+                e.fetch_add(1, Ordering::SeqCst);
+                g.notified().await;
+                RemotingCommand::success()
+            }
+        })
+        .route_unpin(RequestCode::SendMessageV2, &fam, move |_req| {
+            after.store(rel.load(Ordering::SeqCst), Ordering::SeqCst);
+            std::future::ready(RemotingCommand::success())
+        })
+        .on_burst_end(move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    let c = connect(addr, Arc::new(Router::new())).await.unwrap();
+    let call = |code| {
+        let c = Arc::clone(&c);
+        tokio::spawn(async move {
+            c.invoke(RemotingCommand::request(code), Duration::from_secs(10))
+                .await
+                .unwrap()
+        })
+    };
+    let first = call(RequestCode::HeartBeat);
+    basalt_testkit::eventually(Duration::from_secs(5), || {
+        let n = entered.load(Ordering::SeqCst);
+        async move { (n == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    let second = call(RequestCode::SendMessageV2);
+    basalt_testkit::eventually(Duration::from_secs(5), || {
+        let n = fam.waiting();
+        async move { (n == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    let hooks_before = hooked.load(Ordering::SeqCst);
+    released.store(true, Ordering::SeqCst);
+    gate.notify_one();
+    assert_eq!(first.await.unwrap().response_code(), ResponseCode::Success);
+    assert_eq!(second.await.unwrap().response_code(), ResponseCode::Success);
+    assert!(
+        ran_after_release.load(Ordering::SeqCst),
+        "the waiting request ran before its permit"
+    );
+    assert!(
+        hooked.load(Ordering::SeqCst) > hooks_before,
+        "no hook after the deferred request"
+    );
+}
+
 #[tokio::test]
 async fn a_burst_of_requests_runs_the_hook_once_before_its_responses() {
     use futures::StreamExt;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use basalt_protocol::{RemotingCommand, RequestCode};
 use basalt_remoting::{Family, Reply, Request, Router};
+use futures::FutureExt;
 
 use crate::respond::reply;
 use crate::BrokerError;
@@ -52,6 +53,32 @@ where
     let state = Arc::clone(state);
     router.route(code, family, move |req| {
         let fut = handler(Arc::clone(&state), req);
-        async move { fut.await.map_or_else(|e| reply(Err(e)).into(), Into::into) }
+        async move { into_reply(fut.await) }
     })
+}
+
+/// [`add_async`] for a handler whose future can move once polled (a ready
+/// value, or a box: the send path's). The router polls it where it was
+/// made and boxes it only if it must wait: no allocation per send.
+pub fn add_unpin<S, F, Fut, T>(
+    router: Router,
+    code: RequestCode,
+    family: &Arc<Family>,
+    state: &Arc<S>,
+    handler: F,
+) -> Router
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, BrokerError>> + Unpin + Send + 'static,
+    T: Into<Reply> + 'static,
+{
+    let state = Arc::clone(state);
+    router.route_unpin(code, family, move |req| {
+        handler(Arc::clone(&state), req).map(into_reply)
+    })
+}
+
+fn into_reply<T: Into<Reply>>(outcome: Result<T, BrokerError>) -> Reply {
+    outcome.map_or_else(|e| reply(Err(e)).into(), Into::into)
 }
