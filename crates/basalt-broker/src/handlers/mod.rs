@@ -36,7 +36,8 @@ pub fn add<S: Send + Sync + 'static>(
 
 /// Adds an async handler over state `S`. It answers a command, or a
 /// [`Reply`] that may be held back (a SYNC_FLUSH send, answered once its
-/// record is durable).
+/// record is durable). Its future is boxed, so it may be any future; see
+/// [`add_unpin`] for one that need not be.
 pub fn add_async<S, F, Fut, T>(
     router: Router,
     code: RequestCode,
@@ -48,12 +49,10 @@ where
     S: Send + Sync + 'static,
     F: Fn(Arc<S>, Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<T, BrokerError>> + Send + 'static,
-    T: Into<Reply>,
+    T: Into<Reply> + 'static,
 {
-    let state = Arc::clone(state);
-    router.route(code, family, move |req| {
-        let fut = handler(Arc::clone(&state), req);
-        async move { into_reply(fut.await) }
+    add_unpin(router, code, family, state, move |s, req| {
+        Box::pin(handler(s, req))
     })
 }
 
