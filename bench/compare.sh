@@ -30,6 +30,7 @@ CONSUME_SECS="${CONSUME_SECS:-5}"          # end-to-end latency run
 CONSUME_BACKLOG="${CONSUME_BACKLOG:-1000000}" # messages written, then drained and timed
 CONSUME_MAX_SECS="${CONSUME_MAX_SECS:-60}"  # cap on the drain
 SYNC_PAIRS="${SYNC_PAIRS:-3}"         # back-to-back ASYNC/SYNC pairs for the SYNC/ASYNC ratio (0 = skip)
+ECHO_PAIRS="${ECHO_PAIRS:-3}"         # back-to-back echo/Basalt pairs for the Basalt/echo ratio (0 = skip)
 WARMUP_SECS="${WARMUP_SECS:-5}"       # discarded load after ready (JIT, page cache)
 FLUSH_MODES="${FLUSH_MODES:-ASYNC_FLUSH SYNC_FLUSH}"
 APACHE_NS_PORT="${APACHE_NS_PORT:-9876}"
@@ -272,6 +273,12 @@ if [ -z "${QUICK:-}" ] && [ "${SYNC_PAIRS:-3}" -gt 0 ] && [[ "$FLUSH_MODES" == *
   BIN="$BIN" RAMP_MAX="$RAMP_MAX" bash "$here/sync-ratio.sh" "${SYNC_PAIRS:-3}" "$out/sync_ratio.json" \
     | while read -r line; do log "  $line"; done
 fi
+# Basalt/echo the same way: the echo server ran first, Basalt minutes later.
+if [ -z "${QUICK:-}" ] && [ "${ECHO_PAIRS:-3}" -gt 0 ] && [[ "$FLUSH_MODES" == *ASYNC_FLUSH* ]]; then
+  log "Basalt/echo pairs (${ECHO_PAIRS:-3})"
+  PAIR=echo BIN="$BIN" RAMP_MAX="$RAMP_MAX" bash "$here/sync-ratio.sh" "${ECHO_PAIRS:-3}" "$out/echo_ratio.json" \
+    | while read -r line; do log "  $line"; done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 commit=$(git -C "$root" rev-parse HEAD)
@@ -279,6 +286,6 @@ dirty=$(git -C "$root" status --porcelain --untracked-files=no | wc -l)
 python3 "$here/report.py" "$out" "$root/docs" \
   --commit "$commit" --dirty "$dirty" --load-before "$load_before" --load-after "$load_after" \
   --seconds $(( ($(now_ms) - t_start) / 1000 )) \
-  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS CONSUME_BACKLOG=$CONSUME_BACKLOG FLUSH_MODES='$FLUSH_MODES' SYNC_PAIRS=$SYNC_PAIRS" \
+  --settings "WARMUP_SECS=$WARMUP_SECS SIZE=$SIZE RAMP_START=$RAMP_START RAMP_MAX=$RAMP_MAX STEP_SECS=$STEP_SECS JAVA_STEP_SECS=$JAVA_STEP_SECS CONSUME_SECS=$CONSUME_SECS CONSUME_BACKLOG=$CONSUME_BACKLOG FLUSH_MODES='$FLUSH_MODES' SYNC_PAIRS=$SYNC_PAIRS ECHO_PAIRS=$ECHO_PAIRS" \
   --ns-jvm "$NS_JVM" --broker-jvm "$BROKER_JVM" --client-jvm "$CLIENT_JVM" --bin "$BIN"
 log "wrote docs/PERFORMANCE.md and docs/performance.json (raw logs in $out)"
