@@ -16,7 +16,7 @@
 
 use bytes::{Buf, BufMut, Bytes};
 
-use crate::ext_fields::ExtFieldsBuilder;
+use crate::ext_fields::{key_cmp, ExtFieldsBuilder};
 use crate::{LanguageCode, ProtocolError, RemotingCommand};
 
 struct Reader<'a> {
@@ -85,12 +85,17 @@ pub fn decode(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
     let ext_len = r.i32("extFields length")?;
     // A send header has 13 fields.
     let mut ext = ExtFieldsBuilder::with_capacity(if ext_len > 0 { 16 } else { 0 });
+    let mut rising = true;
     if ext_len > 0 {
         let section = r.bytes("extFields", i64::from(ext_len))?;
         // The section ends where the outer reader now stands, so a string
         // starts (in `header`) at `end` less the bytes left from it on.
         let end = header.len() - r.buf.len();
         let mut m = Reader { buf: section };
+        // Whether each key sorts strictly after the one before (the map
+        // then needs no sort), decided here where both are at hand. An
+        // empty slice sorts before every key.
+        let mut prev: &[u8] = &[];
         while m.buf.has_remaining() {
             let klen = m.i16("key length")?;
             let k_at = end - m.buf.len();
@@ -102,6 +107,8 @@ pub fn decode(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
             // value is skipped, matching what its decoder yields. Text is
             // checked as UTF-8 when a value is read.
             if !key.is_empty() && !value.is_empty() {
+                rising &= key_cmp(prev, key).is_lt();
+                prev = key;
                 ext.push((k_at, k_at + key.len()), (v_at, v_at + value.len()));
             }
         }
@@ -113,7 +120,7 @@ pub fn decode(header: Bytes) -> Result<RemotingCommand, ProtocolError> {
         opaque,
         flag,
         remark,
-        ext_fields: ext.finish_shared(header),
+        ext_fields: ext.finish_shared(header, rising),
         ..RemotingCommand::default()
     })
 }
@@ -157,6 +164,49 @@ pub fn encode_into<B: BufMut>(cmd: &RemotingCommand, dst: &mut B) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A binary header whose map holds `pairs` in this wire order.
+    fn header_with(pairs: &[(&str, &str)]) -> Bytes {
+        let mut map = Vec::new();
+        for (k, v) in pairs {
+            map.put_i16(k.len() as i16);
+            map.put_slice(k.as_bytes());
+            map.put_i32(v.len() as i32);
+            map.put_slice(v.as_bytes());
+        }
+        let mut h = Vec::new();
+        h.put_i16(310);
+        h.put_u8(0);
+        h.put_i16(0);
+        h.put_i32(7);
+        h.put_i32(0);
+        h.put_i32(0);
+        h.put_i32(map.len() as i32);
+        h.put_slice(&map);
+        Bytes::from(h)
+    }
+
+    #[test]
+    fn keys_out_of_order_or_repeated_are_sorted_and_the_last_kept() {
+        let in_order = decode(header_with(&[("a", "1"), ("b", "2"), ("c", "3")])).unwrap();
+        let shuffled = decode(header_with(&[
+            ("c", "x"),
+            ("a", "1"),
+            ("", "skipped"),
+            ("b", ""),
+            ("c", "3"),
+            ("b", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(shuffled.ext_fields, in_order.ext_fields);
+        let keys: Vec<&[u8]> = shuffled.ext_fields.raw_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [&b"a"[..], b"b", b"c"]);
+        assert_eq!(shuffled.ext_fields.get("c"), Some("3"));
+        // A repeated key in order is not "rising" either.
+        let twice = decode(header_with(&[("a", "1"), ("a", "2")])).unwrap();
+        assert_eq!(twice.ext_fields.get("a"), Some("2"));
+        assert_eq!(twice.ext_fields.len(), 1);
+    }
 
     #[test]
     fn lengths_past_the_end_are_errors() {

@@ -89,7 +89,7 @@ impl ExtFields {
             let value = append(&mut own, v.as_ref());
             b.entries.push(Entry { key, value });
         }
-        b.finish(Text::Own(own))
+        b.finish(Text::Own(own), None)
     }
 
     fn at(&self, span: Span) -> &[u8] {
@@ -180,9 +180,10 @@ impl ExtFields {
     /// Entries in key order, as bytes (what a typed header reads: it checks
     /// only the values it keeps).
     pub fn raw_iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.entries
-            .iter()
-            .map(|e| (self.at(e.key), self.at(e.value)))
+        // The text's bytes once, not per span (a match on its kind each).
+        let text = self.text.bytes();
+        let at = move |span: Span| text.get(span.start..span.end).unwrap_or_default();
+        self.entries.iter().map(move |e| (at(e.key), at(e.value)))
     }
 
     /// Entries in key order as text, with bytes that are not UTF-8
@@ -253,24 +254,31 @@ impl ExtFieldsBuilder {
     }
 
     /// The map over `text`, the header bytes the pushed ranges index.
-    pub(crate) fn finish_shared(self, text: Bytes) -> ExtFields {
-        self.finish(Text::Shared(text))
+    /// `keys_rising`: the caller compared each key with the one pushed
+    /// before it as it read them (cheap there: both are at hand) and found
+    /// every one strictly greater, so there is nothing to sort or drop;
+    /// false has them sorted.
+    pub(crate) fn finish_shared(self, text: Bytes, keys_rising: bool) -> ExtFields {
+        self.finish(Text::Shared(text), Some(keys_rising))
     }
 
     /// The map over `text`, a buffer the pushed ranges index (the JSON
     /// decoder writes the unescaped strings there).
     pub(crate) fn finish_own(self, text: String) -> ExtFields {
-        self.finish(Text::Own(text))
+        self.finish(Text::Own(text), None)
     }
 
-    fn finish(self, text: Text) -> ExtFields {
+    /// `keys_rising` as in `finish_shared`; `None` checks the order here.
+    fn finish(self, text: Text, keys_rising: Option<bool>) -> ExtFields {
         let mut entries = self.entries;
         let bytes = text.bytes();
         let key = |e: &Entry| bytes.get(e.key.start..e.key.end).unwrap_or_default();
         // Clients mostly send keys in order already (Java's HashMap yields
         // SEND_MESSAGE_V2's one-letter keys sorted): then there is nothing
         // to sort and, keys strictly rising, no duplicate to drop.
-        if !entries.is_sorted_by(|a, b| key_cmp(key(a), key(b)).is_lt()) {
+        let rising = keys_rising
+            .unwrap_or_else(|| entries.is_sorted_by(|a, b| key_cmp(key(a), key(b)).is_lt()));
+        if !rising {
             // Stable: duplicates keep their wire order for the dedup below.
             entries.sort_by(|a, b| key_cmp(key(a), key(b)));
             entries.dedup_by(|later, kept| {
@@ -287,7 +295,7 @@ impl ExtFieldsBuilder {
 
 /// Byte order of keys, deciding keys that differ in their first byte
 /// without a memcmp call: most do (SEND_MESSAGE_V2's are one letter each).
-fn key_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+pub(crate) fn key_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     match (a.first(), b.first()) {
         (Some(x), Some(y)) if x != y => x.cmp(y),
         _ => a.cmp(b),
@@ -371,7 +379,7 @@ mod tests {
         let mut b = ExtFieldsBuilder::with_capacity(2);
         b.push((2, 3), (3, 4));
         b.push((0, 1), (1, 2));
-        let mut ext = b.finish_shared(text);
+        let mut ext = b.finish_shared(text, false);
         assert_eq!(ext.get("k"), Some("v"));
         assert!(ext.contains_key("x") && ext.get("x").is_none());
         assert_eq!(ext.iter().count(), 1);
