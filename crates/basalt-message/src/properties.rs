@@ -194,6 +194,22 @@ impl Properties {
         Some(self.at(e.value))
     }
 
+    /// The values for several names in one pass over the pairs (what
+    /// [`Self::get`] would give for each): the index reads three names of
+    /// every stored message.
+    pub fn get_many<const N: usize>(&self, names: [&str; N]) -> [Option<&str>; N] {
+        let mut found = [None; N];
+        for e in &self.entries {
+            let name = self.at(e.name);
+            if let Some(i) = names.iter().position(|n| *n == name) {
+                if let Some(slot) = found.get_mut(i) {
+                    *slot = Some(self.at(e.value));
+                }
+            }
+        }
+        found
+    }
+
     fn append(&mut self, s: &str) -> (usize, usize) {
         let start = self.text.len();
         self.text.push_str(s);
@@ -267,11 +283,13 @@ impl Properties {
 
     /// The space-separated `KEYS`, empty tokens skipped.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.get(KEYS)
-            .unwrap_or("")
-            .split(' ')
-            .filter(|k| !k.is_empty())
+        split_keys(self.get(KEYS))
     }
+}
+
+/// The space-separated tokens of a `KEYS` value, empty ones skipped.
+pub fn split_keys(keys: Option<&str>) -> impl Iterator<Item = &str> {
+    keys.unwrap_or("").split(' ').filter(|k| !k.is_empty())
 }
 
 // The separators as bytes, for the parser's byte scan (both are ASCII).
@@ -333,6 +351,16 @@ mod tests {
         assert_eq!(p.get("B"), None);
         assert_eq!(p.get("C"), Some("x\u{1}y"));
         assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn get_many_reads_as_get_does() {
+        let mut p = Properties::parse("KEYS\u{1}k1 k2\u{2}TAGS\u{1}t\u{2}");
+        p.insert("WAIT", "true");
+        for names in [["TAGS", "UNIQ_KEY", "KEYS"], ["WAIT", "TAGS", "X"]] {
+            assert_eq!(p.get_many(names), names.map(|n| p.get(n)));
+        }
+        assert_eq!(split_keys(p.get(KEYS)).collect::<Vec<_>>(), ["k1", "k2"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
+use basalt_message::properties::{split_keys, KEYS, TAGS, UNIQ_KEY};
 use basalt_message::{java_string_hash, java_string_hash_concat, sysflag, Properties};
 use bytes::BufMut;
 use parking_lot::Mutex;
@@ -330,11 +331,11 @@ impl IndexService {
         }
         // Hashes of `topic#key` (and `topic#T#tag`), built without the
         // strings, and without a vector of them: this runs for every send.
-        let tag = props.tags().filter(|t| !t.is_empty());
-        let mut keys = props
-            .uniq_key()
+        let [uniq, keys, tag] = props.get_many([UNIQ_KEY, KEYS, TAGS]);
+        let tag = tag.filter(|t| !t.is_empty());
+        let mut keys = uniq
             .into_iter()
-            .chain(props.keys())
+            .chain(split_keys(keys))
             .map(|k| abs_hash(java_string_hash_concat(&[topic, "#", k])))
             .chain(tag.map(|t| abs_hash(java_string_hash_concat(&[topic, "#T#", t]))))
             .peekable();
