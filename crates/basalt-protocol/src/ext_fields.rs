@@ -140,7 +140,26 @@ impl ExtFields {
 
     /// Sets `key` (the last of duplicate keys wins, as in Java's map).
     pub fn insert(&mut self, key: &str, value: &str) {
-        // Headers are mostly written in key order: append without a search.
+        // Headers are mostly written in key order into a map of their own
+        // (a reply's): appended with nothing else to decide.
+        if let Text::Own(own) = &mut self.text {
+            let after_last = self.entries.last().is_none_or(|last| {
+                let last = own.as_bytes().get(last.key.start..last.key.end);
+                key_cmp(last.unwrap_or_default(), key.as_bytes()).is_lt()
+            });
+            if after_last {
+                own.reserve(key.len() + value.len());
+                let key = append(own, key);
+                let value = append(own, value);
+                self.entries.push(Entry { key, value });
+                return;
+            }
+        }
+        self.insert_sorted(key, value);
+    }
+
+    /// [`Self::insert`] anywhere in the order, or over a received map.
+    fn insert_sorted(&mut self, key: &str, value: &str) {
         let in_order = self
             .entries
             .last()
