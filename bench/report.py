@@ -348,20 +348,19 @@ def main():
     md.append("- SYNC_FLUSH/ASYNC_FLUSH pairs: after the runs above, `bench/sync-ratio.sh SYNC_PAIRS` starts a fresh "
               "Basalt in ASYNC_FLUSH and one in SYNC_FLUSH, back to back (alternating which runs first), and runs the same warm-up and "
               "`basalt bench` ramp against each; the issue-7 target is judged on the median ratio of the pairs.")
-    paired = load(run / "sync_ratio.json")
-    if paired:
-        md.append("  Pairs: " + ", ".join(
-            f"{p['async_tps']}/s ({p['async_threads']}t) vs {p['sync_tps']}/s ({p['sync_threads']}t): {p['ratio']:.2f}"
-            for p in paired.get("pairs", [])) + ".")
+    def pairs_line(file, one):
+        # The pairs of a pair-judged ratio, each as `one` formats it.
+        paired = load(run / file)
+        if paired:
+            md.append("  Pairs: " + ", ".join(one(p) for p in paired.get("pairs", [])) + ".")
+
+    pairs_line("sync_ratio.json", lambda p: f"{p['async_tps']}/s ({p['async_threads']}t) vs "
+               f"{p['sync_tps']}/s ({p['sync_threads']}t): {p['ratio']:.2f}")
     md.append("- Basalt/echo pairs: then `PAIR=echo bench/sync-ratio.sh ECHO_PAIRS` does the same with a fresh "
               "echo server and a fresh Basalt in ASYNC_FLUSH, alternating which runs first; the Basalt/echo "
               "target (basalt bench) is judged on the median of these pairs.")
-    echo_paired = load(run / "echo_ratio.json")
-    if echo_paired:
-        md.append("  Pairs: " + ", ".join(
-            f"echo {p['echo_tps']}/s ({p['echo_threads']}t) vs Basalt {p['basalt_tps']}/s "
-            f"({p['basalt_threads']}t): {p['ratio']:.2f}"
-            for p in echo_paired.get("pairs", [])) + ".")
+    pairs_line("echo_ratio.json", lambda p: f"echo {p['echo_tps']}/s ({p['echo_threads']}t) vs Basalt "
+               f"{p['basalt_tps']}/s ({p['basalt_threads']}t): {p['ratio']:.2f}")
     md.append(f"\nSettings of this run: `{a.settings}`. Raw logs stay in `bench/.cache/run/{run.name}/`; "
               f"`python3 bench/report.py bench/.cache/run/{run.name} docs --meta docs/performance.json` "
               "re-renders this file from them.\n")

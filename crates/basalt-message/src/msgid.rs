@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU16, Ordering};
 
 use crate::error::MessageError;
+use crate::record::put_at;
 
 fn hex_pair(b: u8) -> [u8; 2] {
     // Uppercase, as Java's `UtilAll.bytes2string`; arithmetic, not a table
@@ -37,15 +38,15 @@ pub fn encode_offset_msg_id(store_host: SocketAddr, physical_offset: i64) -> Str
     // instructions a send).
     let mut raw = [0u8; 16 + 4 + 8];
     let ip_len = match store_host.ip() {
-        IpAddr::V4(a) => copy_into(&mut raw, 0, &a.octets()),
-        IpAddr::V6(a) => copy_into(&mut raw, 0, &a.octets()),
+        IpAddr::V4(a) => put_at(&mut raw, 0, &a.octets()),
+        IpAddr::V6(a) => put_at(&mut raw, 0, &a.octets()),
     };
-    let port_end = copy_into(
+    let port_end = put_at(
         &mut raw,
         ip_len,
         &i32::from(store_host.port()).to_be_bytes(),
     );
-    let end = copy_into(&mut raw, port_end, &physical_offset.to_be_bytes());
+    let end = put_at(&mut raw, port_end, &physical_offset.to_be_bytes());
     let mut text = [0u8; 2 * (16 + 4 + 8)];
     for (pair, &b) in text
         .chunks_exact_mut(2)
@@ -58,14 +59,6 @@ pub fn encode_offset_msg_id(store_host: SocketAddr, physical_offset: i64) -> Str
     std::str::from_utf8(text.get(..2 * end).unwrap_or_default())
         .map(str::to_owned)
         .unwrap_or_default()
-}
-
-/// Copies `bytes` into `buf` at `at`; returns where they end.
-fn copy_into(buf: &mut [u8], at: usize, bytes: &[u8]) -> usize {
-    if let Some(dst) = buf.get_mut(at..at + bytes.len()) {
-        dst.copy_from_slice(bytes);
-    }
-    at + bytes.len()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

@@ -325,10 +325,13 @@ impl Record {
     }
 }
 
-fn put_at(buf: &mut [u8], pos: usize, bytes: &[u8]) {
+/// Copies `bytes` into `buf` at `pos` (nothing if they do not fit);
+/// returns where they end.
+pub(crate) fn put_at(buf: &mut [u8], pos: usize, bytes: &[u8]) -> usize {
     if let Some(dst) = buf.get_mut(pos..pos + bytes.len()) {
         dst.copy_from_slice(bytes);
     }
+    pos + bytes.len()
 }
 
 fn host_flag(addr: &SocketAddr, bit: i32) -> i32 {
