@@ -77,7 +77,7 @@ fn main() {
         r.ext_fields.insert("MSG_REGION", "DefaultRegion");
         r.ext_fields.insert("TRACE_ON", "true");
         let mut r = r.with_header(&SendMessageResponse {
-            msg_id: r0.msg_id.clone(),
+            msg_id: basalt_message::encode_offset_msg_id(m.store_host, r0.phys_offset as i64),
             queue_id: m.queue_id,
             queue_offset: r0.queue_offset as i64,
             transaction_id: uniq,

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use basalt_message::properties::{REAL_QID, REAL_TOPIC, TRAN_MSG, UNIQ_KEY, WAIT};
 use basalt_message::{
-    sysflag, BlankOrRecord, EncodeParams, MessageExtBrokerInner, Properties, Record,
+    encode_offset_msg_id, sysflag, BlankOrRecord, EncodeParams, MessageExtBrokerInner, Properties,
+    Record,
 };
 use basalt_protocol::headers::transaction::CheckTransactionStateRequest;
 use basalt_protocol::{RemotingCommand, RequestCode};
@@ -306,7 +307,7 @@ impl Checker {
                     .get(TRANSACTION_ID)
                     .unwrap_or(&uniq)
                     .to_owned(),
-                offset_msg_id: at.msg_id.clone(),
+                offset_msg_id: encode_offset_msg_id(view.store_host, phys),
                 bname: Some(self.broker_name.clone()),
             })
             .with_body(body);

@@ -23,7 +23,7 @@ pub use batch::{decode_batch, encode_batch, BatchItem};
 pub use error::MessageError;
 pub use hash::{java_string_hash, java_string_hash_concat, tags_code};
 pub use inner::MessageExtBrokerInner;
-pub use msgid::{decode_offset_msg_id, encode_offset_msg_id, UniqKeyGenerator};
+pub use msgid::{decode_offset_msg_id, encode_offset_msg_id, OffsetMsgId, UniqKeyGenerator};
 pub use properties::Properties;
 pub use record::{
     body_crc, record_len, BlankOrRecord, EncodeParams, Record, BLANK_MAGIC_CODE, MAGIC_CODE_V1,

@@ -33,32 +33,54 @@ fn ip_bytes(ip: IpAddr) -> Vec<u8> {
 /// (i64): 32 hex chars for IPv4, 56 for IPv6. One per stored message, so
 /// the IP's bytes are not collected into a vector first.
 pub fn encode_offset_msg_id(store_host: SocketAddr, physical_offset: i64) -> String {
-    // Every send answers one: the bytes are laid out on the stack and
-    // turned to hex in one pass (a `String::push` per digit cost ~490
-    // instructions a send).
-    let mut raw = [0u8; 16 + 4 + 8];
-    let ip_len = match store_host.ip() {
-        IpAddr::V4(a) => put_at(&mut raw, 0, &a.octets()),
-        IpAddr::V6(a) => put_at(&mut raw, 0, &a.octets()),
-    };
-    let port_end = put_at(
-        &mut raw,
-        ip_len,
-        &i32::from(store_host.port()).to_be_bytes(),
-    );
-    let end = put_at(&mut raw, port_end, &physical_offset.to_be_bytes());
-    let mut text = [0u8; 2 * (16 + 4 + 8)];
-    for (pair, &b) in text
-        .chunks_exact_mut(2)
-        .zip(raw.get(..end).unwrap_or_default())
-    {
-        pair.copy_from_slice(&hex_pair(b));
+    OffsetMsgId::new(store_host, physical_offset)
+        .as_str()
+        .to_owned()
+}
+
+/// An offset message id held on the stack: every send answers one, and
+/// it only goes on into the reply header, which copies it.
+#[derive(Clone, Copy)]
+pub struct OffsetMsgId {
+    text: [u8; 2 * (16 + 4 + 8)],
+    len: usize,
+}
+
+impl OffsetMsgId {
+    pub fn new(store_host: SocketAddr, physical_offset: i64) -> Self {
+        // The bytes are laid out on the stack and turned to hex in one
+        // pass (a `String::push` per digit cost ~490 instructions a send).
+        let mut raw = [0u8; 16 + 4 + 8];
+        let ip_len = match store_host.ip() {
+            IpAddr::V4(a) => put_at(&mut raw, 0, &a.octets()),
+            IpAddr::V6(a) => put_at(&mut raw, 0, &a.octets()),
+        };
+        let port_end = put_at(
+            &mut raw,
+            ip_len,
+            &i32::from(store_host.port()).to_be_bytes(),
+        );
+        let end = put_at(&mut raw, port_end, &physical_offset.to_be_bytes());
+        let mut text = [0u8; 2 * (16 + 4 + 8)];
+        for (pair, &b) in text
+            .chunks_exact_mut(2)
+            .zip(raw.get(..end).unwrap_or_default())
+        {
+            pair.copy_from_slice(&hex_pair(b));
+        }
+        Self { text, len: 2 * end }
     }
-    // Hex digits only: always UTF-8 (the check is a fast ASCII pass; the
-    // lossy conversion's was not).
-    std::str::from_utf8(text.get(..2 * end).unwrap_or_default())
-        .map(str::to_owned)
-        .unwrap_or_default()
+
+    pub fn as_str(&self) -> &str {
+        // Hex digits only: always UTF-8 (the check is a fast ASCII pass).
+        std::str::from_utf8(self.text.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for OffsetMsgId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -153,6 +175,7 @@ mod tests {
         let v6: SocketAddr = "[::1]:9".parse().unwrap();
         let id6 = encode_offset_msg_id(v6, 7);
         assert_eq!(id6.len(), 56);
+        assert_eq!(OffsetMsgId::new(v6, 7).as_str(), id6);
         assert_eq!(decode_offset_msg_id(&id6).unwrap(), (v6, 7));
         assert!(decode_offset_msg_id("XYZ").is_err());
     }

@@ -73,5 +73,6 @@ pub use error::{Result, StoreError};
 pub use flush::DurabilityListener;
 pub use store::Store;
 pub use types::{
-    AppendResult, Appended, GetResult, GetStatus, PutOutcome, PutStatus, RecoveryReport,
+    AppendResult, AppendResults, Appended, GetResult, GetStatus, PutOutcome, PutStatus,
+    RecoveryReport,
 };

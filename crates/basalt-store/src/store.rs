@@ -351,7 +351,7 @@ impl Store {
     /// burst, after which it may acknowledge them.
     pub fn stage(&self, msg: &MessageExtBrokerInner) -> Result<Appended> {
         let wait = waits_for_flush(msg);
-        let appended = vec![self.shared.append_one(msg)?];
+        let appended = self.shared.append_many(std::slice::from_ref(msg))?;
         self.unflushed(appended, wait)
     }
 
@@ -385,7 +385,7 @@ impl Store {
         self.shared.flush.listen(listener, flushed);
     }
 
-    fn unflushed(&self, appended: Vec<crate::types::AppendResult>, wait: bool) -> Result<Appended> {
+    fn unflushed(&self, appended: crate::types::AppendResults, wait: bool) -> Result<Appended> {
         let end = end_of(&appended);
         let pending = self.request_sync(end)?;
         Ok(Appended {

@@ -2,10 +2,14 @@
 
 use bytes::Bytes;
 
+/// One [`AppendResult`] per stored record; a single message's stays inline.
+pub type AppendResults = smallvec::SmallVec<[AppendResult; 1]>;
+
 /// Where and when one record was appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendResult {
-    /// Commit-log offset of the record.
+    /// Commit-log offset of the record (with the store host, its offset
+    /// message id: `basalt_message::OffsetMsgId`).
     pub phys_offset: u64,
     /// Logical offset in its ConsumeQueue (0 for prepared/rollback records).
     pub queue_offset: u64,
@@ -13,8 +17,6 @@ pub struct AppendResult {
     pub store_timestamp: i64,
     /// Bytes written.
     pub size: u32,
-    /// Offset message id (store host + commit-log offset, uppercase hex).
-    pub msg_id: String,
 }
 
 /// What recovery did when the store was opened (see [`crate::Store::recovery_report`]).
@@ -50,7 +52,7 @@ pub struct PutOutcome {
     /// Flush outcome.
     pub status: PutStatus,
     /// One entry per stored record (several for a batch, in order).
-    pub appended: Vec<AppendResult>,
+    pub appended: AppendResults,
 }
 
 /// A put whose durability wait is the caller's ([`crate::Store::append`]).

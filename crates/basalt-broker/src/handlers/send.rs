@@ -11,12 +11,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use basalt_message::properties::{UNIQ_KEY, WAIT};
-use basalt_message::{decode_batch, MessageExtBrokerInner, Properties, UniqKeyGenerator};
+use basalt_message::{
+    decode_batch, MessageExtBrokerInner, OffsetMsgId, Properties, UniqKeyGenerator,
+};
 use basalt_protocol::body::register::perm;
-use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponse};
+use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponseRef};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::{Reply, Request};
-use basalt_store::{Appended, PutOutcome, PutStatus, Store};
+use basalt_store::{AppendResult, Appended, PutOutcome, PutStatus, Store};
 use futures::future::{BoxFuture, Either};
 
 use crate::groups::Groups;
@@ -142,15 +144,14 @@ fn store(
         } else if !crate::timer::divert(&mut m, s.timer_max_delay)? {
             s.schedule.divert(&mut m)?;
         }
-        let uniq = m.properties.get(UNIQ_KEY).map(str::to_owned);
         let appended = s.store.stage(&m)?;
-        return Ok(held(appended, queue_id, uniq));
+        return Ok(held(s, appended, queue_id, m.properties.get(UNIQ_KEY)));
     };
-    Ok(held(appended, queue_id, None))
+    Ok(held(s, appended, queue_id, None))
 }
 
-fn held(a: Appended, queue_id: i32, uniq: Option<String>) -> Reply {
-    let cmd = respond(a.outcome, queue_id, uniq);
+fn held(s: &SendState, a: Appended, queue_id: i32, uniq: Option<&str>) -> Reply {
+    let cmd = respond(s.store_host, &a.outcome, queue_id, uniq);
     match a.durable_at {
         Some(until) => Reply::Held { cmd, until },
         None => Reply::Now(cmd),
@@ -275,7 +276,12 @@ fn pick_queue(topic: &str, config: SendView, requested: i32) -> Result<i32, Brok
     Ok(requested)
 }
 
-fn respond(outcome: PutOutcome, queue_id: i32, uniq: Option<String>) -> RemotingCommand {
+fn respond(
+    store_host: SocketAddr,
+    outcome: &PutOutcome,
+    queue_id: i32,
+    uniq: Option<&str>,
+) -> RemotingCommand {
     let code = match outcome.status {
         PutStatus::PutOk => ResponseCode::Success,
         PutStatus::FlushDiskTimeout => ResponseCode::FlushDiskTimeout,
@@ -284,23 +290,34 @@ fn respond(outcome: PutOutcome, queue_id: i32, uniq: Option<String>) -> Remoting
         .appended
         .first()
         .map_or(0, |a| i64::try_from(a.queue_offset).unwrap_or(i64::MAX));
-    let mut appended = outcome.appended;
-    let msg_id = if appended.len() == 1 {
-        appended.pop().map(|a| a.msg_id).unwrap_or_default()
+    let id = |a: &AppendResult| OffsetMsgId::new(store_host, a.phys_offset as i64);
+    let one;
+    let joined;
+    let msg_id = if let [a] = outcome.appended.as_slice() {
+        one = id(a);
+        one.as_str()
     } else {
-        let ids: Vec<&str> = appended.iter().map(|a| a.msg_id.as_str()).collect();
-        ids.join(",")
+        let mut ids = String::with_capacity(33 * outcome.appended.len());
+        for (i, a) in outcome.appended.iter().enumerate() {
+            if i > 0 {
+                ids.push(',');
+            }
+            ids.push_str(id(a).as_str());
+        }
+        joined = ids;
+        joined.as_str()
     };
     let mut reply = RemotingCommand::response(code, None);
     reply.ext_fields = basalt_protocol::ExtFields::with_capacity(6);
     // Upper-case keys sort first: inserted in key order, each is a push.
     reply.ext_fields.insert("MSG_REGION", "DefaultRegion");
     reply.ext_fields.insert("TRACE_ON", "true");
-    reply.with_header(&SendMessageResponse {
+    SendMessageResponseRef {
         msg_id,
         queue_id,
         queue_offset,
         transaction_id: uniq,
-        batch_uniq_id: None,
-    })
+    }
+    .encode(&mut reply.ext_fields);
+    reply
 }

@@ -91,6 +91,28 @@ command_header! {
     }
 }
 
+/// A [`SendMessageResponse`] written from borrowed text, with the same
+/// keys: every send's reply is built once, and owning its two ids cost
+/// two allocations a message.
+#[derive(Debug, Clone, Copy)]
+pub struct SendMessageResponseRef<'a> {
+    pub msg_id: &'a str,
+    pub queue_id: i32,
+    pub queue_offset: i64,
+    pub transaction_id: Option<&'a str>,
+}
+
+impl SendMessageResponseRef<'_> {
+    pub fn encode(&self, ext: &mut ExtFields) {
+        ext.insert("msgId", self.msg_id);
+        ext.insert("queueId", itoa::Buffer::new().format(self.queue_id));
+        ext.insert("queueOffset", itoa::Buffer::new().format(self.queue_offset));
+        if let Some(t) = self.transaction_id {
+            ext.insert("transactionId", t);
+        }
+    }
+}
+
 command_header! {
     /// CONSUMER_SEND_MSG_BACK (36) request.
     pub struct ConsumerSendMsgBackRequest {
@@ -101,5 +123,40 @@ command_header! {
         pub origin_topic: Option<String> => "originTopic",
         pub unit_mode: Option<bool> => "unitMode",
         pub max_reconsume_times: Option<i32> => "maxReconsumeTimes",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_borrowed_response_writes_what_the_owned_one_does() {
+        for transaction_id in [None, Some("7F0000010005FFFFFFFF000005DC0000")] {
+            let owned = SendMessageResponse {
+                msg_id: "0A00000100002A9F0000000000001234".into(),
+                queue_id: 3,
+                queue_offset: -9_000_000_000,
+                transaction_id: transaction_id.map(str::to_owned),
+                batch_uniq_id: None,
+            };
+            let mut a = ExtFields::new();
+            owned.encode(&mut a);
+            let mut b = ExtFields::new();
+            SendMessageResponseRef {
+                msg_id: &owned.msg_id,
+                queue_id: owned.queue_id,
+                queue_offset: owned.queue_offset,
+                transaction_id,
+            }
+            .encode(&mut b);
+            let pairs = |e: &ExtFields| {
+                e.iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(pairs(&a), pairs(&b));
+            assert_eq!(SendMessageResponse::decode(&b).unwrap(), owned);
+        }
     }
 }
