@@ -311,6 +311,11 @@ impl ConsumeQueueSet {
         Ok(cq)
     }
 
+    /// Whether `topic` has a queue.
+    pub(crate) fn has_topic(&self, topic: &str) -> bool {
+        self.queues.read().get(topic).is_some_and(|q| !q.is_empty())
+    }
+
     /// Forgets every queue of `topic` (their files stay until the caller
     /// removes them). `None` when there was none.
     pub(crate) fn remove_topic(&self, topic: &str) -> Option<QueueMap<i32, Arc<ConsumeQueue>>> {

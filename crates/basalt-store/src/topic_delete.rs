@@ -83,17 +83,24 @@ impl Store {
         let root = &s.config.store_path_root_dir;
         // Under the append lock no put assigns this topic's offsets meanwhile.
         let mut st = s.append.lock();
-        let Some(queues) = s.queues.remove_topic(topic) else {
+        if !s.queues.has_topic(topic) {
             return Ok(false);
-        };
-        st.queue_offsets.remove(topic);
+        }
+        // The tombstone is durable before anything is forgotten: a failed
+        // save leaves the topic as it was (forgetting its next offsets first
+        // made the next put overwrite the queue from offset 0).
         {
             let mut tombstones = s.deleted_topics.lock();
             let min = s.commitlog.segments().min_offset();
-            tombstones.retain(|_, end| *end > min);
-            tombstones.insert(topic.to_owned(), s.commitlog.end());
-            save(root, &tombstones)?;
+            let mut next = tombstones.clone();
+            next.retain(|_, end| *end > min);
+            next.insert(topic.to_owned(), s.commitlog.end());
+            save(root, &next)?;
+            *tombstones = next;
         }
+        // Queues are created only under the append lock, which is held.
+        let queues = s.queues.remove_topic(topic).unwrap_or_default();
+        st.queue_offsets.remove(topic);
         for cq in queues.values() {
             // A file being created ahead must not land in the removed directory.
             cq.segments().settle_ahead();

@@ -459,6 +459,34 @@ async fn zeroed_header_before_more_data_in_a_big_file_is_refused() {
 }
 
 #[tokio::test]
+async fn a_deletion_whose_tombstone_cannot_be_saved_leaves_the_topic_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    for i in 0..5 {
+        store.put(msg("Stays", 0, format!("m-{i}"))).await.unwrap();
+    }
+    // The tombstone is written through a temp file: a directory in its
+    // place makes the save fail.
+    let blocker = dir.path().join("deletedTopics.json.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    assert!(store.delete_topic("Stays").is_err());
+    assert!(dir.path().join("consumequeue").join("Stays").exists());
+    assert_eq!(store.max_offset("Stays", 0), 5);
+    // The queue goes on where it was, not from offset 0 over its entries.
+    let a = store.put(msg("Stays", 0, &b"m-5"[..])).await.unwrap();
+    assert_eq!(a.appended[0].queue_offset, 5);
+    let r = store.get("Stays", 0, 0, 10, 1 << 20);
+    let bodies: Vec<_> = r.messages.iter().map(|b| decode(b).body).collect();
+    assert_eq!(bodies.len(), 6);
+    assert_eq!(bodies[0][..], b"m-0"[..]);
+    // Once the save can succeed, the deletion goes through.
+    std::fs::remove_dir(&blocker).unwrap();
+    assert!(store.delete_topic("Stays").unwrap());
+    assert_eq!(store.max_offset("Stays", 0), 0);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
 async fn a_deleted_topic_loses_its_queue_files_and_starts_again_at_offset_zero() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(cfg(dir.path())).unwrap();
