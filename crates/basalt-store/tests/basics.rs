@@ -103,7 +103,7 @@ async fn bad_input_is_an_error_not_a_panic() {
     let store = Store::open(cfg).unwrap();
     let too_big = store.put(msg("T", 0, vec![0u8; 1001])).await.unwrap_err();
     assert!(matches!(too_big, StoreError::MessageTooLarge { .. }));
-    for topic in ["", "..", "a/b"] {
+    for topic in ["", ".", "..", "a/b", "a\\b", "a\0b", "é/"] {
         assert!(matches!(
             store.put(msg(topic, 0, &b"x"[..])).await,
             Err(StoreError::BadTopic(_))

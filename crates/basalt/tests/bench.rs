@@ -80,3 +80,60 @@ fn bench_producer_then_consumer_run_clean() {
     assert!(s["messages"].as_u64().unwrap() >= sent, "{d}");
     assert!(s["seconds"].as_f64().unwrap() < 60.0, "{d}");
 }
+
+/// The echo server `bench/compare.sh` divides by: it must answer sends
+/// (and the client's route and heartbeat calls) like a broker.
+#[test]
+fn bench_echo_server_answers_the_producer() {
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let _echo = Kill(
+        Command::new(bin())
+            .args(["bench", "echo", "--port", "0", "--bind", "127.0.0.1"])
+            .arg("--ready-file")
+            .arg(&ready)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let addr = loop {
+        let parsed = std::fs::read(&ready)
+            .ok()
+            .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw).ok());
+        if let Some(addr) = parsed.as_ref().and_then(|v| v["namesrv"].as_str()) {
+            break addr.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "echo server not ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let p = bench(
+        &[
+            "producer",
+            "-n",
+            &addr,
+            "-t",
+            "EchoSmoke",
+            "-d",
+            "1",
+            "-w",
+            "4",
+            "-s",
+            "124",
+        ],
+        &dir.path().join("echo.json"),
+    );
+    let best = &p["best"];
+    assert_eq!(best["failures"], 0, "{p}");
+    assert!(best["messages"].as_u64().unwrap() > 0, "{p}");
+}
