@@ -8,11 +8,14 @@
 //! producer of the group (CHECK_TRANSACTION_STATE) about half messages left
 //! unresolved longer than `transactionTimeOut`, re-storing each checked half
 //! with its check count raised; after `transactionCheckMax` checks the half
-//! goes to `TRANS_CHECK_MAX_TIME_TOPIC`. Progress is the consumer offset of
-//! group `CID_RMQ_SYS_TRANS` on the half queue, so it survives restarts;
-//! the op queue is re-read from its start after a restart.
+//! goes to `TRANS_CHECK_MAX_TIME_TOPIC`. Progress is kept, as in RocketMQ,
+//! as consumer offsets of group `CID_RMQ_SYS_TRANS`: on the half queue the
+//! scan point, on the op queue the first op still needed (one naming a
+//! half at or past the scan point; every op before it is done). A restart
+//! reads ops from there, not from the op queue's start, and holds in
+//! memory only the halves the scan has not passed.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,8 +140,24 @@ pub struct Checker {
     clients: Arc<Clients>,
     config: CheckConfig,
     broker_name: String,
-    /// Half queue offsets resolved by op messages, at or above the scan point.
-    resolved: Mutex<(u64, BTreeSet<u64>)>,
+    resolved: Mutex<Resolved>,
+}
+
+/// What the op queue has said so far.
+struct Resolved {
+    /// The next op queue offset to read.
+    next_op: u64,
+    /// Resolved half offsets at or past the scan point, each with the
+    /// lowest op offset that named it.
+    halves: BTreeMap<u64, u64>,
+}
+
+impl Resolved {
+    /// The op offset to resume reading from: the lowest op still naming a
+    /// half the scan has not passed, else the next unread one.
+    fn op_progress(&self) -> u64 {
+        self.halves.values().copied().min().unwrap_or(self.next_op)
+    }
 }
 
 impl Checker {
@@ -149,14 +168,29 @@ impl Checker {
         config: CheckConfig,
         broker_name: String,
     ) -> Self {
+        let next_op = offsets
+            .query(SYSTEM_GROUP, OP_TOPIC, 0)
+            .and_then(|o| u64::try_from(o).ok())
+            .unwrap_or(0);
         Self {
             store,
             offsets,
             clients,
             config,
             broker_name,
-            resolved: Mutex::new((0, BTreeSet::new())),
+            resolved: Mutex::new(Resolved {
+                next_op,
+                halves: BTreeMap::new(),
+            }),
         }
+    }
+
+    /// The half queue's scan point: every half below it is settled.
+    fn scan_point(&self) -> u64 {
+        let saved = self.offsets.query(SYSTEM_GROUP, HALF_TOPIC, 0).unwrap_or(0);
+        u64::try_from(saved)
+            .unwrap_or(0)
+            .max(self.store.min_offset(HALF_TOPIC, 0))
     }
 
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
@@ -171,35 +205,36 @@ impl Checker {
         }
     }
 
-    /// Reads op messages not seen yet into the resolved set.
-    fn read_ops(&self) -> Result<(), BrokerError> {
+    /// Reads op messages not seen yet; halves below the scan point are
+    /// settled already and not kept.
+    fn read_ops(&self, floor: u64) -> Result<(), BrokerError> {
         let mut guard = self.resolved.lock();
         loop {
-            let from = guard.0.max(self.store.min_offset(OP_TOPIC, 0));
+            let from = guard.next_op.max(self.store.min_offset(OP_TOPIC, 0));
             let got = self.store.get(OP_TOPIC, 0, from, 256, 1 << 20);
             if got.messages.is_empty() {
                 return Ok(());
             }
-            for raw in &got.messages {
+            for (raw, &op) in got.messages.iter().zip(&got.queue_offsets) {
                 if let BlankOrRecord::Record(rec) = Store::decode(raw)? {
                     for part in String::from_utf8_lossy(&rec.body).split(',') {
-                        if let Ok(o) = part.trim().parse::<u64>() {
-                            guard.1.insert(o);
+                        match part.trim().parse::<u64>() {
+                            Ok(half) if half >= floor => {
+                                guard.halves.entry(half).or_insert(op);
+                            }
+                            _ => {}
                         }
                     }
                 }
             }
-            guard.0 = got.next_begin_offset;
+            guard.next_op = got.next_begin_offset;
         }
     }
 
     /// One pass over the half queue from the saved offset.
     pub async fn check_once(&self) -> Result<(), BrokerError> {
-        self.read_ops()?;
-        let saved = self.offsets.query(SYSTEM_GROUP, HALF_TOPIC, 0).unwrap_or(0);
-        let mut offset = u64::try_from(saved)
-            .unwrap_or(0)
-            .max(self.store.min_offset(HALF_TOPIC, 0));
+        let mut offset = self.scan_point();
+        self.read_ops(offset)?;
         let now = now_ms();
         loop {
             let got = self.store.get(HALF_TOPIC, 0, offset, 32, 4 << 20);
@@ -208,7 +243,7 @@ impl Checker {
             }
             let mut stop = false;
             for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
-                let done = self.resolved.lock().1.contains(qo);
+                let done = self.resolved.lock().halves.contains_key(qo);
                 if !done {
                     let BlankOrRecord::Record(rec) = Store::decode(raw)? else {
                         offset = qo + 1;
@@ -236,11 +271,21 @@ impl Checker {
                 0,
                 i64::try_from(offset).unwrap_or(i64::MAX),
             );
-            self.resolved.lock().1.retain(|o| *o >= offset);
+            self.resolved
+                .lock()
+                .halves
+                .retain(|half, _| *half >= offset);
             if stop {
                 break;
             }
         }
+        let op_progress = self.resolved.lock().op_progress();
+        self.offsets.commit(
+            SYSTEM_GROUP,
+            OP_TOPIC,
+            0,
+            i64::try_from(op_progress).unwrap_or(i64::MAX),
+        );
         Ok(())
     }
 

@@ -164,3 +164,89 @@ async fn check_back_waits_for_a_live_producer_and_then_commits() {
     assert!(answered.load(std::sync::atomic::Ordering::SeqCst) >= 1);
     b.stop().await;
 }
+
+/// Prepares a transactional message; returns (half queue offset, half
+/// commit-log offset) from the send response.
+async fn prepare(c: &basalt_remoting::Connection, body: &[u8]) -> (i64, i64) {
+    let mut prepared = send_cmd("TxOps", 0, body, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}");
+    prepared.ext_fields.insert("f", "4");
+    let r = call(c, prepared).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let queue_offset = r.ext_fields.get("queueOffset").unwrap().parse().unwrap();
+    let (_, phys) =
+        basalt_message::decode_offset_msg_id(r.ext_fields.get("msgId").unwrap()).unwrap();
+    (queue_offset, phys)
+}
+
+async fn commit(c: &basalt_remoting::Connection, (queue_offset, phys): (i64, i64)) {
+    let end =
+        RemotingCommand::request(RequestCode::EndTransaction).with_header(&EndTransactionRequest {
+            producer_group: "pg".into(),
+            tran_state_table_offset: queue_offset,
+            commit_log_offset: phys,
+            commit_or_rollback: 8,
+            ..EndTransactionRequest::default()
+        });
+    assert_eq!(call(c, end).await.response_code(), ResponseCode::Success);
+}
+
+/// The checker's consumer offset on `topic` once it equals `want`.
+async fn checker_offset_reaches(c: &Arc<basalt_remoting::Connection>, topic: &str, want: &str) {
+    use basalt_protocol::headers::client::QueryConsumerOffsetRequest;
+    let query = RemotingCommand::request(RequestCode::QueryConsumerOffset).with_header(
+        &QueryConsumerOffsetRequest {
+            consumer_group: "CID_RMQ_SYS_TRANS".into(),
+            topic: topic.into(),
+            queue_id: 0,
+            set_zero_if_not_found: None,
+        },
+    );
+    let got = basalt_testkit::eventually(Duration::from_secs(10), || {
+        let (c, query) = (Arc::clone(c), query.clone());
+        async move {
+            let r = call(&c, query).await;
+            (r.ext_fields.get("offset") == Some(want)).then_some(())
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "{topic} offset never reached {want}");
+}
+
+#[tokio::test]
+async fn op_queue_progress_is_kept_and_waits_for_halves_not_yet_passed() {
+    const OPS: &str = "RMQ_SYS_TRANS_OP_HALF_TOPIC";
+    const HALVES: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let tune = |c: &mut basalt_broker::BrokerConfig, _: &mut basalt_store::StoreConfig| {
+        c.transaction_check_interval = 100;
+        // The open half is never old enough to be checked.
+        c.transaction_time_out = 3_600_000;
+    };
+    let b = crate::start_in(Arc::clone(&dir), tune).await;
+    let c = client(b.addr).await;
+    let h0 = prepare(&c, b"h0").await;
+    let h1 = prepare(&c, b"h1").await;
+    let h2 = prepare(&c, b"h2").await;
+    assert_eq!((h0.0, h1.0, h2.0), (0, 1, 2));
+    // Op 0 names half 0, op 1 names half 2; half 1 stays open, so the scan
+    // stops at 1 and op 1 is still needed: the op progress is 1, not 2.
+    commit(&c, h0).await;
+    commit(&c, h2).await;
+    checker_offset_reaches(&c, HALVES, "1").await;
+    checker_offset_reaches(&c, OPS, "1").await;
+    // Half 1 resolved (op 2): the scan passes every half, every op is done.
+    commit(&c, h1).await;
+    checker_offset_reaches(&c, HALVES, "3").await;
+    checker_offset_reaches(&c, OPS, "3").await;
+    b.stop().await;
+
+    // Kept across a restart; the checker goes on from there.
+    let b = crate::start_in(dir, tune).await;
+    let c = client(b.addr).await;
+    checker_offset_reaches(&c, OPS, "3").await;
+    let h3 = prepare(&c, b"h3").await;
+    commit(&c, h3).await;
+    checker_offset_reaches(&c, HALVES, "4").await;
+    checker_offset_reaches(&c, OPS, "4").await;
+    b.stop().await;
+}
