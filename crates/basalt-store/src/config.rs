@@ -67,8 +67,18 @@ pub struct StoreConfig {
     pub flush_commit_log_least_pages: u32,
     /// ASYNC_FLUSH flushes everything at least this often. Default: 10000.
     pub flush_commit_log_thorough_interval: u64,
-    /// ConsumeQueue / index flush period. Default: 1000.
+    /// ConsumeQueue flush period (and the checkpoint's). Default: 1000.
     pub flush_interval_consume_queue: u64,
+    /// The index files are synced at most this often (and at shutdown).
+    /// Each sync write-protects every dirty hash-slot page, and the next
+    /// put into each of them faults again: synced every second, that was
+    /// ~2.6% of the broker's CPU under load. Apache RocketMQ syncs an index
+    /// file only when it rolls to the next one. A killed process loses no
+    /// entry either way (the pages are in the page cache); an OS crash
+    /// loses the entries since the last sync (the index is a lookup aid;
+    /// the CommitLog is the truth). Default: 60000 (Apache's default for
+    /// this key, its ConsumeQueue thorough-flush period).
+    pub flush_consume_queue_thorough_interval: u64,
     /// RocketMQ's transient store pool: appends are staged in memory and
     /// committed to the file every `commitIntervalCommitLog`; under
     /// ASYNC_FLUSH a put is answered once staged, so a crash loses what was
@@ -129,6 +139,7 @@ impl Default for StoreConfig {
             flush_commit_log_least_pages: 4,
             flush_commit_log_thorough_interval: 10_000,
             flush_interval_consume_queue: 1_000,
+            flush_consume_queue_thorough_interval: 60_000,
             transient_store_pool_enable: false,
             warm_maped_file_enable: false,
             commit_interval_commit_log: 200,

@@ -16,7 +16,8 @@
 //! Under ASYNC_FLUSH it syncs every `flushIntervalCommitLog` when
 //! `flushCommitLogLeastPages` pages are dirty, and everything every
 //! `flushCommitLogThoroughInterval`.
-//! ConsumeQueues, index and checkpoint follow every `flushIntervalConsumeQueue`
+//! ConsumeQueues and checkpoint follow every `flushIntervalConsumeQueue`
+//! (the index every `flushConsumeQueueThoroughInterval`)
 //! on a thread of their own: the index's hash slots dirty pages all over
 //! the file, and their sync (tens of ms under load) must not hold up a
 //! group commit.
@@ -237,6 +238,8 @@ pub(crate) fn spawn_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
 /// at shutdown is the CommitLog flusher's, after its last sync.
 pub(crate) fn spawn_queue_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
     let every = Duration::from_millis(shared.config.flush_interval_consume_queue);
+    let index_every = Duration::from_millis(shared.config.flush_consume_queue_thorough_interval);
+    let mut index_synced = Instant::now();
     std::thread::Builder::new()
         .name("basalt-flush-queues".into())
         .spawn(move || loop {
@@ -244,7 +247,11 @@ pub(crate) fn spawn_queue_flusher(shared: Arc<Shared>) -> Result<JoinHandle<()>>
                 return;
             }
             if shared.poison.get().is_none() {
-                flush_queues(&shared);
+                let index = index_synced.elapsed() >= index_every;
+                flush_queues(&shared, index);
+                if index {
+                    index_synced = Instant::now();
+                }
             }
             shared.refresh_disk_full();
         })
@@ -307,7 +314,7 @@ impl<'a> Flusher<'a> {
                 self.flush_commit_log(stopping);
             }
             if stopping {
-                flush_queues(self.s);
+                flush_queues(self.s, true);
                 return;
             }
         }
@@ -368,7 +375,9 @@ impl<'a> Flusher<'a> {
     }
 }
 
-fn flush_queues(s: &Shared) {
+/// Syncs the ConsumeQueues, the index files when `index` (see
+/// `flushConsumeQueueThoroughInterval`), then the checkpoint.
+fn flush_queues(s: &Shared, index: bool) {
     let _one_at_a_time = s.flush.queues.lock();
     let ts = s.last_store_timestamp.load(Ordering::Acquire);
     for (_, _, cq) in s.queues.all() {
@@ -377,8 +386,8 @@ fn flush_queues(s: &Shared) {
         }
     }
     let index_ok = match &s.index {
-        Some(index) => index.flush(),
-        None => Ok(()),
+        Some(i) if index => i.flush(),
+        _ => Ok(()),
     };
     if let Err(e) = index_ok {
         return s.poison(e);
@@ -387,7 +396,9 @@ fn flush_queues(s: &Shared) {
         let mut cp = s.checkpoint_data.lock();
         if ts > 0 {
             cp.logics_msg_timestamp = ts;
-            cp.index_msg_timestamp = ts;
+            if index {
+                cp.index_msg_timestamp = ts;
+            }
         }
         *cp
     };

@@ -397,7 +397,7 @@ impl IndexService {
 
     /// Syncs every IndexFile. The msync runs outside the files lock: held
     /// across it, it stalled every indexed append (under the append lock)
-    /// for the length of a sync, once per `flushIntervalConsumeQueue`.
+    /// for the length of a sync, once per `flushConsumeQueueThoroughInterval`.
     pub(crate) fn flush(&self) -> std::io::Result<()> {
         let regions: Vec<Arc<MappedRegion>> = self
             .files

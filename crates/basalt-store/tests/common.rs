@@ -78,6 +78,19 @@ pub struct FaultyDisk {
     /// Extra time each sync takes (a slow disk), ms.
     pub sync_delay_ms: AtomicU64,
     pub syncs: AtomicUsize,
+    /// Every path synced, in order.
+    pub synced: std::sync::Mutex<Vec<std::path::PathBuf>>,
+}
+
+impl FaultyDisk {
+    /// How many syncs so far were of `name` or of files under it.
+    pub fn syncs_under(&self, name: &str) -> usize {
+        let synced = self.synced.lock().unwrap();
+        synced
+            .iter()
+            .filter(|p| p.components().any(|c| c.as_os_str() == name))
+            .count()
+    }
 }
 
 impl Disk for FaultyDisk {
@@ -90,6 +103,7 @@ impl Disk for FaultyDisk {
 
     fn sync(&self, path: &Path, sync: &mut dyn FnMut() -> io::Result<()>) -> io::Result<()> {
         self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.synced.lock().unwrap().push(path.to_path_buf());
         let delay = self.sync_delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             std::thread::sleep(Duration::from_millis(delay));

@@ -264,3 +264,32 @@ async fn sync_flush_records_are_readable_once_acknowledged_across_files() {
     wait_flushed(&store, end).await;
     store.shutdown().unwrap();
 }
+
+#[tokio::test]
+async fn index_files_are_synced_on_their_own_period_and_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = Arc::new(FaultyDisk::default());
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.flush_interval_consume_queue = 10;
+    cfg.flush_consume_queue_thorough_interval = 3_600_000;
+    let store = Store::open_with_disk(cfg, disk.clone()).unwrap();
+    let mut m = msg("Ix", 0, &b"indexed"[..]);
+    m.properties.insert(basalt_message::properties::KEYS, "k1");
+    store.put(m).await.unwrap();
+    // Several queue flush periods go by (each ends with a checkpoint)...
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while disk.syncs_under("checkpoint") < 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint written"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // ...without a sync of the index (each would write-protect its pages).
+    assert_eq!(disk.syncs_under("index"), 0);
+    store.shutdown().unwrap();
+    assert!(
+        disk.syncs_under("index") >= 1,
+        "index not synced at shutdown"
+    );
+}
