@@ -168,10 +168,14 @@ impl Checker {
         config: CheckConfig,
         broker_name: String,
     ) -> Self {
+        // Saved progress past the op queue's end (a crash lost ops it had
+        // seen) would skip the ops written next. Built before the broker
+        // serves, so the queue's end now is where the next op will go.
         let next_op = offsets
             .query(SYSTEM_GROUP, OP_TOPIC, 0)
             .and_then(|o| u64::try_from(o).ok())
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .min(store.max_offset(OP_TOPIC, 0));
         Self {
             store,
             offsets,
