@@ -16,6 +16,7 @@
 //! memory only the halves the scan has not passed.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,6 +142,8 @@ pub struct Checker {
     config: CheckConfig,
     broker_name: String,
     resolved: Mutex<Resolved>,
+    /// Which of a group's producers the next check goes to.
+    next_producer: AtomicUsize,
 }
 
 /// What the op queue has said so far.
@@ -186,6 +189,7 @@ impl Checker {
                 next_op,
                 halves: BTreeMap::new(),
             }),
+            next_producer: AtomicUsize::new(0),
         }
     }
 
@@ -317,7 +321,12 @@ impl Checker {
         let Some(at) = outcome.appended.first() else {
             return Ok(());
         };
-        let Some(producer) = self.clients.producer_group(&group).into_iter().next() else {
+        // Round robin over the group's live producers, as RocketMQ's
+        // `getAvailableChannel` does: one instance whose listener fails
+        // must not get every check.
+        let producers = self.clients.producer_group(&group);
+        let turn = self.next_producer.fetch_add(1, Ordering::Relaxed);
+        let Some(producer) = producers.get(turn % producers.len().max(1)) else {
             tracing::debug!(group = %group, "no live producer to check a transaction with");
             return Ok(());
         };

@@ -88,6 +88,32 @@ async fn sql_filters_are_refused_clearly_when_property_filtering_is_off() {
     b.stop().await;
 }
 
+/// Connects with `router` (answering the broker's calls) and registers
+/// as client `id` of producer group pg.
+async fn producer_of_pg(
+    addr: std::net::SocketAddr,
+    id: &str,
+    router: Router,
+) -> Arc<basalt_remoting::Connection> {
+    let producer = basalt_remoting::connect(addr, Arc::new(router))
+        .await
+        .unwrap();
+    let hb = HeartbeatData {
+        client_id: id.into(),
+        producer_data_set: vec![ProducerData {
+            group_name: "pg".into(),
+        }],
+        ..HeartbeatData::default()
+    };
+    let r = call(
+        &producer,
+        RemotingCommand::request(RequestCode::HeartBeat).with_body(hb.encode()),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    producer
+}
+
 /// A half message whose producer group has no live producer stays; once a
 /// producer of the group heartbeats, the check-back reaches it and its
 /// commit delivers the message.
@@ -134,22 +160,7 @@ async fn check_back_waits_for_a_live_producer_and_then_commits() {
             RemotingCommand::success()
         }
     });
-    let producer = basalt_remoting::connect(addr, Arc::new(router))
-        .await
-        .unwrap();
-    let hb = HeartbeatData {
-        client_id: "late-producer".into(),
-        producer_data_set: vec![ProducerData {
-            group_name: "pg".into(),
-        }],
-        ..HeartbeatData::default()
-    };
-    let r = call(
-        &producer,
-        RemotingCommand::request(RequestCode::HeartBeat).with_body(hb.encode()),
-    )
-    .await;
-    assert_eq!(r.response_code(), ResponseCode::Success);
+    let _producer = producer_of_pg(addr, "late-producer", router).await;
     let found = basalt_testkit::eventually(Duration::from_secs(10), || {
         let c = c.clone();
         async move {
@@ -283,5 +294,48 @@ async fn op_queue_progress_past_the_queue_end_reads_from_the_end() {
     let h0 = prepare(&c, b"h0").await;
     commit(&c, h0).await;
     checker_offset_reaches(&c, "RMQ_SYS_TRANS_HALF_TOPIC", "1").await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn check_backs_go_round_the_groups_producers() {
+    let b = start(|c, _| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 100;
+        c.transaction_check_max = 1000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    // Two instances of group pg; neither answers, so the half is checked
+    // again and again.
+    let mut counters = Vec::new();
+    let mut producers = Vec::new();
+    for id in ["producer-a", "producer-b"] {
+        let fam = Family::new("checks", 4, 16);
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |_req| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { RemotingCommand::success() }
+        });
+        producers.push(producer_of_pg(b.addr, id, router).await);
+        counters.push(count);
+    }
+    prepare(&c, b"open").await;
+    let both = basalt_testkit::eventually(Duration::from_secs(15), || {
+        let counters = counters.clone();
+        async move {
+            counters
+                .iter()
+                .all(|n| n.load(std::sync::atomic::Ordering::SeqCst) > 0)
+                .then_some(())
+        }
+    })
+    .await;
+    let seen: Vec<_> = counters
+        .iter()
+        .map(|n| n.load(std::sync::atomic::Ordering::SeqCst))
+        .collect();
+    assert!(both.is_ok(), "checks per producer: {seen:?}");
     b.stop().await;
 }
