@@ -134,6 +134,19 @@ pub fn find_half(
     Ok(*rec)
 }
 
+/// The checker's progress on `topic`'s queue 0 (0 when none was saved).
+fn saved(offsets: &Offsets, topic: &str) -> u64 {
+    offsets
+        .query(SYSTEM_GROUP, topic, 0)
+        .and_then(|o| u64::try_from(o).ok())
+        .unwrap_or(0)
+}
+
+fn save(offsets: &Offsets, topic: &str, progress: u64) {
+    let progress = i64::try_from(progress).unwrap_or(i64::MAX);
+    offsets.commit(SYSTEM_GROUP, topic, 0, progress);
+}
+
 /// Scans half messages and asks producers about stale ones.
 pub struct Checker {
     store: Store,
@@ -174,11 +187,7 @@ impl Checker {
         // Saved progress past the op queue's end (a crash lost ops it had
         // seen) would skip the ops written next. Built before the broker
         // serves, so the queue's end now is where the next op will go.
-        let next_op = offsets
-            .query(SYSTEM_GROUP, OP_TOPIC, 0)
-            .and_then(|o| u64::try_from(o).ok())
-            .unwrap_or(0)
-            .min(store.max_offset(OP_TOPIC, 0));
+        let next_op = saved(&offsets, OP_TOPIC).min(store.max_offset(OP_TOPIC, 0));
         Self {
             store,
             offsets,
@@ -195,10 +204,7 @@ impl Checker {
 
     /// The half queue's scan point: every half below it is settled.
     fn scan_point(&self) -> u64 {
-        let saved = self.offsets.query(SYSTEM_GROUP, HALF_TOPIC, 0).unwrap_or(0);
-        u64::try_from(saved)
-            .unwrap_or(0)
-            .max(self.store.min_offset(HALF_TOPIC, 0))
+        saved(&self.offsets, HALF_TOPIC).max(self.store.min_offset(HALF_TOPIC, 0))
     }
 
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
@@ -273,12 +279,7 @@ impl Checker {
                 }
                 offset = qo + 1;
             }
-            self.offsets.commit(
-                SYSTEM_GROUP,
-                HALF_TOPIC,
-                0,
-                i64::try_from(offset).unwrap_or(i64::MAX),
-            );
+            save(&self.offsets, HALF_TOPIC, offset);
             self.resolved
                 .lock()
                 .halves
@@ -288,12 +289,7 @@ impl Checker {
             }
         }
         let op_progress = self.resolved.lock().op_progress();
-        self.offsets.commit(
-            SYSTEM_GROUP,
-            OP_TOPIC,
-            0,
-            i64::try_from(op_progress).unwrap_or(i64::MAX),
-        );
+        save(&self.offsets, OP_TOPIC, op_progress);
         Ok(())
     }
 

@@ -268,11 +268,10 @@ async fn sync_flush_records_are_readable_once_acknowledged_across_files() {
 #[tokio::test]
 async fn index_files_are_synced_on_their_own_period_and_at_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(FaultyDisk::default());
     let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
     cfg.flush_interval_consume_queue = 10;
     cfg.flush_consume_queue_thorough_interval = 3_600_000;
-    let store = Store::open_with_disk(cfg, disk.clone()).unwrap();
+    let (store, disk) = faulty_store(cfg);
     let mut m = msg("Ix", 0, &b"indexed"[..]);
     m.properties.insert(basalt_message::properties::KEYS, "k1");
     store.put(m).await.unwrap();
