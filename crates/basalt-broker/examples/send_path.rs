@@ -11,9 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use basalt_message::{MessageExtBrokerInner, Properties};
-use basalt_protocol::headers::send::{
-    SendMessageRequest, SendMessageRequestV2, SendMessageResponse,
-};
+use basalt_protocol::headers::send::{SendHeader, SendMessageRequestV2, SendMessageResponse};
 use basalt_protocol::{RemotingCommand, RequestCode, SerializeType};
 use basalt_store::{FlushDiskType, Store, StoreConfig};
 use bytes::{Bytes, BytesMut};
@@ -55,13 +53,13 @@ fn main() {
     let mut sum = 0usize;
     for _ in 0..n {
         let c = RemotingCommand::decode(frame.clone()).unwrap();
-        let h = SendMessageRequest::decode_for(RequestCode::SendMessageV2, &c.ext_fields).unwrap();
+        let h = SendHeader::decode(RequestCode::SendMessageV2, &c.ext_fields).unwrap();
         let mut m = MessageExtBrokerInner {
-            topic: h.topic.clone(),
+            topic: h.topic.to_owned(),
             queue_id: h.queue_id,
             flag: h.flag,
             body: c.body.clone(),
-            properties: Properties::parse(h.properties.as_deref().unwrap_or("")),
+            properties: Properties::parse(h.properties.unwrap_or("")),
             sys_flag: h.sys_flag,
             born_timestamp: h.born_timestamp,
             born_host: host,

@@ -15,7 +15,7 @@ use basalt_message::{
     decode_batch, MessageExtBrokerInner, OffsetMsgId, Properties, UniqKeyGenerator,
 };
 use basalt_protocol::body::register::perm;
-use basalt_protocol::headers::send::{SendMessageRequest, SendMessageResponseRef};
+use basalt_protocol::headers::send::{SendHeader, SendMessageResponseRef};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::{Reply, Request};
 use basalt_store::{AppendResult, Appended, PutOutcome, PutStatus, Store};
@@ -53,17 +53,20 @@ pub type SendFuture =
 /// by each wrapping future and boxed, a kilobyte per send.
 pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
     let code = req.cmd.request_code();
-    let checked = SendMessageRequest::decode_for(code, &req.cmd.ext_fields)
+    let checked = SendHeader::decode(code, &req.cmd.ext_fields)
         .map_err(BrokerError::from)
         .and_then(|h| check(&s, &h).map(|(topic, created)| (h, topic, created)));
     match checked {
         Err(e) => Either::Left(ready(Err(e))),
-        Ok((h, topic, true)) => Either::Right(Box::pin(async move {
+        Ok((_, topic, true)) => Either::Right(Box::pin(async move {
             // Like Java, answer once the name servers know the new route,
             // so the client can subscribe to the topic it just created.
             s.reregister
                 .registered(crate::register::REGISTER_WAIT)
                 .await;
+            // The header borrows the request: read again here, where the
+            // request lives (it decoded above, so it decodes again).
+            let h = SendHeader::decode(code, &req.cmd.ext_fields)?;
             // Outside the connection's burst: commit before answering
             // (also what a batch that failed part way wrote).
             let reply = store(&s, &req, h, topic);
@@ -80,15 +83,15 @@ pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
 fn store(
     s: &SendState,
     req: &Request,
-    h: SendMessageRequest,
+    h: SendHeader<'_>,
     topic: SendView,
 ) -> Result<Reply, BrokerError> {
     let code = req.cmd.request_code();
-    let queue_id = pick_queue(&h.topic, topic, h.queue_id)?;
+    let queue_id = pick_queue(h.topic, topic, h.queue_id)?;
     let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
     let base = MessageExtBrokerInner {
-        properties: Properties::parse(h.properties.as_deref().unwrap_or("")),
-        topic: h.topic,
+        properties: Properties::parse(h.properties.unwrap_or("")),
+        topic: h.topic.to_owned(),
         queue_id,
         flag: h.flag,
         body: req.cmd.body.clone(),
@@ -207,35 +210,35 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     m.properties.insert("CLUSTER", &s.cluster_name);
 }
 
-fn check(s: &SendState, h: &SendMessageRequest) -> Result<(SendView, bool), BrokerError> {
+fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool), BrokerError> {
     if s.broker_permission & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the broker[{}] sending message is forbidden",
             s.store_host
         )));
     }
-    topics::validate(&h.topic)?;
-    topics::check_send_allowed(&h.topic)?;
+    topics::validate(h.topic)?;
+    topics::check_send_allowed(h.topic)?;
     let mut fresh = false;
-    let config = match s.topics.send_view(&h.topic) {
+    let config = match s.topics.send_view(h.topic) {
         Some(c) => c,
         None => {
             let created = if h.topic.starts_with(RETRY_PREFIX) {
-                s.topics.ensure(&h.topic, 1)?;
-                s.topics.get(&h.topic)
+                s.topics.ensure(h.topic, 1)?;
+                s.topics.get(h.topic)
             } else if s.auto_create_topic {
                 let template = if h.default_topic.is_empty() {
-                    topics::TBW102
+                    topics::TBW102.into()
                 } else {
-                    h.default_topic.as_str()
+                    String::from_utf8_lossy(h.default_topic)
                 };
                 s.topics
-                    .create_from_template(&h.topic, template, h.default_topic_queue_nums)?
+                    .create_from_template(h.topic, &template, h.default_topic_queue_nums)?
             } else {
                 None
             };
             let Some(c) = created else {
-                return Err(BrokerError::TopicNotExist(h.topic.clone()));
+                return Err(BrokerError::TopicNotExist(h.topic.to_owned()));
             };
             tracing::info!(topic = %h.topic, queues = c.write_queue_nums, "topic auto-created");
             fresh = true;
