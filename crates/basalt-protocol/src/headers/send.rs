@@ -88,7 +88,7 @@ macro_rules! send_fields {
             /// Its wire keys: SEND_MESSAGE_V2's letter, SEND_MESSAGE's name.
             fn keys(self) -> (&'static str, &'static str) {
                 match self {
-                    $(Self::$field => (ascii($letter), ascii($name)),)*
+                    $(Self::$field => (const { ascii($letter) }, const { ascii($name) }),)*
                 }
             }
 
@@ -109,7 +109,8 @@ macro_rules! send_fields {
     };
 }
 
-/// A key literal as text (the keys are ASCII; evaluated at compile time).
+/// A key literal as text (the keys are ASCII; called in `const` blocks,
+/// so never at run time).
 const fn ascii(key: &'static [u8]) -> &'static str {
     match std::str::from_utf8(key) {
         Ok(s) => s,
