@@ -123,7 +123,7 @@ macro_rules! int_scalar {
 }
 int_scalar!(i32, i64);
 
-pub(crate) fn parse_field<T: Scalar>(key: &'static str, raw: &[u8]) -> Result<T, ProtocolError> {
+fn parse_field<T: Scalar>(key: &'static str, raw: &[u8]) -> Result<T, ProtocolError> {
     match T::parse(raw) {
         Some(v) => Ok(v),
         None => Err(ProtocolError::BadField {

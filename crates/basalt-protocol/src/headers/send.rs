@@ -3,6 +3,7 @@
 
 use crate::command::CompactString;
 use crate::command_header;
+use crate::header::Scalar;
 use crate::{ExtFields, ProtocolError, RequestCode};
 
 command_header! {
@@ -171,42 +172,52 @@ impl<'a> SendHeader<'a> {
                 name
             }
         };
-        let text = |f: SendField, raw: &'a [u8]| {
-            std::str::from_utf8(raw).map_err(|_| ProtocolError::BadField {
-                key: key_of(f),
-                value: String::from_utf8_lossy(raw).chars().take(64).collect(),
-            })
-        };
-        let int = |f: SendField, raw: &[u8]| crate::header::parse_field::<i32>(key_of(f), raw);
         let mut h = SendHeader::default();
-        // Which required fields were seen, one bit per field.
+        // Which required fields were seen, one bit per field; the first
+        // value that does not parse (the error is built only then).
         let mut seen = 0u16;
+        let mut bad: Option<(SendField, &[u8])> = None;
         for (key, raw) in ext.raw_iter() {
             let Some(f) = SendField::of_key(key, letters) else {
                 continue;
             };
             seen |= f.bit();
-            match f {
-                SendField::Group => h.producer_group = raw,
-                SendField::Topic => h.topic = text(f, raw)?,
-                SendField::DefaultTopic => h.default_topic = raw,
-                SendField::DefaultQueues => h.default_topic_queue_nums = int(f, raw)?,
-                SendField::QueueId => h.queue_id = int(f, raw)?,
-                SendField::SysFlag => h.sys_flag = int(f, raw)?,
-                SendField::Born => {
-                    h.born_timestamp = crate::header::parse_field::<i64>(key_of(f), raw)?;
+            let ok = match f {
+                SendField::Group => {
+                    h.producer_group = raw;
+                    Some(())
                 }
-                SendField::Flag => h.flag = int(f, raw)?,
-                SendField::Properties => h.properties = Some(text(f, raw)?),
-                SendField::Reconsumes => h.reconsume_times = Some(int(f, raw)?),
-                SendField::UnitMode => {
-                    h.unit_mode = Some(crate::header::parse_field::<bool>(key_of(f), raw)?);
+                SendField::Topic => std::str::from_utf8(raw).ok().map(|t| h.topic = t),
+                SendField::DefaultTopic => {
+                    h.default_topic = raw;
+                    Some(())
                 }
-                SendField::MaxReconsumes => h.max_reconsume_times = Some(int(f, raw)?),
-                SendField::Batch => {
-                    h.batch = Some(crate::header::parse_field::<bool>(key_of(f), raw)?);
+                SendField::DefaultQueues => {
+                    Scalar::parse(raw).map(|v| h.default_topic_queue_nums = v)
                 }
+                SendField::QueueId => Scalar::parse(raw).map(|v| h.queue_id = v),
+                SendField::SysFlag => Scalar::parse(raw).map(|v| h.sys_flag = v),
+                SendField::Born => Scalar::parse(raw).map(|v| h.born_timestamp = v),
+                SendField::Flag => Scalar::parse(raw).map(|v| h.flag = v),
+                SendField::Properties => std::str::from_utf8(raw)
+                    .ok()
+                    .map(|p| h.properties = Some(p)),
+                SendField::Reconsumes => Scalar::parse(raw).map(|v| h.reconsume_times = Some(v)),
+                SendField::UnitMode => Scalar::parse(raw).map(|v| h.unit_mode = Some(v)),
+                SendField::MaxReconsumes => {
+                    Scalar::parse(raw).map(|v| h.max_reconsume_times = Some(v))
+                }
+                SendField::Batch => Scalar::parse(raw).map(|v| h.batch = Some(v)),
+            };
+            if ok.is_none() && bad.is_none() {
+                bad = Some((f, raw));
             }
+        }
+        if let Some((f, raw)) = bad {
+            return Err(ProtocolError::BadField {
+                key: key_of(f),
+                value: String::from_utf8_lossy(raw).chars().take(64).collect(),
+            });
         }
         if let Some(&f) = REQUIRED_FIELDS.iter().find(|f| seen & f.bit() == 0) {
             return Err(ProtocolError::MissingField(key_of(f)));
