@@ -412,6 +412,24 @@ mod tests {
             prop_assert_eq!(again, p);
         }
 
+        /// Parsing reads what Java's split-based reader reads: pairs split
+        /// on PROPERTY_SEP, each at its first NAME_VALUE_SEP, empty names
+        /// and values dropped, the last duplicate kept.
+        #[test]
+        fn parses_as_splitting_does(text in "[AB\u{1}\u{2}a]{0,32}") {
+            let mut want = std::collections::BTreeMap::new();
+            for pair in text.split(PROPERTY_SEPARATOR) {
+                if let Some((name, value)) = pair.split_once(NAME_VALUE_SEPARATOR) {
+                    if !name.is_empty() && !value.is_empty() {
+                        want.insert(name, value);
+                    }
+                }
+            }
+            let p = Properties::parse(&text);
+            let got: Vec<(&str, &str)> = p.all().collect();
+            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        }
+
         /// Copying runs of the text writes what writing each stored pair
         /// writes, whatever parsing and editing left in the text.
         #[test]
