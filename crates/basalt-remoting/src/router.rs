@@ -34,6 +34,23 @@ enum Poll<T, F> {
     Ready(T),
     Pending(F),
 }
+
+/// Polls a handler's future once where it was made; `park` turns it into
+/// the boxed future the connection awaits if it must wait.
+fn poll_first<Fut>(
+    mut fut: Fut,
+    cx: &mut Context<'_>,
+    park: impl FnOnce(Fut) -> BoxFuture,
+) -> Poll<Reply, BoxFuture>
+where
+    Fut: Future + Unpin,
+    Fut::Output: Into<Reply>,
+{
+    match Pin::new(&mut fut).poll(cx) {
+        std::task::Poll::Ready(out) => Poll::Ready(out.into()),
+        std::task::Poll::Pending => Poll::Pending(park(fut)),
+    }
+}
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 type BurstHook = Arc<dyn Fn() + Send + Sync>;
 
@@ -136,16 +153,21 @@ impl Router {
     /// Serves `code` with `handler` under `family`'s limit. The handler
     /// answers a [`RemotingCommand`] or a [`Reply`]. Its future is boxed
     /// when called; [`Self::route_unpin`] avoids that.
-    pub fn route<F, Fut>(self, code: RequestCode, family: &Arc<Family>, handler: F) -> Self
+    pub fn route<F, Fut>(mut self, code: RequestCode, family: &Arc<Family>, handler: F) -> Self
     where
         F: Fn(Request) -> Fut + Send + Sync + 'static,
         Fut: Future + Send + 'static,
         Fut::Output: Into<Reply>,
     {
-        self.route_unpin(code, family, move |req| {
+        let handler: Handler = Arc::new(move |req, cx| {
             let fut = handler(req);
-            Box::pin(async move { fut.await.into() }) as BoxFuture
-        })
+            let fut: BoxFuture = Box::pin(async move { fut.await.into() });
+            // Already boxed: kept as it is if it must wait.
+            poll_first(fut, cx, |f| f)
+        });
+        self.routes
+            .insert(code.as_i32(), (handler, Arc::clone(family)));
+        self
     }
 
     /// [`Self::route`] for a handler whose future can move once polled:
@@ -165,13 +187,9 @@ impl Router {
         Fut::Output: Into<Reply>,
     {
         let handler: Handler = Arc::new(move |req, cx| {
-            let mut fut = handler(req);
-            match Pin::new(&mut fut).poll(cx) {
-                std::task::Poll::Ready(out) => Poll::Ready(out.into()),
-                std::task::Poll::Pending => {
-                    Poll::Pending(Box::pin(async move { fut.await.into() }))
-                }
-            }
+            poll_first(handler(req), cx, |f| {
+                Box::pin(async move { f.await.into() })
+            })
         });
         self.routes
             .insert(code.as_i32(), (handler, Arc::clone(family)));

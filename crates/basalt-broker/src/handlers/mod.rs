@@ -36,8 +36,9 @@ pub fn add<S: Send + Sync + 'static>(
 
 /// Adds an async handler over state `S`. It answers a command, or a
 /// [`Reply`] that may be held back (a SYNC_FLUSH send, answered once its
-/// record is durable). Its future is boxed, so it may be any future; see
-/// [`add_unpin`] for one that need not be.
+/// record is durable). Its future is boxed once, so it may be any future
+/// (a long-polling pull waits in that box); see [`add_unpin`] for one
+/// that need not be boxed.
 pub fn add_async<S, F, Fut, T>(
     router: Router,
     code: RequestCode,
@@ -51,8 +52,9 @@ where
     Fut: Future<Output = Result<T, BrokerError>> + Send + 'static,
     T: Into<Reply> + 'static,
 {
-    add_unpin(router, code, family, state, move |s, req| {
-        Box::pin(handler(s, req))
+    let state = Arc::clone(state);
+    router.route(code, family, move |req| {
+        handler(Arc::clone(&state), req).map(into_reply)
     })
 }
 
