@@ -51,6 +51,7 @@ where
         std::task::Poll::Pending => Poll::Pending(park(fut)),
     }
 }
+
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
 type BurstHook = Arc<dyn Fn() + Send + Sync>;
 
