@@ -9,7 +9,7 @@ use basalt_protocol::body::JsonBody;
 use basalt_protocol::headers::client::{
     ConsumerGroupRequest, QueryConsumerOffsetRequest, UpdateConsumerOffsetRequest,
 };
-use basalt_protocol::headers::pull::sys_flag;
+use basalt_protocol::headers::pull::{sys_flag, PullMessageRequest};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
 use crate::{call, client, pull_cmd, records, send_cmd, start, start_in};
@@ -94,6 +94,18 @@ async fn suspended_pull_wakes_on_arrival_and_survives_a_vanished_client() {
 }
 
 fn heartbeat(client_id: &str, group: &str, topic: &str) -> RemotingCommand {
+    heartbeat_with(
+        client_id,
+        group,
+        SubscriptionData {
+            topic: topic.into(),
+            sub_version: 1,
+            ..SubscriptionData::default()
+        },
+    )
+}
+
+fn heartbeat_with(client_id: &str, group: &str, sub: SubscriptionData) -> RemotingCommand {
     let hb = HeartbeatData {
         client_id: client_id.into(),
         consumer_data_set: vec![ConsumerData {
@@ -101,16 +113,61 @@ fn heartbeat(client_id: &str, group: &str, topic: &str) -> RemotingCommand {
             consume_type: "CONSUME_PASSIVELY".into(),
             group_name: group.into(),
             message_model: "CLUSTERING".into(),
-            subscription_data_set: vec![SubscriptionData {
-                topic: topic.into(),
-                sub_version: 1,
-                ..SubscriptionData::default()
-            }],
+            subscription_data_set: vec![sub],
             unit_mode: false,
         }],
         ..HeartbeatData::default()
     };
     RemotingCommand::request(RequestCode::HeartBeat).with_body(hb.encode())
+}
+
+/// A pull as the Java push consumer sends it: no subscription of its own,
+/// the version of the one it heartbeats.
+fn versioned_pull(topic: &str, sub_version: i64, expression_type: &str) -> RemotingCommand {
+    let mut h: PullMessageRequest = pull_cmd(topic, 0, 0, 0, 0).header().unwrap();
+    h.sys_flag &= !sys_flag::SUBSCRIPTION;
+    h.subscription = None;
+    h.sub_version = sub_version;
+    h.expression_type = Some(expression_type.into());
+    RemotingCommand::request(RequestCode::PullMessage).with_header(&h)
+}
+
+#[tokio::test]
+async fn a_pull_newer_than_the_heartbeat_is_served_only_under_a_subscription_to_everything() {
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let r = call(&c, send_cmd("SubV", 0, b"m0", "TAGS\u{1}A\u{2}")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let sub = |expr: &str, version| SubscriptionData {
+        topic: "SubV".into(),
+        sub_string: expr.into(),
+        tags_set: std::iter::once(expr.to_owned())
+            .filter(|e| e != "*")
+            .collect(),
+        sub_version: version,
+        ..SubscriptionData::default()
+    };
+    // The Java client raised its version at a rebalance and the heartbeat
+    // carrying it was lost: everything stored still covers what it wants.
+    let r = call(&c, heartbeat_with("cid-v", "cg", sub("*", 1))).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let p = call(&c, versioned_pull("SubV", 5, "TAG")).await;
+    assert_eq!(p.response_code(), ResponseCode::Success, "{:?}", p.remark);
+    assert_eq!(&records(&p.body)[0].body[..], b"m0");
+    // Not for SQL92: the client does not filter that itself.
+    let p = call(&c, versioned_pull("SubV", 5, "SQL92")).await;
+    assert_eq!(p.response_code(), ResponseCode::SubscriptionNotLatest);
+    // Nor under a narrower stored expression (the newer one may be wider).
+    let r = call(&c, heartbeat_with("cid-v", "cg", sub("A", 6))).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let p = call(&c, versioned_pull("SubV", 9, "TAG")).await;
+    assert_eq!(p.response_code(), ResponseCode::SubscriptionNotLatest);
+    // The heartbeat with the version the pull carries mends it.
+    let r = call(&c, heartbeat_with("cid-v", "cg", sub("A", 9))).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let p = call(&c, versioned_pull("SubV", 9, "TAG")).await;
+    assert_eq!(p.response_code(), ResponseCode::Success, "{:?}", p.remark);
+    b.stop().await;
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use basalt_filter::{Filter, SqlExpr, TagFilter};
 use basalt_message::BlankOrRecord;
+use basalt_protocol::body::client::SubscriptionData;
 use basalt_protocol::body::register::perm;
 use basalt_protocol::headers::pull::{sys_flag, PullMessageRequest, PullMessageResponse};
 use basalt_protocol::{RemotingCommand, ResponseCode};
@@ -190,13 +191,28 @@ fn check(s: &PullState, h: &PullMessageRequest) -> Result<PullFilter, BrokerErro
             group: h.consumer_group.clone(),
             topic: h.topic.clone(),
         })?;
-    if sub.sub_version < h.sub_version {
+    if sub.sub_version < h.sub_version && !serves_newer(&sub, is_sql) {
         return Err(BrokerError::SubscriptionNotLatest {
             group: h.consumer_group.clone(),
             topic: h.topic.clone(),
         });
     }
     PullFilter::new(&sub.expression_type, &sub.sub_string)
+}
+
+/// Whether a broker subscription older than the pull's may serve it.
+/// Java refuses (SUBSCRIPTION_NOT_LATEST) until a heartbeat brings the new
+/// version; but the Java client raises the version on every rebalance and
+/// can drop the heartbeat that carries it (a `tryLock` race with its
+/// periodic heartbeat, apache/rocketmq#3434), and its consumer then stalls
+/// for a heartbeat period, 30 s. A stored tag subscription to everything
+/// hides no message from a newer tag subscription, which the client
+/// filters itself, so such a pull is served; a narrower stored expression,
+/// or a SQL92 pull, is refused as in Java.
+fn serves_newer(sub: &SubscriptionData, pull_is_sql: bool) -> bool {
+    let tag_type =
+        sub.expression_type.is_empty() || sub.expression_type.eq_ignore_ascii_case("TAG");
+    !pull_is_sql && tag_type && matches!(sub.sub_string.trim(), "" | "*")
 }
 
 fn is_not_found(h: &PullMessageRequest, r: &GetResult) -> bool {
