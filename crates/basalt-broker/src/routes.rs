@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use basalt_message::properties::Pair;
 use basalt_message::UniqKeyGenerator;
 use basalt_protocol::RequestCode as C;
 use basalt_protocol::{RemotingCommand, ResponseCode};
@@ -47,7 +48,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         topics: Arc::clone(topics),
         reregister: Arc::clone(reregister),
         store_host: addr,
-        cluster_name: config.cluster_name.clone(),
+        cluster: Pair::new("CLUSTER", &config.cluster_name),
         broker_permission: config.broker_permission,
         auto_create_topic: config.auto_create_topic_enable,
         max_message_size: config.max_message_size,

@@ -32,12 +32,17 @@ pub const TRAN_MSG: &str = "TRAN_MSG";
 /// Prefix of properties that are never stored.
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 
-/// A message's properties. Ordered by name so encoding is deterministic.
+/// A message's properties, one value per name, kept in the order they
+/// came (a producer's, as Java stores its map's iteration order) with new
+/// names after them: a send's pairs, and the CLUSTER the broker adds, then
+/// sit in the text as they are stored and encode with one copy. (Sorted by
+/// name, they took a sort, a sorted insert and a copy per run.) Readers
+/// build maps, so the order is not part of the format.
 ///
 /// Parsed once per send and asked for a dozen names: the text is copied
 /// once into a buffer of its own and the map is a vector of spans into it,
-/// sorted by name, where a string per name and value cost a copy (and,
-/// past 24 bytes, an allocation) each. Inserts append to the buffer.
+/// where a string per name and value cost a copy (and, past 24 bytes, an
+/// allocation) each. Inserts append to the buffer.
 #[derive(Clone, Default)]
 pub struct Properties {
     text: String,
@@ -70,7 +75,10 @@ impl Properties {
         // reallocation.
         let mut text = String::with_capacity(s.len() + 64);
         text.push_str(s);
-        let mut entries = Vec::with_capacity(8);
+        let mut entries: Vec<Entry> = Vec::with_capacity(8);
+        // One bit per (length, first byte) seen: a name whose bit is clear
+        // is new without a look at the others.
+        let mut seen = 0u64;
         let mut pair_start = 0;
         // Both separators are ASCII: every split point is a char boundary.
         for pair in text.as_bytes().split(|&b| b == PROPERTY_SEP) {
@@ -82,38 +90,32 @@ impl Properties {
             if mid == 0 || mid + 1 == pair.len() {
                 continue;
             }
-            entries.push(Entry {
+            let entry = Entry {
                 name: (at, at + mid),
                 value: (at + mid + 1, at + pair.len()),
                 // Split on both separators: a name holds neither, a value
                 // no pair separator.
                 storable: true,
-            });
-        }
-        let mut p = Self { text, entries };
-        p.sort_keeping_last();
-        p
-    }
-
-    /// Sorts the pairs by name; the last of duplicate names wins.
-    fn sort_keeping_last(&mut self) {
-        let text = &self.text;
-        let name = |e: &Entry| text.get(e.name.0..e.name.1).unwrap_or_default();
-        // Names strictly rising (as this broker stores them): no sort, and
-        // no duplicate to drop.
-        if self.entries.is_sorted_by(|a, b| name(a) < name(b)) {
-            return;
-        }
-        // Stable, so duplicates keep their order for the dedup.
-        self.entries.sort_by(|a, b| name(a).cmp(name(b)));
-        self.entries.dedup_by(|later, kept| {
-            let same = name(later) == name(kept);
-            if same {
-                kept.value = later.value;
-                kept.storable = later.storable;
+            };
+            let first = pair.first().copied().unwrap_or_default();
+            let bit = 1u64 << ((mid ^ usize::from(first).wrapping_mul(7)) & 63);
+            let earlier = if seen & bit == 0 {
+                None
+            } else {
+                let name = pair.get(..mid).unwrap_or_default();
+                let bytes = text.as_bytes();
+                entries
+                    .iter_mut()
+                    .find(|e| bytes.get(e.name.0..e.name.1) == Some(name))
+            };
+            seen |= bit;
+            match earlier {
+                // Java's reader keeps the last of duplicate names.
+                Some(e) => e.value = entry.value,
+                None => entries.push(entry),
             }
-            same
-        });
+        }
+        Self { text, entries }
     }
 
     fn at(&self, (start, end): (usize, usize)) -> &str {
@@ -122,17 +124,14 @@ impl Properties {
         self.text.get(start..end).unwrap_or_default()
     }
 
-    fn find(&self, name: &str) -> Result<usize, usize> {
-        let first = name.as_bytes().first();
-        self.entries.binary_search_by(|e| {
-            let k = self.at(e.name);
-            // Property names mostly differ in their first byte: decide
-            // those without a memcmp call (the order stays byte order).
-            match (k.as_bytes().first(), first) {
-                (Some(a), Some(b)) if a != b => a.cmp(b),
-                _ => k.cmp(name),
-            }
-        })
+    /// The position of `name`'s pair. A message carries a handful of
+    /// properties and the broker asks for a dozen names per send, most of
+    /// them absent (timer, delay): a scan that compares lengths first
+    /// settles most without a memcmp.
+    fn find(&self, name: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.name.1 - e.name.0 == name.len() && self.at(e.name) == name)
     }
 
     /// Encodes as the stored string. Pairs whose name or value would not
@@ -186,7 +185,7 @@ impl Properties {
         out.extend_from_slice(text.get(run).unwrap_or_default());
     }
 
-    /// Pairs that survive encoding, in name order.
+    /// Pairs that survive encoding, in the order they are stored.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries
             .iter()
@@ -201,16 +200,7 @@ impl Properties {
 
     /// The value for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        // A message carries a handful of properties and the broker asks for
-        // a dozen names per send, most of them absent (timer, delay): a scan
-        // that compares lengths first settles most without a memcmp.
-        let e = if self.entries.len() <= 16 {
-            self.entries
-                .iter()
-                .find(|e| e.name.1 - e.name.0 == name.len() && self.at(e.name) == name)?
-        } else {
-            self.entries.get(self.find(name).ok()?)?
-        };
+        let e = self.entries.get(self.find(name)?)?;
         Some(self.at(e.value))
     }
 
@@ -241,7 +231,7 @@ impl Properties {
         let (name, value) = (name.as_ref(), value.as_ref());
         let storable = storable_pair(name, value);
         match self.find(name) {
-            Ok(i) => {
+            Some(i) => {
                 // The replaced value's bytes stay behind in the buffer: a
                 // message's properties are edited a few times at most
                 // before they are stored.
@@ -253,29 +243,43 @@ impl Properties {
                 }
                 old
             }
-            Err(i) => {
-                // Written whole, `name 1 value 2`, so encoding copies it
-                // with its neighbours (see `encode_into`).
+            None => {
+                // Written whole, `name 1 value 2`, after the pairs before
+                // it, so encoding copies it with them (see `encode_into`).
                 let name = self.append(name);
                 self.text.push(NAME_VALUE_SEPARATOR);
                 let value_span = self.append(value);
                 self.text.push(PROPERTY_SEPARATOR);
-                self.entries.insert(
-                    i,
-                    Entry {
-                        name,
-                        value: value_span,
-                        storable,
-                    },
-                );
+                self.entries.push(Entry {
+                    name,
+                    value: value_span,
+                    storable,
+                });
                 None
             }
         }
     }
 
+    /// Sets a pair built ahead with [`Pair::new`]: what [`Self::insert`]
+    /// does, without checking and laying the pair out again.
+    pub fn insert_pair(&mut self, pair: &Pair) {
+        if self.find(pair.name()).is_some() {
+            self.insert(pair.name(), pair.value());
+            return;
+        }
+        let start = self.text.len();
+        self.text.push_str(&pair.text);
+        let name = (start, start + pair.name_len);
+        self.entries.push(Entry {
+            name,
+            value: (name.1 + 1, self.text.len() - 1),
+            storable: pair.storable,
+        });
+    }
+
     /// Removes `name`.
     pub fn remove(&mut self, name: &str) -> Option<String> {
-        let i = self.find(name).ok()?;
+        let i = self.find(name)?;
         let e = self.entries.remove(i);
         Some(self.at(e.value).to_owned())
     }
@@ -290,7 +294,7 @@ impl Properties {
         self.entries.is_empty()
     }
 
-    /// Every pair held, stored or not, in name order.
+    /// Every pair held, stored or not, in stored order.
     fn all(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries
             .iter()
@@ -310,6 +314,34 @@ impl Properties {
     /// The space-separated `KEYS`, empty tokens skipped.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         split_keys(self.get(KEYS))
+    }
+}
+
+/// A pair checked and laid out once (`name 1 value 2`) to be set on many
+/// messages: the CLUSTER the broker adds to every one it stores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pair {
+    text: String,
+    name_len: usize,
+    storable: bool,
+}
+
+impl Pair {
+    pub fn new(name: &str, value: &str) -> Self {
+        Self {
+            text: format!("{name}{NAME_VALUE_SEPARATOR}{value}{PROPERTY_SEPARATOR}"),
+            name_len: name.len(),
+            storable: storable_pair(name, value),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.text.get(..self.name_len).unwrap_or_default()
+    }
+
+    pub fn value(&self) -> &str {
+        let end = self.text.len().saturating_sub(1);
+        self.text.get(self.name_len + 1..end).unwrap_or_default()
     }
 }
 
@@ -335,9 +367,15 @@ fn storable_pair(name: &str, value: &str) -> bool {
         && !has(value, |b| b == PROPERTY_SEP)
 }
 
+/// Equal when they hold the same pairs, in any order (as maps are).
 impl PartialEq for Properties {
     fn eq(&self, other: &Self) -> bool {
-        self.all().eq(other.all())
+        let stored = |p: &Self| p.entries.iter().filter(|e| e.storable).count();
+        self.len() == other.len()
+            && stored(self) == stored(other)
+            && self
+                .all()
+                .all(|(name, value)| other.get(name) == Some(value))
     }
 }
 
@@ -353,15 +391,8 @@ impl FromIterator<(String, String)> for Properties {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
         let mut p = Self::new();
         for (name, value) in iter {
-            let storable = storable_pair(&name, &value);
-            let entry = Entry {
-                name: p.append(&name),
-                value: p.append(&value),
-                storable,
-            };
-            p.entries.push(entry);
+            p.insert(name, value);
         }
-        p.sort_keeping_last();
         p
     }
 }
@@ -395,7 +426,7 @@ mod tests {
         let mut p = Properties::new();
         p.insert("TAGS", "a");
         p.insert("KEYS", "k1  k2");
-        assert_eq!(p.encode(), "KEYS\u{1}k1  k2\u{2}TAGS\u{1}a\u{2}");
+        assert_eq!(p.encode(), "TAGS\u{1}a\u{2}KEYS\u{1}k1  k2\u{2}");
         assert_eq!(p.keys().collect::<Vec<_>>(), ["k1", "k2"]);
     }
 
@@ -427,8 +458,9 @@ mod tests {
                 }
             }
             let p = Properties::parse(&text);
-            let got: Vec<(&str, &str)> = p.all().collect();
-            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+            let got: std::collections::BTreeMap<&str, &str> = p.all().collect();
+            prop_assert_eq!(p.len(), got.len(), "one pair per name");
+            prop_assert_eq!(got, want);
         }
 
         /// Copying runs of the text writes what writing each stored pair
@@ -456,6 +488,21 @@ mod tests {
             let mut out = b"x".to_vec();
             p.encode_into(&mut out);
             prop_assert_eq!(out.get(1..), Some(&naive[..]));
+        }
+
+        /// A pair built ahead sets what `insert` sets, stored or not.
+        #[test]
+        fn insert_pair_is_insert(
+            text in "[AB\u{1}\u{2}a]{0,16}",
+            name in "[AB\u{1}\u{2}]{0,2}",
+            value in "[ab\u{1}\u{2}]{0,2}",
+        ) {
+            let mut by_pair = Properties::parse(&text);
+            let mut by_insert = by_pair.clone();
+            by_pair.insert_pair(&Pair::new(&name, &value));
+            by_insert.insert(&name, &value);
+            prop_assert_eq!(&by_pair, &by_insert);
+            prop_assert_eq!(by_pair.encode(), by_insert.encode());
         }
 
         /// A record reserves `encoded_len` bytes and writes `encode_into`:

@@ -10,7 +10,7 @@ use std::future::{ready, Ready};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use basalt_message::properties::{UNIQ_KEY, WAIT};
+use basalt_message::properties::{Pair, UNIQ_KEY, WAIT};
 use basalt_message::{
     decode_batch, MessageExtBrokerInner, OffsetMsgId, Properties, UniqKeyGenerator,
 };
@@ -31,7 +31,8 @@ pub struct SendState {
     pub topics: Arc<Topics>,
     pub reregister: Arc<crate::register::Reregister>,
     pub store_host: SocketAddr,
-    pub cluster_name: String,
+    /// The CLUSTER property every stored message gets.
+    pub cluster: Pair,
     pub broker_permission: i32,
     pub auto_create_topic: bool,
     pub max_message_size: usize,
@@ -207,7 +208,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     if m.properties.get(UNIQ_KEY).is_none_or(str::is_empty) {
         m.properties.insert(UNIQ_KEY, s.uniq.next(now_ms()));
     }
-    m.properties.insert("CLUSTER", &s.cluster_name);
+    m.properties.insert_pair(&s.cluster);
 }
 
 fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool), BrokerError> {
