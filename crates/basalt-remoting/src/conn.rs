@@ -348,11 +348,16 @@ async fn read_loop(
                         idle.as_mut().reset(quiet_until);
                         continue;
                     }
-                    next = frames.next() => next,
+                    next = frames.next() => {
+                        // Once per wait, not per frame: a burst's frames
+                        // arrive together, and the clock read showed in
+                        // profiles.
+                        last_frame = Instant::now();
+                        next
+                    }
                 }
             }
         };
-        last_frame = Instant::now();
         let frame = match next {
             None => break,
             Some(Err(e)) => {
