@@ -88,8 +88,8 @@ macro_rules! int_scalar {
                 if digits.len() <= 18 {
                     let mut magnitude: u64 = 0;
                     let mut rest = digits;
-                    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-                        magnitude = magnitude * 100_000_000 + eight_digits(*chunk)?;
+                    if let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+                        magnitude = eight_digits(*chunk)?;
                         rest = tail;
                     }
                     for &b in rest {
