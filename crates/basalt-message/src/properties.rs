@@ -8,6 +8,8 @@
 //! empty name or an empty value is dropped, a later duplicate wins, invalid
 //! UTF-8 becomes U+FFFD (Java's `new String(bytes, UTF_8)`), never an error.
 
+use std::collections::HashMap;
+
 /// Separates a name from its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
 /// Ends every pair, the last one included.
@@ -77,11 +79,16 @@ impl Properties {
         text.push_str(s);
         let mut entries: Vec<Entry> = Vec::with_capacity(8);
         // One bit per (length, first byte) seen: a name whose bit is clear
-        // is new without a look at the others.
+        // is new without a look at the others. Past a few dozen names the
+        // bits are all set and a look would be a scan of every earlier
+        // pair (quadratic in a hostile message's thousands of names): a
+        // map of the names takes over.
         let mut seen = 0u64;
+        let mut by_name: Option<HashMap<&[u8], usize>> = None;
+        let bytes = text.as_bytes();
         let mut pair_start = 0;
         // Both separators are ASCII: every split point is a char boundary.
-        for pair in text.as_bytes().split(|&b| b == PROPERTY_SEP) {
+        for pair in bytes.split(|&b| b == PROPERTY_SEP) {
             let at = pair_start;
             pair_start += pair.len() + 1;
             let Some(mid) = pair.iter().position(|&b| b == NAME_VALUE_SEP) else {
@@ -97,24 +104,36 @@ impl Properties {
                 // no pair separator.
                 storable: true,
             };
+            let name = pair.get(..mid).unwrap_or_default();
             let first = pair.first().copied().unwrap_or_default();
             let bit = 1u64 << ((mid ^ usize::from(first).wrapping_mul(7)) & 63);
-            let earlier = if seen & bit == 0 {
-                None
-            } else {
-                let name = pair.get(..mid).unwrap_or_default();
-                let bytes = text.as_bytes();
-                entries
-                    .iter_mut()
-                    .find(|e| bytes.get(e.name.0..e.name.1) == Some(name))
+            let earlier = match &by_name {
+                Some(map) => map.get(name).copied(),
+                None if seen & bit == 0 => None,
+                None => entries
+                    .iter()
+                    .position(|e| bytes.get(e.name.0..e.name.1) == Some(name)),
             };
             seen |= bit;
-            match earlier {
+            match earlier.and_then(|i| entries.get_mut(i)) {
                 // Java's reader keeps the last of duplicate names.
                 Some(e) => e.value = entry.value,
-                None => entries.push(entry),
+                None => {
+                    if let Some(map) = &mut by_name {
+                        map.insert(name, entries.len());
+                    }
+                    entries.push(entry);
+                    if by_name.is_none() && entries.len() > SCAN_LIMIT {
+                        let names = entries
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| (bytes.get(e.name.0..e.name.1).unwrap_or_default(), i));
+                        by_name = Some(names.collect());
+                    }
+                }
             }
         }
+        drop(by_name);
         Self { text, entries }
     }
 
@@ -350,6 +369,9 @@ pub fn split_keys(keys: Option<&str>) -> impl Iterator<Item = &str> {
     keys.unwrap_or("").split(' ').filter(|k| !k.is_empty())
 }
 
+/// Pairs a parse checks for an earlier one of the same name by a scan.
+const SCAN_LIMIT: usize = 32;
+
 // The separators as bytes, for the parser's byte scan (both are ASCII).
 const NAME_VALUE_SEP: u8 = NAME_VALUE_SEPARATOR as u8;
 const PROPERTY_SEP: u8 = PROPERTY_SEPARATOR as u8;
@@ -409,6 +431,23 @@ mod tests {
         assert_eq!(p.get("B"), None);
         assert_eq!(p.get("C"), Some("x\u{1}y"));
         assert_eq!(p.len(), 2);
+    }
+
+    /// Thousands of names (a properties string may hold ~8 000), past
+    /// the scan's limit: each read once, the last of a duplicate kept.
+    #[test]
+    fn many_names_parse_once_each() {
+        let mut text = String::new();
+        for i in 0..8_000 {
+            text.push_str(&format!("k{i}\u{1}v{i}\u{2}"));
+        }
+        text.push_str("k7\u{1}last\u{2}k7999\u{1}end\u{2}");
+        let p = Properties::parse(&text);
+        assert_eq!(p.len(), 8_000);
+        assert_eq!(
+            (p.get("k7"), p.get("k7999"), p.get("k0")),
+            (Some("last"), Some("end"), Some("v0"))
+        );
     }
 
     #[test]
