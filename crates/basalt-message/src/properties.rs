@@ -392,12 +392,12 @@ fn storable_pair(name: &str, value: &str) -> bool {
 /// Equal when they hold the same pairs, in any order (as maps are).
 impl PartialEq for Properties {
     fn eq(&self, other: &Self) -> bool {
-        let stored = |p: &Self| p.entries.iter().filter(|e| e.storable).count();
-        self.len() == other.len()
-            && stored(self) == stored(other)
-            && self
-                .all()
-                .all(|(name, value)| other.get(name) == Some(value))
+        fn sorted(p: &Properties) -> Vec<(&str, &str)> {
+            let mut pairs: Vec<(&str, &str)> = p.all().collect();
+            pairs.sort_unstable();
+            pairs
+        }
+        self.len() == other.len() && sorted(self) == sorted(other)
     }
 }
 
