@@ -309,7 +309,7 @@ mod tests {
             at in 0usize..18,
             odd in proptest::sample::select(vec!['/', ':', '0', '9', 'a', ' ', '\u{7f}', 'é', '\u{0}', '٣']),
         ) {
-            let mut text: String = digits.clone();
+            let mut text = digits;
             text.insert(at.min(text.len()), odd);
             let trimmed = text.trim();
             proptest::prop_assert_eq!(<i32 as Scalar>::parse(text.as_bytes()), trimmed.parse().ok());
