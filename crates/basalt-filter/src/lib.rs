@@ -33,6 +33,12 @@ pub const EXPRESSION_TYPE_TAG: &str = "TAG";
 /// The `expressionType` RocketMQ uses for SQL92 property subscriptions.
 pub const EXPRESSION_TYPE_SQL92: &str = "SQL92";
 
+/// Whether `expression_type` names tag subscriptions: `TAG` in any case,
+/// or empty (Java's `ExpressionType.isTagType`).
+pub fn is_tag_type(expression_type: &str) -> bool {
+    expression_type.is_empty() || expression_type.eq_ignore_ascii_case(EXPRESSION_TYPE_TAG)
+}
+
 /// A parsed subscription filter, ready to be evaluated for each message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
@@ -49,7 +55,7 @@ impl Filter {
     /// an empty type means `TAG`, as Java's `ExpressionType.isTagType` has it.
     /// Anything else is [`FilterError::UnknownType`].
     pub fn parse(expression_type: &str, expr: &str) -> Result<Filter, FilterError> {
-        if expression_type.is_empty() || expression_type.eq_ignore_ascii_case(EXPRESSION_TYPE_TAG) {
+        if is_tag_type(expression_type) {
             Ok(Filter::Tag(TagFilter::parse(expr)))
         } else if expression_type.eq_ignore_ascii_case(EXPRESSION_TYPE_SQL92) {
             SqlExpr::parse(expr).map(Filter::Sql)

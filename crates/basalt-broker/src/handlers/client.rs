@@ -143,8 +143,7 @@ pub fn check_client_config(s: &ClientState, req: &Request) -> Outcome {
     let body = CheckClientRequest::decode(&req.cmd.body)?;
     let sub = &body.subscription_data;
     let ty = sub.expression_type.as_str();
-    let is_tag = ty.is_empty() || ty.eq_ignore_ascii_case("TAG");
-    if !is_tag && !s.property_filter {
+    if !basalt_filter::is_tag_type(ty) && !s.property_filter {
         return Err(BrokerError::FilterUnsupported(format!(
             "The broker does not support consumer to filter message by {ty}"
         )));

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use basalt_filter::{Filter, SqlExpr, TagFilter};
 use basalt_message::BlankOrRecord;
-use basalt_protocol::body::client::SubscriptionData;
 use basalt_protocol::body::register::perm;
 use basalt_protocol::headers::pull::{sys_flag, PullMessageRequest, PullMessageResponse};
 use basalt_protocol::{RemotingCommand, ResponseCode};
@@ -63,6 +62,11 @@ impl PullFilter {
             }),
             Err(e) => Err(BrokerError::SubscriptionParse(e.to_string())),
         }
+    }
+
+    /// Whether it lets every message through (`*` or empty, tag type).
+    fn takes_all(&self) -> bool {
+        self.sql.is_none() && self.tags.is_all()
     }
 
     fn accepts_code(&self, tags_code: i64) -> bool {
@@ -174,7 +178,7 @@ fn check(s: &PullState, h: &PullMessageRequest) -> Result<PullFilter, BrokerErro
         )));
     }
     let expression_type = h.expression_type.as_deref().unwrap_or("TAG");
-    let is_sql = !expression_type.is_empty() && !expression_type.eq_ignore_ascii_case("TAG");
+    let is_sql = !basalt_filter::is_tag_type(expression_type);
     if is_sql && !s.property_filter {
         return Err(BrokerError::FilterUnsupported(format!(
             "The broker does not support consumer to filter message by {expression_type}"
@@ -191,28 +195,24 @@ fn check(s: &PullState, h: &PullMessageRequest) -> Result<PullFilter, BrokerErro
             group: h.consumer_group.clone(),
             topic: h.topic.clone(),
         })?;
-    if sub.sub_version < h.sub_version && !serves_newer(&sub, is_sql) {
+    let filter = PullFilter::new(&sub.expression_type, &sub.sub_string);
+    // Java refuses a pull newer than the stored subscription
+    // (SUBSCRIPTION_NOT_LATEST) until a heartbeat brings the new version;
+    // but the Java client raises the version on every rebalance and can
+    // drop the heartbeat that carries it (a `tryLock` race with its
+    // periodic heartbeat, apache/rocketmq#3434), and its consumer then
+    // stalls for a heartbeat period, 30 s. A stored filter that takes
+    // every message hides none a newer tag subscription wants, which the
+    // client filters itself, so such a pull is served; a narrower stored
+    // filter, or a SQL92 pull, is refused as in Java.
+    let served_anyway = !is_sql && filter.as_ref().is_ok_and(PullFilter::takes_all);
+    if sub.sub_version < h.sub_version && !served_anyway {
         return Err(BrokerError::SubscriptionNotLatest {
             group: h.consumer_group.clone(),
             topic: h.topic.clone(),
         });
     }
-    PullFilter::new(&sub.expression_type, &sub.sub_string)
-}
-
-/// Whether a broker subscription older than the pull's may serve it.
-/// Java refuses (SUBSCRIPTION_NOT_LATEST) until a heartbeat brings the new
-/// version; but the Java client raises the version on every rebalance and
-/// can drop the heartbeat that carries it (a `tryLock` race with its
-/// periodic heartbeat, apache/rocketmq#3434), and its consumer then stalls
-/// for a heartbeat period, 30 s. A stored tag subscription to everything
-/// hides no message from a newer tag subscription, which the client
-/// filters itself, so such a pull is served; a narrower stored expression,
-/// or a SQL92 pull, is refused as in Java.
-fn serves_newer(sub: &SubscriptionData, pull_is_sql: bool) -> bool {
-    let tag_type =
-        sub.expression_type.is_empty() || sub.expression_type.eq_ignore_ascii_case("TAG");
-    !pull_is_sql && tag_type && matches!(sub.sub_string.trim(), "" | "*")
+    filter
 }
 
 fn is_not_found(h: &PullMessageRequest, r: &GetResult) -> bool {
