@@ -1,7 +1,7 @@
 //! The broker's topic table (`topics.json`), system topics, validation and
 //! auto-creation from the TBW102 template.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use basalt_protocol::body::register::{
@@ -80,6 +80,25 @@ pub fn dlq_topic(group: &str) -> String {
 struct TopicsFile {
     data_version: DataVersion,
     topic_config_table: BTreeMap<String, TopicConfig>,
+    /// What a send reads of each topic, hashed: every send looks its topic
+    /// up, and the ordered table's string compares down a tree cost twice
+    /// a hash. Kept in step by every change of the table.
+    #[serde(skip)]
+    views: HashMap<String, SendView, foldhash::fast::RandomState>,
+}
+
+impl TopicsFile {
+    fn put(&mut self, config: TopicConfig) {
+        self.views
+            .insert(config.topic_name.clone(), SendView::of(&config));
+        self.topic_config_table
+            .insert(config.topic_name.clone(), config);
+    }
+
+    fn remove(&mut self, name: &str) -> bool {
+        self.views.remove(name);
+        self.topic_config_table.remove(name).is_some()
+    }
 }
 
 /// A topic's permission and queue counts.
@@ -152,6 +171,11 @@ impl Topics {
                 .entry(t.topic_name.clone())
                 .or_insert(t);
         }
+        file.views = file
+            .topic_config_table
+            .iter()
+            .map(|(name, c)| (name.clone(), SendView::of(c)))
+            .collect();
         let topics = Self {
             path,
             table: RwLock::new(file),
@@ -168,11 +192,7 @@ impl Topics {
     /// What a send needs of a topic, without cloning its config (the send
     /// path asks once per message).
     pub fn send_view(&self, name: &str) -> Option<SendView> {
-        self.table
-            .read()
-            .topic_config_table
-            .get(name)
-            .map(SendView::of)
+        self.table.read().views.get(name).copied()
     }
 
     pub fn all(&self) -> BTreeMap<String, TopicConfig> {
@@ -199,8 +219,7 @@ impl Topics {
     pub fn upsert(&self, config: TopicConfig) -> Result<(), BrokerError> {
         {
             let mut t = self.table.write();
-            t.topic_config_table
-                .insert(config.topic_name.clone(), config);
+            t.put(config);
             bump(&mut t.data_version);
         }
         self.persist()
@@ -209,7 +228,7 @@ impl Topics {
     pub fn delete(&self, name: &str) -> Result<bool, BrokerError> {
         let removed = {
             let mut t = self.table.write();
-            let removed = t.topic_config_table.remove(name).is_some();
+            let removed = t.remove(name);
             if removed {
                 bump(&mut t.data_version);
             }
@@ -333,5 +352,29 @@ mod tests {
         }
         let again = Topics::load(dir.path().join("config/topics.json"), "C", "b", true, 8).unwrap();
         assert!((0..5).all(|i| again.get(&format!("T{i}")).is_some()));
+    }
+
+    #[test]
+    fn the_send_view_follows_every_change_of_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config/topics.json");
+        let t = Topics::load(path.clone(), "C", "b", true, 8).unwrap();
+        let view = |t: &Topics, name: &str| t.send_view(name).map(|v| (v.perm, v.write_queue_nums));
+        assert_eq!(
+            view(&t, TBW102),
+            Some((perm::READ | perm::WRITE | perm::INHERIT, 8))
+        );
+        assert_eq!(view(&t, "T"), None);
+        t.upsert(topic("T", 3, perm::READ)).unwrap();
+        assert_eq!(view(&t, "T"), Some((perm::READ, 3)));
+        t.upsert(topic("T", 5, perm::READ | perm::WRITE)).unwrap();
+        assert_eq!(view(&t, "T"), Some((perm::READ | perm::WRITE, 5)));
+        // Loaded from the file, not only from what this process did.
+        let again = Topics::load(path, "C", "b", true, 8).unwrap();
+        assert_eq!(view(&again, "T"), Some((perm::READ | perm::WRITE, 5)));
+        assert!(t.delete("T").unwrap());
+        assert_eq!(view(&t, "T"), None);
+        assert!(t.create_from_template("U", TBW102, 2).unwrap().is_some());
+        assert_eq!(view(&t, "U"), Some((perm::READ | perm::WRITE, 2)));
     }
 }
