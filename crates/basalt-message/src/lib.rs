@@ -26,8 +26,8 @@ pub use inner::MessageExtBrokerInner;
 pub use msgid::{decode_offset_msg_id, encode_offset_msg_id, OffsetMsgId, UniqKeyGenerator};
 pub use properties::Properties;
 pub use record::{
-    body_crc, record_len, BlankOrRecord, EncodeParams, Record, BLANK_MAGIC_CODE, MAGIC_CODE_V1,
-    MAGIC_CODE_V2, MAX_PROPERTIES_LEN,
+    body_crc, record_len, BlankOrRecord, EncodeParams, Planned, Record, BLANK_MAGIC_CODE,
+    MAGIC_CODE_V1, MAGIC_CODE_V2, MAX_PROPERTIES_LEN,
 };
 
 /// Result alias for this crate.

@@ -226,6 +226,7 @@ impl Properties {
     /// The values for several names in one pass over the pairs (what
     /// [`Self::get`] would give for each): the index reads three names of
     /// every stored message.
+    #[inline]
     pub fn get_many<const N: usize>(&self, names: [&str; N]) -> [Option<&str>; N] {
         let mut found = [None; N];
         for e in &self.entries {

@@ -305,7 +305,16 @@ impl Record {
     /// properties do not fit their length fields. Sets the host-v6 sysflag
     /// bits from the addresses.
     pub fn encode(msg: &MessageExtBrokerInner, params: EncodeParams) -> Result<Vec<u8>> {
-        encode_parts(msg, &msg.properties, params)
+        let plan = Self::plan(msg)?;
+        let mut out = Vec::with_capacity(plan.len());
+        plan.write_into(params, &mut out);
+        Ok(out)
+    }
+
+    /// Checks and measures `msg` for [`Planned::write_into`]: the checks
+    /// [`Self::encode`] makes, and the body CRC.
+    pub fn plan(msg: &MessageExtBrokerInner) -> Result<Planned<'_>> {
+        plan(msg)
     }
 
     /// Overwrites the append-time fields of an encoded record in place.
@@ -350,14 +359,23 @@ fn put_host(out: &mut Vec<u8>, addr: &SocketAddr) {
     out.put_i32(i32::from(addr.port()));
 }
 
-/// Encodes the record; the properties are written in place (their string
-/// built first cost an allocation and a copy per send).
-fn encode_parts(
-    msg: &MessageExtBrokerInner,
-    props: &Properties,
-    params: EncodeParams,
-) -> Result<Vec<u8>> {
-    let props_len = props.encoded_len();
+/// A message checked and measured for encoding, its body CRC taken: the
+/// store plans outside its append lock, then writes the record straight
+/// into its staging buffer with the offsets the lock hands out (encoded
+/// into a vector of its own first, each record cost an allocation and a
+/// copy).
+#[derive(Debug, Clone, Copy)]
+pub struct Planned<'m> {
+    msg: &'m MessageExtBrokerInner,
+    len: usize,
+    props_len: usize,
+    v2: bool,
+    sys_flag: i32,
+    crc: u32,
+}
+
+fn plan(msg: &MessageExtBrokerInner) -> Result<Planned<'_>> {
+    let props_len = msg.properties.encoded_len();
     let topic = msg.topic.as_bytes();
     if topic.len() > MAX_TOPIC_LEN {
         return Err(MessageError::TooLong {
@@ -373,47 +391,80 @@ fn encode_parts(
             limit: MAX_PROPERTIES_LEN,
         });
     }
-    let body_len = i32::try_from(msg.body.len()).map_err(|_| MessageError::TooLong {
-        field: "BODY",
-        len: msg.body.len(),
-        limit: i32::MAX as usize,
-    })?;
+    if i32::try_from(msg.body.len()).is_err() {
+        return Err(MessageError::TooLong {
+            field: "BODY",
+            len: msg.body.len(),
+            limit: i32::MAX as usize,
+        });
+    }
     let v2 = topic.len() > MAX_V1_TOPIC_LEN;
     let sys_flag = (msg.sys_flag & !(BORNHOST_V6 | STOREHOST_V6))
         | host_flag(&msg.born_host, BORNHOST_V6)
         | host_flag(&msg.store_host, STOREHOST_V6);
     let len = record_len(v2, sys_flag, msg.body.len(), topic.len(), props_len);
-    let total = i32::try_from(len).map_err(|_| MessageError::TooLong {
-        field: "TOTALSIZE",
-        len,
-        limit: i32::MAX as usize,
-    })?;
-    let mut out = Vec::with_capacity(len);
-    out.put_i32(total);
-    out.put_i32(if v2 { MAGIC_CODE_V2 } else { MAGIC_CODE_V1 });
-    out.put_u32(body_crc(&msg.body));
-    out.put_i32(msg.queue_id);
-    out.put_i32(msg.flag);
-    out.put_i64(params.queue_offset);
-    out.put_i64(params.physical_offset);
-    out.put_i32(sys_flag);
-    out.put_i64(msg.born_timestamp);
-    put_host(&mut out, &msg.born_host);
-    out.put_i64(params.store_timestamp);
-    put_host(&mut out, &msg.store_host);
-    out.put_i32(msg.reconsume_times);
-    out.put_i64(msg.prepared_transaction_offset);
-    out.put_i32(body_len);
-    out.put_slice(&msg.body);
-    // Lengths were bounded above, so these casts are exact.
-    if v2 {
-        out.put_i16(topic.len() as i16);
-    } else {
-        out.put_i8(topic.len() as i8);
+    if i32::try_from(len).is_err() {
+        return Err(MessageError::TooLong {
+            field: "TOTALSIZE",
+            len,
+            limit: i32::MAX as usize,
+        });
     }
-    out.put_slice(topic);
-    out.put_i16(props_len as i16);
-    props.encode_into(&mut out);
-    debug_assert_eq!(out.len(), len, "properties length");
-    Ok(out)
+    Ok(Planned {
+        msg,
+        len,
+        props_len,
+        v2,
+        sys_flag,
+        crc: body_crc(&msg.body),
+    })
+}
+
+impl Planned<'_> {
+    /// The record's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never: a record has a fixed part.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends the record, exactly [`Self::len`] bytes, to `out`; the
+    /// properties are written in place.
+    pub fn write_into(&self, params: EncodeParams, out: &mut Vec<u8>) {
+        let msg = self.msg;
+        let topic = msg.topic.as_bytes();
+        out.reserve(self.len);
+        // Lengths were bounded by `plan`, so these casts are exact.
+        out.put_i32(self.len as i32);
+        out.put_i32(if self.v2 {
+            MAGIC_CODE_V2
+        } else {
+            MAGIC_CODE_V1
+        });
+        out.put_u32(self.crc);
+        out.put_i32(msg.queue_id);
+        out.put_i32(msg.flag);
+        out.put_i64(params.queue_offset);
+        out.put_i64(params.physical_offset);
+        out.put_i32(self.sys_flag);
+        out.put_i64(msg.born_timestamp);
+        put_host(out, &msg.born_host);
+        out.put_i64(params.store_timestamp);
+        put_host(out, &msg.store_host);
+        out.put_i32(msg.reconsume_times);
+        out.put_i64(msg.prepared_transaction_offset);
+        out.put_i32(msg.body.len() as i32);
+        out.put_slice(&msg.body);
+        if self.v2 {
+            out.put_i16(topic.len() as i16);
+        } else {
+            out.put_i8(topic.len() as i8);
+        }
+        out.put_slice(topic);
+        out.put_i16(self.props_len as i16);
+        msg.properties.encode_into(out);
+    }
 }

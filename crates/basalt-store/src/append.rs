@@ -8,10 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use smallvec::SmallVec;
 
-use basalt_message::{sysflag, EncodeParams, MessageExtBrokerInner, Record};
+use basalt_message::{sysflag, MessageExtBrokerInner, Planned, Record};
 
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StoreError};
+use crate::index::Indexed;
 use crate::store::{AppendState, Shared};
 use crate::types::{AppendResult, AppendResults};
 
@@ -59,10 +60,10 @@ impl Shared {
     /// vectors cost ~560 instructions a send (a tenth of the store's share).
     pub(crate) fn append_many(&self, msgs: &[MessageExtBrokerInner]) -> Result<AppendResults> {
         self.check_writable()?;
-        let mut encoded: SmallVec<[Vec<u8>; 1]> = SmallVec::with_capacity(msgs.len());
+        let mut encoded: SmallVec<[Planned<'_>; 1]> = SmallVec::with_capacity(msgs.len());
         for m in msgs {
             self.validate(m)?;
-            let record = Record::encode(m, EncodeParams::default())?;
+            let record = Record::plan(m)?;
             let limit = self.config.max_record_size();
             if record.len() > limit {
                 return Err(StoreError::MessageTooLarge {
@@ -110,7 +111,7 @@ impl Shared {
         &self,
         st: &mut AppendState,
         msgs: &'m [MessageExtBrokerInner],
-        encoded: SmallVec<[Vec<u8>; 1]>,
+        encoded: SmallVec<[Planned<'m>; 1]>,
         results: &mut AppendResults,
         arrivals: &mut SmallVec<[Arrival<'m>; 1]>,
     ) -> Result<()> {
@@ -178,7 +179,7 @@ impl Shared {
         &self,
         st: &mut AppendState,
         msgs: &'m [MessageExtBrokerInner],
-        encoded: SmallVec<[Vec<u8>; 1]>,
+        encoded: SmallVec<[Planned<'m>; 1]>,
         targets: &mut [Target<'m>],
         results: &mut AppendResults,
         arrivals: &mut SmallVec<[Arrival<'m>; 1]>,
@@ -187,7 +188,7 @@ impl Shared {
             let total = encoded.iter().map(|r| r.len() as u64).sum();
             self.commitlog.ensure_room(total)?;
         }
-        for (m, mut buf) in msgs.iter().zip(encoded) {
+        for (m, record) in msgs.iter().zip(encoded) {
             let ts = now_ms().max(st.last_store_timestamp);
             let mut target = if sysflag::is_consumable(m.sys_flag) {
                 targets.iter_mut().find(|t| t.is(m))
@@ -195,10 +196,13 @@ impl Shared {
                 None
             };
             let queue_offset = target.as_ref().map_or(0, |t| t.next);
-            let phys = self.commitlog.append(&mut buf, queue_offset as i64, ts)?;
+            let phys = self.commitlog.append(&record, queue_offset as i64, ts)?;
             st.last_store_timestamp = ts;
-            let size = buf.len() as u32;
-            let tags_code = self.delay_levels.cq_tags_code(&m.topic, &m.properties, ts);
+            let size = record.len() as u32;
+            let names = Indexed::of(&m.properties);
+            let tags_code = self
+                .delay_levels
+                .cq_tags_code(&m.topic, names.tags, &m.properties, ts);
             if let Some(t) = target.as_mut() {
                 let entry = CqEntry {
                     phys_offset: phys as i64,
@@ -210,7 +214,7 @@ impl Shared {
                 arrivals.push((phys + u64::from(size), m.topic.as_str(), m.queue_id));
             }
             if let Some(index) = &self.index {
-                index.add(&m.topic, &m.properties, m.sys_flag, phys, ts);
+                index.add(&m.topic, names, m.sys_flag, phys, ts);
             }
             // Published after dispatch: the flusher reads it before syncing,
             // so a checkpointed timestamp covers CommitLog and queue bytes.

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use basalt_message::{BlankOrRecord, EncodeParams, Record};
+use basalt_message::{BlankOrRecord, EncodeParams, Planned, Record};
 use bytes::Bytes;
 
 use crate::disk::Disk;
@@ -96,18 +96,19 @@ impl CommitLog {
         }
     }
 
-    /// Writes an encoded record, patching its append-time fields. Callers
-    /// hold the store's append lock. Returns the record's commit-log offset.
+    /// Writes a planned record with its append-time fields, straight into
+    /// the staging buffer. Callers hold the store's append lock. Returns
+    /// the record's commit-log offset.
     pub(crate) fn append(
         &self,
-        buf: &mut [u8],
+        record: &Planned<'_>,
         queue_offset: i64,
         store_timestamp: i64,
     ) -> Result<u64> {
-        let len = buf.len() as u64;
+        let len = record.len() as u64;
         if len > self.max_record_len() {
             return Err(StoreError::MessageTooLarge {
-                size: buf.len(),
+                size: record.len(),
                 limit: self.max_record_len() as usize,
             });
         }
@@ -120,15 +121,14 @@ impl CommitLog {
             seg = self.segs.roll(0)?;
         }
         let phys = seg.start + self.end_in(&seg);
-        Record::patch(
-            buf,
-            EncodeParams {
-                queue_offset,
-                physical_offset: phys as i64,
-                store_timestamp,
-            },
-        );
-        self.stager.append(&seg, buf, false)?;
+        let params = EncodeParams {
+            queue_offset,
+            physical_offset: phys as i64,
+            store_timestamp,
+        };
+        self.stager.append_with(&seg, record.len(), false, |buf| {
+            record.write_into(params, buf)
+        })?;
         Ok(phys)
     }
 

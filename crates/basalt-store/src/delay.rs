@@ -64,10 +64,11 @@ impl DelayLevels {
     pub(crate) fn cq_tags_code(
         &self,
         topic: &str,
+        tags: Option<&str>,
         props: &Properties,
         store_timestamp: i64,
     ) -> i64 {
-        let code = tags_code(props.tags());
+        let code = tags_code(tags);
         if topic != SCHEDULE_TOPIC {
             return code;
         }
@@ -96,11 +97,20 @@ mod tests {
                 .unwrap();
         let mut p = Properties::new();
         p.insert("TAGS", "a");
-        assert_eq!(levels.cq_tags_code("T", &p, 1000), tags_code(Some("a")));
+        assert_eq!(
+            levels.cq_tags_code("T", p.tags(), &p, 1000),
+            tags_code(Some("a"))
+        );
         p.insert("DELAY", "3");
-        assert_eq!(levels.cq_tags_code(SCHEDULE_TOPIC, &p, 1000), 11_000);
+        assert_eq!(
+            levels.cq_tags_code(SCHEDULE_TOPIC, p.tags(), &p, 1000),
+            11_000
+        );
         p.insert("DELAY", "99");
-        assert_eq!(levels.cq_tags_code(SCHEDULE_TOPIC, &p, 0), 7_200_000);
+        assert_eq!(
+            levels.cq_tags_code(SCHEDULE_TOPIC, p.tags(), &p, 0),
+            7_200_000
+        );
         assert!(DelayLevels::parse("1x").is_err());
         assert!(DelayLevels::parse("s").is_err());
     }

@@ -220,6 +220,22 @@ fn map_random(path: &std::path::Path, file: fs::File) -> Result<MappedRegion> {
     Ok(region)
 }
 
+/// The properties a record is indexed (and its queue entry tagged) by,
+/// read in one pass: the append path wants the tag twice.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Indexed<'a> {
+    pub(crate) uniq: Option<&'a str>,
+    pub(crate) keys: Option<&'a str>,
+    pub(crate) tags: Option<&'a str>,
+}
+
+impl<'a> Indexed<'a> {
+    pub(crate) fn of(props: &'a Properties) -> Self {
+        let [uniq, keys, tags] = props.get_many([UNIQ_KEY, KEYS, TAGS]);
+        Self { uniq, keys, tags }
+    }
+}
+
 /// Every IndexFile, newest last.
 pub(crate) struct IndexService {
     blueprint: Blueprint,
@@ -325,14 +341,14 @@ impl IndexService {
     /// Indexes one record. Records at or below the last indexed offset are
     /// skipped (recovery re-dispatch). Failures are logged, not fatal: the
     /// index is a lookup aid, the CommitLog is the truth.
-    pub(crate) fn add(&self, topic: &str, props: &Properties, sys_flag: i32, phy: u64, ts: i64) {
+    pub(crate) fn add(&self, topic: &str, names: Indexed<'_>, sys_flag: i32, phy: u64, ts: i64) {
         if sysflag::transaction_type(sys_flag) == sysflag::TRANSACTION_ROLLBACK_TYPE {
             return;
         }
         // Hashes of `topic#key` (and `topic#T#tag`), built without the
         // strings, and without a vector of them: this runs for every send.
-        let [uniq, keys, tag] = props.get_many([UNIQ_KEY, KEYS, TAGS]);
-        let tag = tag.filter(|t| !t.is_empty());
+        let Indexed { uniq, keys, tags } = names;
+        let tag = tags.filter(|t| !t.is_empty());
         let mut keys = uniq
             .into_iter()
             .chain(split_keys(keys))

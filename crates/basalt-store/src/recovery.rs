@@ -273,14 +273,23 @@ fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<bool> 
         let entry = CqEntry {
             phys_offset: phys as i64,
             size: r.total_size,
-            tags_code: s
-                .delay_levels
-                .cq_tags_code(&r.topic, &props, r.store_timestamp),
+            tags_code: s.delay_levels.cq_tags_code(
+                &r.topic,
+                props.tags(),
+                &props,
+                r.store_timestamp,
+            ),
         };
         cq.put(qo, entry)?;
     }
     if let Some(index) = &s.index {
-        index.add(&r.topic, &props, r.sys_flag, phys, r.store_timestamp);
+        index.add(
+            &r.topic,
+            crate::index::Indexed::of(&props),
+            r.sys_flag,
+            phys,
+            r.store_timestamp,
+        );
     }
     Ok(false)
 }

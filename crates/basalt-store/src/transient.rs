@@ -66,6 +66,20 @@ impl Stager {
     /// Stages `data` at the logical end of `seg`; with `fill_to_end` (the
     /// blank marker) the rest of the file counts as written once committed.
     pub(crate) fn append(&self, seg: &Arc<Segment>, data: &[u8], fill_to_end: bool) -> Result<()> {
+        self.append_with(seg, data.len(), fill_to_end, |buf| {
+            buf.extend_from_slice(data);
+        })
+    }
+
+    /// [`Self::append`] of `len` bytes that `write` appends to the staging
+    /// buffer itself (a record encoded in place, without a copy).
+    pub(crate) fn append_with(
+        &self,
+        seg: &Arc<Segment>,
+        len: usize,
+        fill_to_end: bool,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<()> {
         let mut active = self.active.lock();
         if active.as_ref().is_some_and(|st| st.seg.start != seg.start) {
             // A new file: the previous one is committed first. Lock order
@@ -85,15 +99,26 @@ impl Stager {
             buf: Vec::new(),
             full: false,
         });
-        if st.len + data.len() > self.file_size {
+        if st.len + len > self.file_size {
             return Err(StoreError::Corrupt {
                 file: st.seg.path().to_owned(),
                 offset: st.len as u64,
                 reason: "staged record does not fit".to_owned(),
             });
         }
-        st.buf.extend_from_slice(data);
-        st.len += data.len();
+        let before = st.buf.len();
+        write(&mut st.buf);
+        if st.buf.len() != before + len {
+            // A writer that broke its length would shift every later
+            // record: nothing of it is staged.
+            st.buf.truncate(before);
+            return Err(StoreError::Corrupt {
+                file: st.seg.path().to_owned(),
+                offset: st.len as u64,
+                reason: "staged record's length differs from its plan".to_owned(),
+            });
+        }
+        st.len += len;
         st.full = fill_to_end;
         Ok(())
     }
@@ -155,5 +180,35 @@ impl Stager {
             *spare = st.buf;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segments::SegmentQueue;
+
+    #[test]
+    fn a_writer_that_breaks_its_length_stages_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk: Arc<dyn crate::disk::Disk> = Arc::new(crate::disk::RealDisk);
+        let segs = SegmentQueue::open(dir.path(), 4096, disk, true).unwrap();
+        let seg = segs.roll(0).unwrap();
+        let stager = Stager::new(4096);
+        stager.append(&seg, b"abcd", false).unwrap();
+        let short = stager.append_with(&seg, 8, false, |buf| buf.extend_from_slice(b"xyz"));
+        assert!(
+            matches!(short, Err(StoreError::Corrupt { .. })),
+            "{short:?}"
+        );
+        let long = stager.append_with(&seg, 2, false, |buf| buf.extend_from_slice(b"xyz"));
+        assert!(matches!(long, Err(StoreError::Corrupt { .. })), "{long:?}");
+        assert_eq!(stager.end_of(&seg), 4);
+        stager
+            .append_with(&seg, 3, false, |buf| buf.extend_from_slice(b"efg"))
+            .unwrap();
+        assert_eq!(stager.end_of(&seg), 7);
+        stager.commit().unwrap();
+        assert_eq!(&std::fs::read(seg.path()).unwrap()[..7], b"abcdefg");
     }
 }
