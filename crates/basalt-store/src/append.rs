@@ -13,7 +13,7 @@ use basalt_message::{sysflag, MessageExtBrokerInner, Planned, Record};
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StoreError};
 use crate::index::Indexed;
-use crate::store::{AppendState, Shared};
+use crate::store::{AppendState, QueueSlot, Shared};
 use crate::types::{AppendResult, AppendResults};
 
 pub(crate) fn now_ms() -> i64 {
@@ -120,17 +120,23 @@ impl Shared {
         let written = self.write_resolved(st, msgs, encoded, &mut targets, results, arrivals);
         // Next offsets advance only past entries written, also on failure.
         for t in targets {
-            let next = st
+            let slot = st
                 .queue_offsets
                 .get_mut(t.topic)
                 .and_then(|q| q.get_mut(&t.queue_id));
-            match next {
-                Some(n) => *n = t.next,
+            match slot {
+                Some(slot) => slot.next = t.next,
                 None => {
                     st.queue_offsets
                         .entry(t.topic.to_owned())
                         .or_default()
-                        .insert(t.queue_id, t.next);
+                        .insert(
+                            t.queue_id,
+                            QueueSlot {
+                                next: t.next,
+                                cq: t.cq,
+                            },
+                        );
                 }
             }
         }
@@ -153,16 +159,18 @@ impl Shared {
             match targets.iter_mut().find(|t| t.is(m)) {
                 Some(t) => t.count += 1,
                 None => {
-                    let next = st
+                    let slot = st
                         .queue_offsets
                         .get(m.topic.as_str())
-                        .and_then(|q| q.get(&m.queue_id))
-                        .copied()
-                        .unwrap_or(0);
+                        .and_then(|q| q.get(&m.queue_id));
+                    let (cq, next) = match slot {
+                        Some(slot) => (Arc::clone(&slot.cq), slot.next),
+                        None => (self.queues.find_or_create(&m.topic, m.queue_id)?, 0),
+                    };
                     targets.push(Target {
                         topic: &m.topic,
                         queue_id: m.queue_id,
-                        cq: self.queues.find_or_create(&m.topic, m.queue_id)?,
+                        cq,
                         next,
                         count: 1,
                     });

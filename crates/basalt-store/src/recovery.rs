@@ -203,11 +203,12 @@ pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<
     }
     let mut st = s.append.lock();
     for (topic, qid, cq) in s.queues.all() {
+        crate::retention::correct_min_offset(&cq, &s.commitlog, min);
+        let next = cq.max_offset();
         st.queue_offsets
             .entry(topic)
             .or_default()
-            .insert(qid, cq.max_offset());
-        crate::retention::correct_min_offset(&cq, &s.commitlog, min);
+            .insert(qid, crate::store::QueueSlot { next, cq });
     }
     st.last_store_timestamp = scan.last_timestamp;
     s.last_store_timestamp

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use crate::checkpoint::{Checkpoint, CheckpointData};
 use crate::commitlog::CommitLog;
 use crate::config::{FlushDiskType, StoreConfig};
-use crate::consume_queue::ConsumeQueueSet;
+use crate::consume_queue::{ConsumeQueue, ConsumeQueueSet};
 use crate::delay::DelayLevels;
 use crate::disk::{Disk, RealDisk};
 use crate::error::{Result, StoreError};
@@ -27,8 +27,26 @@ use crate::types::{Appended, PutOutcome, PutStatus, QueueMap, RecoveryReport};
 /// Queue offsets handed out so far, guarded by the one append lock.
 #[derive(Debug, Default)]
 pub(crate) struct AppendState {
-    pub(crate) queue_offsets: QueueMap<String, QueueMap<i32, u64>>,
+    /// Each queue's next offset, and the queue: a put finds both with one
+    /// lookup (the queue set's own map took a read lock, two more hash
+    /// lookups and a reference count per put). Queues are created and
+    /// forgotten only under the append lock, so the two maps agree.
+    pub(crate) queue_offsets: QueueMap<String, QueueMap<i32, QueueSlot>>,
     pub(crate) last_store_timestamp: i64,
+}
+
+/// A queue as the append path holds it.
+pub(crate) struct QueueSlot {
+    pub(crate) next: u64,
+    pub(crate) cq: Arc<ConsumeQueue>,
+}
+
+impl std::fmt::Debug for QueueSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueSlot")
+            .field("next", &self.next)
+            .finish()
+    }
 }
 
 /// State shared by the facade, the flusher and the cleaner.
