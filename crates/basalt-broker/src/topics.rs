@@ -31,7 +31,14 @@ const NOT_ALLOWED_SEND: [&str; 6] = [
 
 /// Checks a topic name as RocketMQ's `TopicValidator` does.
 pub fn validate(topic: &str) -> Result<(), BrokerError> {
-    if topic.trim().is_empty() {
+    // The characters first: a name of legal ones is blank only when empty,
+    // so the (Unicode) trim is left to names already refused (it cost half
+    // of this check on every send). The errors come in Java's order.
+    let legal = !topic.is_empty()
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'));
+    if !legal && topic.trim().is_empty() {
         return Err(BrokerError::InvalidTopic(
             "the specified topic is blank".into(),
         ));
@@ -46,10 +53,7 @@ pub fn validate(topic: &str) -> Result<(), BrokerError> {
             "the specified topic is longer than topic max length {max}"
         )));
     }
-    if !topic
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
-    {
+    if !legal {
         return Err(BrokerError::InvalidTopic(format!(
             "the specified topic[{topic}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
         )));
@@ -304,6 +308,11 @@ mod tests {
     fn validation_matches_rocketmq() {
         assert!(validate("Topic_A-1|%x").is_ok());
         assert!(validate("").is_err());
+        // Java's order: blank, then too long, then illegal characters.
+        let message = |t: &str| validate(t).unwrap_err().to_string();
+        assert!(message(" \t ").contains("blank"), "{}", message(" \t "));
+        assert!(message(&" x".repeat(100)).contains("longer"));
+        assert!(message(" x").contains("illegal"));
         assert!(validate("bad topic").is_err());
         assert!(validate("bad/topic").is_err());
         assert!(validate(&"a".repeat(128)).is_err());
