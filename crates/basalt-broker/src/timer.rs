@@ -45,6 +45,8 @@ const OUT_MS: &str = "TIMER_OUT_MS";
 /// The properties that ask for a timer; the first one set decides, in
 /// this order.
 const TIMER_KEYS: [&str; 4] = [DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME];
+/// The properties that defer a message: a delay level or a timer.
+pub const DEFERRING: [&str; 5] = [DELAY, DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME];
 /// Timers re-stored per done marker.
 const DELIVERY_BATCH: usize = 4096;
 /// How often the low water is saved; the done markers, not this file,
@@ -56,11 +58,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bool, BrokerError> {
     // Most sends carry none of these names: one pass over the names
     // settles that, instead of a lookup per name.
-    if !msg
-        .properties
-        .names()
-        .any(|n| n == DELAY || TIMER_KEYS.contains(&n))
-    {
+    if !msg.properties.contains_any(&DEFERRING) {
         return Ok(false);
     }
     if msg

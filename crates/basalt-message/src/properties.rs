@@ -229,6 +229,16 @@ impl Properties {
         Some(self.at(e.value))
     }
 
+    /// Whether any of `names` is held: one pass over the pairs, names
+    /// compared as bytes (the send path asks this of every message, about
+    /// names most messages lack).
+    pub fn contains_any(&self, names: &[&str]) -> bool {
+        self.entries.iter().any(|e| {
+            let name = self.bytes_at(e.name);
+            names.iter().any(|n| n.as_bytes() == name)
+        })
+    }
+
     /// The values for several names in one pass over the pairs (what
     /// [`Self::get`] would give for each): the index reads three names of
     /// every stored message.

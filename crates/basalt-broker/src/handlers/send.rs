@@ -145,7 +145,11 @@ fn store(
         }
         if is_prepared(m.sys_flag) {
             crate::transaction::to_half(&mut m);
-        } else if !crate::timer::divert(&mut m, s.timer_max_delay)? {
+        } else if m.properties.contains_any(&crate::timer::DEFERRING)
+            && !crate::timer::divert(&mut m, s.timer_max_delay)?
+        {
+            // Most sends are neither timers nor delayed: one pass over the
+            // names settles both.
             s.schedule.divert(&mut m)?;
         }
         let appended = s.store.stage(&m)?;
