@@ -145,29 +145,49 @@ impl Holding {
 
     /// Moves what of `out` need not (or cannot) wait into `ready`.
     pub(crate) fn admit(&mut self, out: Outbound, ready: &mut Vec<RemotingCommand>) {
+        // The gate's state and the clock are read once per hand-over, not
+        // per response: a burst of SYNC_FLUSH replies paid a lock of the
+        // watch channel and a clock read each (~100 instructions).
+        let mut at = None;
+        self.admit_at(out, ready, &mut at);
+    }
+
+    fn admit_at(
+        &mut self,
+        out: Outbound,
+        ready: &mut Vec<RemotingCommand>,
+        at: &mut Option<(GateState, Instant)>,
+    ) {
         match out {
             Outbound::Burst(all) => {
                 for out in all {
-                    self.admit(out, ready);
+                    self.admit_at(out, ready, at);
                 }
             }
             Outbound::Now(cmd) => ready.push(cmd),
-            Outbound::Held { cmd, until, permit } => ready.extend(self.hold(cmd, until, permit)),
+            Outbound::Held { cmd, until, permit } => {
+                ready.extend(self.hold(cmd, until, permit, at));
+            }
         }
     }
 
     /// `cmd` if it need not (or cannot) wait for `until`; else it is held.
+    /// `at` is the gate's state and the deadline of a response held now,
+    /// read on first use.
     fn hold(
         &mut self,
         mut cmd: RemotingCommand,
         until: u64,
         permit: Option<OwnedSemaphorePermit>,
+        at: &mut Option<(GateState, Instant)>,
     ) -> Option<RemotingCommand> {
         let Some(gate) = &self.gate else {
             // A router without a gate has nothing to wait for.
             return Some(cmd);
         };
-        match *gate.state.borrow() {
+        let (state, deadline) =
+            *at.get_or_insert_with(|| (*gate.state.borrow(), Instant::now() + gate.timeout));
+        match state {
             GateState::Open(p) if p >= until => Some(cmd),
             GateState::Failed => {
                 (gate.on_failure)(&mut cmd);
@@ -176,7 +196,7 @@ impl Holding {
             GateState::Open(_) => {
                 self.waiting.push_back(Waiting {
                     until,
-                    deadline: Instant::now() + gate.timeout,
+                    deadline,
                     cmd,
                     _permit: permit,
                 });
