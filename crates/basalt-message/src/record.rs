@@ -47,10 +47,6 @@ pub const MAX_PROPERTIES_LEN: usize = i16::MAX as usize;
 const MAX_V1_TOPIC_LEN: usize = i8::MAX as usize;
 const MAX_TOPIC_LEN: usize = i16::MAX as usize;
 
-const QUEUE_OFFSET_POS: usize = 20;
-const PHYSICAL_OFFSET_POS: usize = 28;
-const BORN_HOST_POS: usize = 48;
-
 /// CRC-32 (IEEE) of `body`, masked to 31 bits as RocketMQ stores it.
 pub fn body_crc(body: &[u8]) -> u32 {
     crc32fast::hash(body) & 0x7FFF_FFFF
@@ -315,22 +311,6 @@ impl Record {
     /// [`Self::encode`] makes, and the body CRC.
     pub fn plan(msg: &MessageExtBrokerInner) -> Result<Planned<'_>> {
         plan(msg)
-    }
-
-    /// Overwrites the append-time fields of an encoded record in place.
-    pub fn patch(buf: &mut [u8], params: EncodeParams) {
-        let sys_flag = buf
-            .get(36..40)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map_or(0, i32::from_be_bytes);
-        let store_ts_pos = BORN_HOST_POS + host_len(sys_flag, BORNHOST_V6);
-        put_at(buf, QUEUE_OFFSET_POS, &params.queue_offset.to_be_bytes());
-        put_at(
-            buf,
-            PHYSICAL_OFFSET_POS,
-            &params.physical_offset.to_be_bytes(),
-        );
-        put_at(buf, store_ts_pos, &params.store_timestamp.to_be_bytes());
     }
 }
 
