@@ -12,7 +12,8 @@
 //! `groupCommitSiblings` puts, the next one starts no sooner than
 //! `groupCommitDelayMicros` after it, so more puts share it. Appends are
 //! staged; under SYNC_FLUSH the flusher writes them to the file (one
-//! `pwrite`, see `transient`) right before each sync.
+//! `pwrite`, see `transient`) right before each sync, and what the sync
+//! made durable becomes readable.
 //! Under ASYNC_FLUSH it syncs every `flushIntervalCommitLog` when
 //! `flushCommitLogLeastPages` pages are dirty, and everything every
 //! `flushCommitLogThoroughInterval`.
@@ -366,6 +367,10 @@ impl<'a> Flusher<'a> {
         match segs.flush(least) {
             Ok(off) => {
                 self.s.flush.publish(off);
+                if self.sync {
+                    // What this sync made durable is now readable.
+                    self.s.publish_committed_arrivals();
+                }
                 if off >= target && ts > 0 {
                     self.s.checkpoint_data.lock().physic_msg_timestamp = ts;
                 }

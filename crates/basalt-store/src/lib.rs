@@ -24,10 +24,12 @@
 //! - **Visibility.** A record is readable by [`Store::get`] and wakes the waiters
 //!   of [`Store::arrival_signal`] once it is committed to the file: under
 //!   ASYNC_FLUSH before [`Store::put`] or [`Store::append`] returns (records
-//!   of [`Store::stage`] at the caller's [`Store::commit_staged`]); under
-//!   SYNC_FLUSH or with the transient store pool, when the flusher commits
-//!   it. Whatever a put acknowledged under ASYNC_FLUSH is in the page
-//!   cache, and survives the process.
+//!   of [`Store::stage`] at the caller's [`Store::commit_staged`]); with
+//!   the transient store pool, when the flusher commits it; under
+//!   SYNC_FLUSH once the group commit has written and synced it (RocketMQ
+//!   dispatches up to its flushed position there, `getConfirmOffset`).
+//!   Whatever a put acknowledged is in the page cache, and survives the
+//!   process.
 //! - **Poisoning.** A failed sync poisons the store: every later write fails
 //!   with [`StoreError::Poisoned`]; reads go on; reopening recovers.
 //! - **Recovery.** The `abort` marker tells a crash from a clean shutdown.

@@ -71,9 +71,9 @@ impl Store {
         let mut out = result(GetStatus::NoMatchedMessage, offset, min, max);
         let mut bytes = 0usize;
         let scan_limit = MAX_SCANNED_ENTRIES.max(max_count);
-        // With the transient store pool, entries can point past the bytes
-        // committed so far; those records are not there yet.
-        let readable = self.shared.commitlog.segments().max_offset();
+        // Entries can point past the bytes readers may see (staged, not yet
+        // committed; under SYNC_FLUSH, not yet durable): not there yet.
+        let readable = self.shared.readable_end();
         let mut scanned = 0usize;
         'outer: while out.next_begin_offset < max && scanned < scan_limit {
             let batch = cq.entries(out.next_begin_offset, scan_limit - scanned);

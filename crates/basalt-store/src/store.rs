@@ -101,6 +101,20 @@ impl Shared {
             && !self.config.transient_store_pool_enable
     }
 
+    /// One past the last CommitLog byte readers may see: what is committed
+    /// to the file, and under SYNC_FLUSH only what is durable, as RocketMQ
+    /// dispatches up to its flushed position there (`getConfirmOffset`):
+    /// a consumer never sees a record an OS crash could still lose.
+    pub(crate) fn readable_end(&self) -> u64 {
+        let segs = self.commitlog.segments();
+        let written = segs.max_offset();
+        if self.config.flush_disk_type == FlushDiskType::SyncFlush {
+            written.min(segs.flushed())
+        } else {
+            written
+        }
+    }
+
     /// Marks the store poisoned and wakes every waiter.
     pub(crate) fn poison(&self, err: io::Error) {
         tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
@@ -123,7 +137,7 @@ impl Shared {
     /// Appenders push theirs after releasing the append lock, so the list
     /// is not in offset order: every entry is checked, not a prefix.
     pub(crate) fn publish_committed_arrivals(&self) {
-        let visible = self.commitlog.segments().max_offset();
+        let visible = self.readable_end();
         let ready: Vec<_> = {
             let mut d = self.deferred_arrivals.lock();
             if d.is_empty() {
@@ -426,7 +440,8 @@ impl Store {
 
     /// Under SYNC_FLUSH, asks the group commit to cover `end` (also for a
     /// put that does not wait: staged records become readable only once
-    /// the flusher commits them). True when `end` is not durable yet.
+    /// the flusher has committed and synced them). True when `end` is not
+    /// durable yet.
     fn request_sync(&self, end: u64) -> Result<bool> {
         if self.shared.config.flush_disk_type != FlushDiskType::SyncFlush {
             return Ok(false);
