@@ -218,11 +218,6 @@ impl Properties {
             .map(|e| (self.at(e.name), self.at(e.value)))
     }
 
-    /// Every name held, stored or not (what [`Self::get`] can find).
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|e| self.at(e.name))
-    }
-
     /// The value for `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         let e = self.entries.get(self.find(name)?)?;
