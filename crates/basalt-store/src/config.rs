@@ -239,6 +239,11 @@ impl StoreConfig {
         if self.max_hash_slot_num == 0 || self.max_index_num < 2 {
             return bad("maxHashSlotNum must be > 0 and maxIndexNum > 1");
         }
+        // The flusher sleeps up to this long between syncs under load: a
+        // typo of a few zeros would stall every SYNC_FLUSH send.
+        if self.group_commit_delay_micros > 1_000_000 {
+            return bad("groupCommitDelayMicros must be at most 1000000 (1 s)");
+        }
         Ok(())
     }
 }
@@ -266,6 +271,10 @@ mod tests {
         assert_eq!(unknown, ["brokerClusterName"]);
         assert!(StoreConfig::from_properties([("syncFlushTimeout", "soon")]).is_err());
         assert!(StoreConfig::from_properties([("flushDiskType", "NEVER")]).is_err());
+        let (slow, _) =
+            StoreConfig::from_properties([("groupCommitDelayMicros", "700000000")]).unwrap();
+        assert!(slow.validate().is_err());
+        assert!(StoreConfig::default().validate().is_ok());
         let json = serde_json::to_string(&StoreConfig::default()).unwrap();
         assert!(json.contains("\"mappedFileSizeCommitLog\":1073741824"));
         assert!(json.contains("\"flushDiskType\":\"ASYNC_FLUSH\""));

@@ -27,7 +27,9 @@ impl DelayLevels {
             .filter(|s| !s.is_empty())
             .map(|level| {
                 let unit_at = level.len().checked_sub(1).ok_or_else(bad)?;
-                let (num, unit) = level.split_at(unit_at);
+                // Checked: a token ending in a multi-byte character has no
+                // boundary one byte from its end.
+                let (num, unit) = level.split_at_checked(unit_at).ok_or_else(bad)?;
                 let unit: i64 = match unit {
                     "s" => 1_000,
                     "m" => 60_000,
@@ -113,5 +115,8 @@ mod tests {
         );
         assert!(DelayLevels::parse("1x").is_err());
         assert!(DelayLevels::parse("s").is_err());
+        // A last character of several bytes is refused, not split inside.
+        assert!(DelayLevels::parse("1\u{79d2}").is_err());
+        assert!(DelayLevels::parse("1s\u{a0} 5s").is_err());
     }
 }

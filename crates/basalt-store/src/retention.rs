@@ -65,7 +65,8 @@ pub(crate) fn clean(s: &Shared, now: SystemTime, force: bool) -> Result<usize> {
         }
         std::fs::metadata(seg.path())
             .and_then(|m| m.modified())
-            .is_ok_and(|mtime| mtime + reserved <= now)
+            // A reserve too long to add to the file's time never expires.
+            .is_ok_and(|mtime| mtime.checked_add(reserved).is_some_and(|t| t <= now))
     })?;
     if deleted == 0 {
         return Ok(0);
