@@ -18,6 +18,11 @@ pub const RETRY_PREFIX: &str = "%RETRY%";
 pub const DLQ_PREFIX: &str = "%DLQ%";
 const MAX_TOPIC_LEN: usize = 127;
 const MAX_RETRY_TOPIC_LEN: usize = 255;
+/// Queues a topic may have. RocketMQ sets no bound, but the stats
+/// requests walk every queue id: one `updateTopic -w 2147483647` then
+/// made a single request build a map the size of the memory. Sixteen
+/// times `BenchmarkTest`'s 1024.
+pub const MAX_QUEUE_NUMS: i32 = 16 * 1024;
 
 /// Topics producers may not send to.
 const NOT_ALLOWED_SEND: [&str; 6] = [
@@ -174,6 +179,15 @@ impl Topics {
             file.topic_config_table
                 .entry(t.topic_name.clone())
                 .or_insert(t);
+        }
+        for c in file.topic_config_table.values_mut() {
+            let (r, w) = (c.read_queue_nums, c.write_queue_nums);
+            c.read_queue_nums = r.min(MAX_QUEUE_NUMS);
+            c.write_queue_nums = w.min(MAX_QUEUE_NUMS);
+            if (r, w) != (c.read_queue_nums, c.write_queue_nums) {
+                tracing::warn!(topic = %c.topic_name, read = r, write = w,
+                    max = MAX_QUEUE_NUMS, "queue counts above the bound; clamped");
+            }
         }
         file.views = file
             .topic_config_table
@@ -337,6 +351,29 @@ mod tests {
 
         let off = Topics::load(dir.path().join("other.json"), "C", "b", false, 8).unwrap();
         assert!(off.create_from_template("X", TBW102, 4).unwrap().is_none());
+    }
+
+    #[test]
+    fn queue_counts_from_the_file_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("topics.json");
+        let t = Topics::load(path.clone(), "C", "b", true, 8).unwrap();
+        t.upsert(topic("Wide", 4, 6)).unwrap();
+        // Edited by hand (or by a broker without the bound) afterwards.
+        let mut raw: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        raw["topicConfigTable"]["Wide"]["writeQueueNums"] = i32::MAX.into();
+        std::fs::write(&path, serde_json::to_vec(&raw).unwrap()).unwrap();
+        let t = Topics::load(path, "C", "b", true, 8).unwrap();
+        let wide = t.get("Wide").unwrap();
+        assert_eq!(
+            (wide.read_queue_nums, wide.write_queue_nums),
+            (4, MAX_QUEUE_NUMS)
+        );
+        assert_eq!(
+            t.send_view("Wide").unwrap().write_queue_nums,
+            MAX_QUEUE_NUMS
+        );
     }
 
     #[test]

@@ -95,6 +95,18 @@ async fn bad_sends_and_pulls_are_refused_and_stored_data_survives() {
         "forbidden",
     )
     .await;
+    // A queue count no machine could walk is refused, not stored: the
+    // topic stats request would then build a map of 2^31 queues.
+    let huge = RemotingCommand::request(RequestCode::UpdateAndCreateTopic).with_header(
+        &CreateTopicRequest {
+            topic: "Huge".into(),
+            read_queue_nums: 8,
+            write_queue_nums: i32::MAX,
+            perm: 6,
+            ..CreateTopicRequest::default()
+        },
+    );
+    expect(&c, huge, ResponseCode::InvalidParameter, "at most").await;
 
     let mut missing = send_cmd("Keep", 0, b"x", "");
     missing.ext_fields.remove("b");

@@ -53,6 +53,12 @@ pub async fn create_topic(s: Arc<AdminState>, req: Request) -> Outcome {
             "queue nums must be positive".into(),
         ));
     }
+    if h.read_queue_nums.max(h.write_queue_nums) > topics::MAX_QUEUE_NUMS {
+        return Err(BrokerError::InvalidParameter(format!(
+            "queue nums must be at most {}",
+            topics::MAX_QUEUE_NUMS
+        )));
+    }
     s.topics.upsert(TopicConfig {
         topic_name: h.topic,
         read_queue_nums: h.read_queue_nums,
