@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use crate::checkpoint::CheckpointData;
 use crate::config::RecoveryPolicy;
-use crate::consume_queue::CqEntry;
+use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StoreError};
 use crate::scan::{step, Step};
 use crate::segments::Segment;
@@ -197,7 +197,11 @@ pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<
     }
     let window_start = report.scan_start;
     let min = s.commitlog.segments().min_offset();
-    if redispatch(s, window_start, scan.end, false)? && window_start > min {
+    // A queue missing entries before the window is rebuilt from the
+    // CommitLog's start. The window may already start there (a log of a
+    // few files): the gap is then what retention took, and the pass that
+    // allows it is the one that dispatches the records after it.
+    if redispatch(s, window_start, scan.end, false)? {
         tracing::warn!("ConsumeQueue entries missing before the scan window; rebuilding from the CommitLog start");
         redispatch(s, min, scan.end, true)?;
     }
@@ -249,8 +253,16 @@ fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
                 }
             };
             let phys = seg.start + pos as u64;
-            if dispatch(s, &r, phys, allow_gap)? {
-                return Ok(true);
+            match dispatch(s, &r, phys, allow_gap)? {
+                Dispatched::Done => {}
+                Dispatched::Gap => return Ok(true),
+                Dispatched::Misplaced(reason) => {
+                    return Err(StoreError::Corrupt {
+                        file: seg.path().to_owned(),
+                        offset: pos as u64,
+                        reason,
+                    })
+                }
             }
             pos += r.total_size as usize;
         }
@@ -258,18 +270,56 @@ fn redispatch(s: &Shared, from: u64, to: u64, allow_gap: bool) -> Result<bool> {
     Ok(false)
 }
 
-/// Puts one recovered record into its queue and the index. Returns true
-/// (without writing) when its queue is missing earlier entries.
-fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<bool> {
+/// The fixed part of a record (IPv4 hosts, empty body, topic and
+/// properties): a lower bound on any record's length.
+const MIN_RECORD_LEN: u64 = 4 + 4 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 4 + 8 + 4 + 1 + 2;
+
+/// Refuses a queue gap the CommitLog cannot hold. Queue offsets follow the
+/// log's order, so between the queue's last entry (or the log's start)
+/// and this record there must be room for every record of the gap. A
+/// larger one is a damaged QUEUEOFFSET (the CRC covers only the body),
+/// which would otherwise pad the queue with fillers until the disk fills.
+fn check_gap(cq: &ConsumeQueue, next: u64, qo: u64, phys: u64) -> std::result::Result<(), String> {
+    let last = next
+        .checked_sub(1)
+        .and_then(|o| cq.entry(o))
+        .and_then(|e| u64::try_from(e.phys_offset).ok());
+    let room = phys.saturating_sub(last.unwrap_or(0)) / MIN_RECORD_LEN;
+    if qo - next <= room {
+        return Ok(());
+    }
+    Err(format!(
+        "queue offset {qo} is {} past the queue's end {next}: more records than the CommitLog holds before this one",
+        qo - next
+    ))
+}
+
+/// What [`dispatch`] did with a record.
+enum Dispatched {
+    Done,
+    /// Not written: its queue is missing earlier entries.
+    Gap,
+    /// Not written: it cannot be where its header puts it.
+    Misplaced(String),
+}
+
+/// Puts one recovered record into its queue and the index.
+fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<Dispatched> {
     if s.deleted_record(&r.topic, phys) {
-        return Ok(false);
+        return Ok(Dispatched::Done);
     }
     let props = r.properties();
     if sysflag::is_consumable(r.sys_flag) {
         let cq = s.queues.find_or_create(&r.topic, r.queue_id)?;
-        let qo = r.queue_offset as u64;
-        if qo > cq.max_offset() && !allow_gap {
-            return Ok(true);
+        let next = cq.max_offset();
+        let qo = u64::try_from(r.queue_offset).unwrap_or(u64::MAX);
+        if qo > next {
+            if !allow_gap {
+                return Ok(Dispatched::Gap);
+            }
+            if let Err(reason) = check_gap(&cq, next, qo, phys) {
+                return Ok(Dispatched::Misplaced(reason));
+            }
         }
         let entry = CqEntry {
             phys_offset: phys as i64,
@@ -292,5 +342,5 @@ fn dispatch(s: &Shared, r: &Record, phys: u64, allow_gap: bool) -> Result<bool> 
             r.store_timestamp,
         );
     }
-    Ok(false)
+    Ok(Dispatched::Done)
 }

@@ -526,3 +526,87 @@ async fn a_deleted_topic_loses_its_queue_files_and_starts_again_at_offset_zero()
     assert_eq!(store.max_offset("Kept", 0), 1);
     store.shutdown().unwrap();
 }
+
+/// Puts until at least `files` CommitLog files exist, lets retention take
+/// all but the newest, and loses every ConsumeQueue: the restart's window
+/// then starts at the log's start, and each queue's first surviving
+/// record lies past its (empty) queue's end.
+async fn store_after_retention_without_queues(files: usize) -> (tempfile::TempDir, Vec<Put>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    let mut model = Vec::new();
+    let mut rng = Rng(41);
+    while commitlog_files(dir.path()).len() < files {
+        model.extend(random_puts(&store, &mut rng, 50).await);
+    }
+    assert!(store.clean_expired(true).unwrap() >= 1);
+    let min = store.commit_log_min_offset();
+    assert!(min > 0);
+    store.shutdown().unwrap();
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("consumequeue")).unwrap();
+    (dir, model, min)
+}
+
+#[tokio::test]
+async fn queues_lost_after_retention_are_rebuilt_from_the_first_surviving_record() {
+    let (dir, model, min) = store_after_retention_without_queues(4).await;
+    let store = Store::open(cfg(dir.path())).unwrap();
+    let mut checked = 0;
+    for t in 0..3 {
+        for q in 0..3 {
+            let topic = format!("T{t}");
+            let all: Vec<&Put> = model
+                .iter()
+                .filter(|p| p.topic == topic && p.queue == q)
+                .collect();
+            let kept = all.iter().filter(|p| p.phys >= min).count();
+            // Queue offsets count from the queue's first record ever.
+            assert_eq!(store.max_offset(&topic, q), all.len() as u64, "{topic}/{q}");
+            let from = (all.len() - kept) as u64;
+            let r = store.get(&topic, q, from, 10_000, usize::MAX);
+            assert_eq!(r.messages.len(), kept, "{topic}/{q}");
+            for (b, e) in r.messages.iter().zip(&all[all.len() - kept..]) {
+                let rec = decode(b);
+                assert_eq!(
+                    (rec.physical_offset as u64, &rec.body[..]),
+                    (e.phys, &e.body[..])
+                );
+            }
+            checked += kept;
+        }
+    }
+    assert!(checked > 0);
+    store.shutdown().unwrap();
+}
+
+#[tokio::test]
+async fn a_queue_offset_the_log_cannot_hold_is_refused_not_padded() {
+    let (dir, model, min) = store_after_retention_without_queues(4).await;
+    // The second surviving record of some queue claims an offset far past
+    // its queue (QUEUEOFFSET, 20 bytes into the record, is not under the
+    // CRC): padding up to it would write fillers until the disk is full.
+    let mut seen = BTreeMap::new();
+    let victim = model
+        .iter()
+        .filter(|p| p.phys >= min)
+        .find(|p| {
+            let n = seen.entry((p.topic.clone(), p.queue)).or_insert(0);
+            *n += 1;
+            *n == 2
+        })
+        .unwrap()
+        .clone();
+    let path = flip(dir.path(), victim.phys + 20 + 2, 0x40);
+    match Store::open(cfg(dir.path())) {
+        Err(StoreError::Corrupt {
+            file,
+            offset,
+            reason,
+        }) => {
+            assert_eq!((file, offset), (path, victim.phys % (64 * 1024)));
+            assert!(reason.contains("queue offset"), "{reason}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
