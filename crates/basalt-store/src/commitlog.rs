@@ -88,8 +88,7 @@ impl CommitLog {
         }
         match self.segs.last() {
             Some(seg) if self.end_in(&seg) + total + BLANK_LEN > seg.size() => {
-                self.pad_with_blank(&seg)?;
-                self.segs.roll(0).map(|_| ())
+                self.close_and_roll(&seg).map(|_| ())
             }
             Some(_) => Ok(()),
             None => self.segs.roll(0).map(|_| ()),
@@ -117,8 +116,7 @@ impl CommitLog {
             None => self.segs.roll(0)?,
         };
         if self.end_in(&seg) + len + BLANK_LEN > seg.size() {
-            self.pad_with_blank(&seg)?;
-            seg = self.segs.roll(0)?;
+            seg = self.close_and_roll(&seg)?;
         }
         let phys = seg.start + self.end_in(&seg);
         let params = EncodeParams {
@@ -149,6 +147,20 @@ impl CommitLog {
             BlankOrRecord::Record(r) => Some((bytes, r)),
             BlankOrRecord::Blank { .. } => None,
         }
+    }
+
+    /// Ends `seg` with the blank marker, writes everything staged in it to
+    /// the file, and only then adds the next file. Once that one is listed
+    /// the log's end (how far readers read, how far the flusher syncs and
+    /// reports durable) lies past `seg`, so `seg` must be whole by then:
+    /// rolling first let a reader take `seg`'s staged records for deleted
+    /// ones and skip them, and a sync report them durable unwritten.
+    fn close_and_roll(&self, seg: &Arc<Segment>) -> Result<Arc<Segment>> {
+        self.pad_with_blank(seg)?;
+        self.stager
+            .commit()
+            .map_err(|e| StoreError::io("commit", seg.path(), e))?;
+        self.segs.roll(0)
     }
 
     fn pad_with_blank(&self, seg: &Arc<Segment>) -> Result<()> {

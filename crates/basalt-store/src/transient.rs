@@ -88,9 +88,11 @@ impl Stager {
             let spare = self.committing.lock();
             active = self.active.lock();
             if let Some(old) = active.take_if(|st| st.seg.start != seg.start) {
-                let path = old.seg.path().to_owned();
-                Self::write(old, spare, self.file_size)
-                    .map_err(|e| StoreError::io("commit", path, e))?;
+                if let Err((old, e)) = Self::write(old, spare, self.file_size) {
+                    let path = old.seg.path().to_owned();
+                    *active = Some(old);
+                    return Err(StoreError::io("commit", path, e));
+                }
             }
         }
         let st = active.get_or_insert_with(|| Staging {
@@ -155,21 +157,49 @@ impl Stager {
                 })
             }
         };
-        match taken {
-            Some(st) => Self::write(st, spare, self.file_size),
-            None => Ok(()),
+        let Some(st) = taken else { return Ok(()) };
+        match Self::write(st, spare, self.file_size) {
+            Ok(()) => Ok(()),
+            Err((failed, e)) => {
+                self.restore(failed);
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts back what a failed commit took, ahead of whatever was staged
+    /// after it, so the next commit writes it again rather than lose it.
+    /// Callers still hold `committing`: no other commit ran meanwhile, and
+    /// no later file was staged (moving to one commits this one first).
+    fn restore(&self, failed: Staging) {
+        let mut active = self.active.lock();
+        match active.as_mut() {
+            Some(cur) if cur.seg.start == failed.seg.start => {
+                let mut buf = failed.buf;
+                buf.extend_from_slice(&cur.buf);
+                cur.buf = buf;
+            }
+            Some(cur) => tracing::error!(
+                failed = %failed.seg.path().display(),
+                staged = %cur.seg.path().display(),
+                "a failed commit's bytes cannot be put back behind a later file"
+            ),
+            None => *active = Some(failed),
         }
     }
 
     /// Writes `st`'s bytes (which end at `st.len`) at the file's published
     /// end, publishes them, and keeps the emptied buffer for the next swap.
+    /// On failure `st` comes back, to be staged again.
     fn write(
         mut st: Staging,
         mut spare: parking_lot::MutexGuard<'_, Vec<u8>>,
         file_size: usize,
-    ) -> std::io::Result<()> {
+    ) -> Result<(), (Staging, std::io::Error)> {
         if !st.buf.is_empty() {
-            st.seg.region.append_via_file(&st.buf)?;
+            if let Err(e) = st.seg.region.append_via_file(&st.buf) {
+                return Err((st, e));
+            }
         }
         if st.full {
             // The padding is already zeros in the preallocated file.
@@ -210,5 +240,40 @@ mod tests {
         assert_eq!(stager.end_of(&seg), 7);
         stager.commit().unwrap();
         assert_eq!(&std::fs::read(seg.path()).unwrap()[..7], b"abcdefg");
+    }
+
+    #[test]
+    fn bytes_a_failed_commit_took_go_back_ahead_of_later_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk: Arc<dyn crate::disk::Disk> = Arc::new(crate::disk::RealDisk);
+        let segs = SegmentQueue::open(dir.path(), 4096, disk, true).unwrap();
+        let seg = segs.roll(0).unwrap();
+        let stager = Stager::new(4096);
+        stager.append(&seg, b"abcd", false).unwrap();
+        // What `commit` takes before its write, which then fails.
+        let taken = {
+            let mut active = stager.active.lock();
+            let st = active.as_mut().unwrap();
+            Staging {
+                seg: Arc::clone(&st.seg),
+                len: st.len,
+                buf: std::mem::take(&mut st.buf),
+                full: false,
+            }
+        };
+        stager.append(&seg, b"ef", false).unwrap();
+        stager.restore(taken);
+        assert_eq!(stager.end_of(&seg), 6);
+        stager.commit().unwrap();
+        assert_eq!(seg.wrote(), 6);
+        assert_eq!(&std::fs::read(seg.path()).unwrap()[..6], b"abcdef");
+        // A whole file taken (its blank marker staged) comes back as it was.
+        stager.append(&seg, &[7u8; 10], true).unwrap();
+        let full = stager.active.lock().take().unwrap();
+        stager.restore(full);
+        assert_eq!(stager.end_of(&seg), 4096);
+        stager.commit().unwrap();
+        assert_eq!(seg.wrote(), 4096);
+        assert_eq!(std::fs::read(seg.path()).unwrap()[6..16], [7u8; 10]);
     }
 }

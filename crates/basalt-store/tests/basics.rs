@@ -323,3 +323,57 @@ async fn retention_keeps_files_younger_than_file_reserved_time() {
     assert!(store.min_offset("Ret", 0) > 0);
     store.shutdown().unwrap();
 }
+
+/// A reader racing appends that close file after file: every record comes
+/// back, in order, none taken for deleted. Closing a file used to list the
+/// next one before writing the closed one's staged tail, and a read in
+/// between skipped that tail as removed (MESSAGE_WAS_REMOVING, with
+/// nextBeginOffset past it). The writer waits for the reader after each
+/// burst, so the reader is polling at the staged records when a burst
+/// closes a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_racing_file_roll_overs_skips_nothing() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.mapped_file_size_commit_log = 4096;
+    let store = Arc::new(Store::open(cfg).unwrap());
+    // Bursts that do not divide a file's worth of records, so files close
+    // with records of the current burst staged in them.
+    const N: u64 = 7_000;
+    const BURST: u64 = 7;
+    let read_to = Arc::new(AtomicU64::new(0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let writer = {
+        let (store, read_to) = (Arc::clone(&store), Arc::clone(&read_to));
+        std::thread::spawn(move || {
+            for burst in 0..N / BURST {
+                for i in 0..BURST {
+                    let body = format!("{:06}", burst * BURST + i).into_bytes();
+                    store.stage(&msg("Roll", 0, body)).unwrap();
+                }
+                store.commit_staged().unwrap();
+                while read_to.load(Ordering::Acquire) < (burst + 1) * BURST {
+                    assert!(std::time::Instant::now() < deadline, "reader stuck");
+                    std::hint::spin_loop();
+                }
+            }
+        })
+    };
+    let mut next = 0u64;
+    while next < N {
+        assert!(std::time::Instant::now() < deadline, "stuck at {next}");
+        let r = store.get("Roll", 0, next, 64, usize::MAX);
+        assert_ne!(r.status, GetStatus::MessageWasRemoving, "at {next}");
+        for (qo, b) in r.queue_offsets.iter().zip(&r.messages) {
+            assert_eq!(*qo, next);
+            assert_eq!(&decode(b).body[..], format!("{next:06}").as_bytes());
+            next += 1;
+        }
+        assert!(r.next_begin_offset <= next, "skipped past {next}");
+        read_to.store(next, Ordering::Release);
+    }
+    writer.join().unwrap();
+    store.shutdown().unwrap();
+}
