@@ -106,6 +106,9 @@ pub struct StoreConfig {
     pub disk_space_clean_forcibly_ratio: u32,
     /// Hours a CommitLog file is kept after its last write. Default: 72.
     pub file_reserved_time: u64,
+    /// CommitLog files one retention pass deletes at most; the next pass
+    /// (10 s later) looks at disk usage again. Default: 10.
+    pub delete_file_batch_max: u32,
     /// Hour(s) of the day when expired files are deleted, `;`-separated. Default: "04".
     pub delete_when: String,
     /// IndexFile hash slots. Default: 5000000.
@@ -148,6 +151,7 @@ impl Default for StoreConfig {
             disk_space_warning_level_ratio: 90,
             disk_space_clean_forcibly_ratio: 85,
             file_reserved_time: 72,
+            delete_file_batch_max: 10,
             delete_when: "04".to_owned(),
             max_hash_slot_num: 5_000_000,
             max_index_num: 20_000_000,

@@ -59,7 +59,15 @@ fn current_hour_utc() -> u32 {
 /// One retention pass. Returns how many CommitLog files were deleted.
 pub(crate) fn clean(s: &Shared, now: SystemTime, force: bool) -> Result<usize> {
     let reserved = Duration::from_secs(s.config.file_reserved_time.saturating_mul(3600));
+    // A pass takes a batch and leaves the rest to the next one, which sees
+    // disk usage again (RocketMQ's deleteFileBatchMax): a disk just past
+    // the forcing ratio loses a few files, not the whole log.
+    let mut budget = s.config.delete_file_batch_max.max(1);
     let deleted = s.commitlog.segments().remove_front_while(|seg| {
+        if budget == 0 {
+            return false;
+        }
+        budget -= 1;
         if force {
             return true;
         }
