@@ -93,6 +93,31 @@ async fn suspended_pull_wakes_on_arrival_and_survives_a_vanished_client() {
     b.stop().await;
 }
 
+/// With the transient store pool a send is answered once staged, and its
+/// record becomes readable at the next commit. A pull parked at it waits
+/// for that commit and gets the message; it used to be answered NOT_FOUND
+/// at once (the queue's max offset already counted the entry), which sent
+/// the client straight back, round after round.
+#[tokio::test]
+async fn a_pull_at_a_sent_but_uncommitted_message_waits_for_it() {
+    let b = start(|_, store| {
+        store.transient_store_pool_enable = true;
+        store.commit_interval_commit_log = 1_000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    assert_eq!(
+        call(&c, send_cmd("Staged", 0, b"m0", ""))
+            .await
+            .response_code(),
+        ResponseCode::Success
+    );
+    let r = call(&c, pull_cmd("Staged", 0, 0, sys_flag::SUSPEND, 15_000)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&records(&r.body)[0].body[..], b"m0");
+    b.stop().await;
+}
+
 fn heartbeat(client_id: &str, group: &str, topic: &str) -> RemotingCommand {
     heartbeat_with(
         client_id,

@@ -487,6 +487,43 @@ impl Store {
         self.shared.signals.of(topic, queue_id)
     }
 
+    /// Notifies `signal` once the record of queue entry `offset` is
+    /// readable (at once if it already is). For a reader that found the
+    /// entry but not yet its record (staged; under SYNC_FLUSH, not yet
+    /// durable): an append announces itself only to queues someone was
+    /// already waiting on, so a reader that came after it asks here.
+    pub fn notify_when_readable(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: u64,
+        signal: Arc<Notify>,
+    ) {
+        let Some(e) = self
+            .shared
+            .queues
+            .find(topic, queue_id)
+            .and_then(|cq| cq.entry(offset))
+        else {
+            return;
+        };
+        let end = u64::try_from(e.phys_offset)
+            .unwrap_or(0)
+            .saturating_add(u64::try_from(e.size).unwrap_or(0));
+        {
+            let mut d = self.shared.deferred_arrivals.lock();
+            // One entry per signal and point is enough: it wakes every
+            // reader waiting on the signal.
+            if !d
+                .iter()
+                .any(|(at, n)| *at <= end && Arc::ptr_eq(n, &signal))
+            {
+                d.push((end, signal));
+            }
+        }
+        self.shared.publish_committed_arrivals();
+    }
+
     /// The error that poisoned the store, if a flush failed.
     pub fn poisoned(&self) -> Option<Arc<io::Error>> {
         self.shared.poison.get().cloned()

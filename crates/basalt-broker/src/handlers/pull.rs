@@ -119,14 +119,25 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     let notified = signal.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
-    // Re-check after registering for the signal, so an append between the
-    // first read and the registration is not missed.
-    if s.store.max_offset(&h.topic, h.queue_id) <= offset {
-        tokio::select! {
-            () = notified => {}
-            () = tokio::time::sleep(timeout) => {}
-            () = req.conn.closed() => return Ok(respond(&h, result)),
-        }
+    // Read again after registering for the signal, so an append between
+    // the first read and the registration is not missed. Whether to wait
+    // is decided by what a read returns, not by the queue's max offset:
+    // entries can exist before their records are readable (staged; under
+    // SYNC_FLUSH, not yet durable), and answering NOT_FOUND for those at
+    // once had the client pull again at once, round after round, until
+    // they were. The signal comes when they are.
+    let again = get(&s.store, &h, offset, &filter);
+    if !is_not_found(&h, &again) {
+        return Ok(respond(&h, again));
+    }
+    if s.store.max_offset(&h.topic, h.queue_id) > offset {
+        s.store
+            .notify_when_readable(&h.topic, h.queue_id, offset, Arc::clone(&signal));
+    }
+    tokio::select! {
+        () = notified => {}
+        () = tokio::time::sleep(timeout) => {}
+        () = req.conn.closed() => return Ok(respond(&h, again)),
     }
     Ok(respond(&h, get(&s.store, &h, offset, &filter)))
 }
