@@ -173,15 +173,21 @@ impl Timers {
             if let Err(e) = self.index() {
                 tracing::warn!(error = %e, "timer indexing failed; will retry");
             }
-            match self.deliver_due().await {
-                Ok(()) => {}
-                Err(e) => tracing::warn!(error = %e, "timer delivery failed; will retry"),
-            }
+            let failed = match self.deliver_due().await {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "timer delivery failed; will retry");
+                    true
+                }
+            };
             let next = self.state.lock().heap.peek().map(|Reverse((d, _, _))| *d);
             let wait = next.map_or(Duration::from_secs(1), |d| {
                 Duration::from_millis(u64::try_from(d.saturating_sub(now_ms())).unwrap_or(0))
                     .min(Duration::from_secs(1))
             });
+            // What failed is due again at once: retried a second later, not
+            // in a loop (a full disk clears on its own, slowly).
+            let wait = if failed { Duration::from_secs(1) } else { wait };
             tokio::select! {
                 () = stop.cancelled() => break,
                 () = &mut notified => {}
@@ -240,18 +246,20 @@ impl Timers {
     }
 
     /// Re-stores every due timer message to its real topic, then records
-    /// the batch as delivered.
+    /// the batch as delivered. What a failure leaves undelivered (or
+    /// delivered but not recorded) goes back into the heap: it is retried,
+    /// at worst delivered twice, never dropped.
     async fn deliver_due(&self) -> Result<(), BrokerError> {
         let now = now_ms();
-        let due: Vec<(u64, u64)> = {
+        let due: Vec<(i64, u64, u64)> = {
             let mut st = self.state.lock();
             let mut out = Vec::new();
-            while let Some(Reverse((d, qo, phys))) = st.heap.peek().copied() {
-                if d > now || out.len() >= DELIVERY_BATCH {
+            while let Some(Reverse(entry)) = st.heap.peek().copied() {
+                if entry.0 > now || out.len() >= DELIVERY_BATCH {
                     break;
                 }
                 st.heap.pop();
-                out.push((qo, phys));
+                out.push(entry);
             }
             out
         };
@@ -259,25 +267,57 @@ impl Timers {
             return Ok(());
         }
         let mut delivered = Vec::with_capacity(due.len());
-        for (qo, phys) in &due {
-            if let Some(raw) = self.store.message_at(*phys) {
-                if let BlankOrRecord::Record(rec) = Store::decode(&raw)? {
-                    let mut props = rec.properties();
-                    let topic = props.remove(REAL_TOPIC).unwrap_or_default();
-                    let queue_id = props
-                        .remove(REAL_QID)
-                        .and_then(|q| q.parse().ok())
-                        .unwrap_or(0);
-                    for k in [OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS, START_DELIVER_TIME] {
-                        props.remove(k);
-                    }
-                    props.insert(WAIT, "false");
-                    let msg = crate::rebuild::from_record(&rec, topic, queue_id, props);
-                    self.store.put(msg).await?;
-                }
+        let mut failure = None;
+        for &(_, qo, phys) in &due {
+            if let Err(e) = self.deliver(phys).await {
+                failure = Some(e);
+                break;
             }
-            delivered.push(*qo);
+            delivered.push(qo);
         }
+        let recorded = if delivered.is_empty() {
+            Ok(())
+        } else {
+            self.record_done(&delivered, now).await
+        };
+        let kept = if recorded.is_ok() { delivered.len() } else { 0 };
+        if kept < due.len() {
+            let mut st = self.state.lock();
+            st.heap.extend(due.iter().skip(kept).copied().map(Reverse));
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        recorded
+    }
+
+    /// Re-stores the timer message at `phys` to its real topic (nothing if
+    /// its record is gone).
+    async fn deliver(&self, phys: u64) -> Result<(), BrokerError> {
+        let Some(raw) = self.store.message_at(phys) else {
+            return Ok(());
+        };
+        let BlankOrRecord::Record(rec) = Store::decode(&raw)? else {
+            return Ok(());
+        };
+        let mut props = rec.properties();
+        let topic = props.remove(REAL_TOPIC).unwrap_or_default();
+        let queue_id = props
+            .remove(REAL_QID)
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(0);
+        for k in [OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS, START_DELIVER_TIME] {
+            props.remove(k);
+        }
+        props.insert(WAIT, "false");
+        let msg = crate::rebuild::from_record(&rec, topic, queue_id, props);
+        self.store.put(msg).await?;
+        Ok(())
+    }
+
+    /// Stores a done marker for `delivered` and moves them from pending to
+    /// done; saves progress now and then.
+    async fn record_done(&self, delivered: &[u64], now: i64) -> Result<(), BrokerError> {
         let body = delivered
             .iter()
             .map(u64::to_string)
@@ -291,7 +331,7 @@ impl Timers {
         self.store.put(marker).await?;
         {
             let mut st = self.state.lock();
-            for qo in &delivered {
+            for qo in delivered {
                 st.pending.remove(qo);
                 st.done.insert(*qo);
             }
@@ -304,8 +344,12 @@ impl Timers {
             }
             due
         };
+        // The marker is what counts; a progress file not saved now is
+        // saved on a later round (or at shutdown).
         if due_to_save {
-            self.persist()?;
+            if let Err(e) = self.persist() {
+                tracing::warn!(error = %e, "cannot persist timer progress; will retry");
+            }
         }
         Ok(())
     }
@@ -336,6 +380,56 @@ mod tests {
             m.properties.insert(*k, v.clone());
         }
         m
+    }
+
+    /// A disk whose usage the test sets.
+    #[derive(Debug, Default)]
+    struct Gauge(std::sync::atomic::AtomicU64);
+
+    impl basalt_store::Disk for Gauge {
+        fn usage(&self, _: &std::path::Path) -> std::io::Result<basalt_store::DiskUsage> {
+            let used = self.0.load(std::sync::atomic::Ordering::Relaxed);
+            Ok(basalt_store::DiskUsage {
+                total: 100,
+                free: 100 - used,
+                available: 100 - used,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_timer_whose_delivery_fails_is_delivered_once_the_store_takes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let gauge = Arc::new(Gauge::default());
+        let config = basalt_store::StoreConfig::with_root(dir.path().join("store"));
+        let store = Store::open_with_disk(config, Arc::clone(&gauge) as _).unwrap();
+        let host = "127.0.0.1:10911".parse().unwrap();
+        let timers = Timers::load(dir.path().join("timer.json"), store.clone(), host).unwrap();
+        let mut m = msg(&[(DELAY_SEC, "1".into())]);
+        assert!(divert(&mut m, Duration::from_secs(60)).unwrap());
+        m.properties.insert(OUT_MS, (now_ms() - 1).to_string());
+        m.born_host = host;
+        m.store_host = host;
+        store.put(m).await.unwrap();
+        timers.index().unwrap();
+
+        // The disk fills: the due message cannot be re-stored.
+        gauge.0.store(95, std::sync::atomic::Ordering::Relaxed);
+        store.refresh_disk_state();
+        assert!(timers.deliver_due().await.is_err());
+        assert_eq!(store.max_offset("T", 2), 0);
+        assert_eq!(timers.pending(), 1);
+
+        // Space returns: the next round delivers it (it used to have left
+        // the heap for good, until a restart).
+        gauge.0.store(10, std::sync::atomic::Ordering::Relaxed);
+        store.refresh_disk_state();
+        timers.deliver_due().await.unwrap();
+        assert_eq!(store.max_offset("T", 2), 1);
+        assert_eq!(timers.pending(), 0);
+        timers.deliver_due().await.unwrap();
+        assert_eq!(store.max_offset("T", 2), 1, "delivered once");
+        store.shutdown().unwrap();
     }
 
     #[test]
