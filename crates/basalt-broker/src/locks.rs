@@ -63,6 +63,16 @@ impl Locks {
         }
     }
 
+    /// True unless some queue of `group` is under a live lock
+    /// (RocketMQ's `isLockAllExpired`): an orderly consumer holds them.
+    pub fn all_expired(&self, group: &str, now: Instant) -> bool {
+        self.table.lock().get(group).is_none_or(|leases| {
+            leases
+                .values()
+                .all(|l| now.saturating_duration_since(l.renewed) > LOCK_MAX_LIVE)
+        })
+    }
+
     /// Whether `client_id` holds a live lock on `mq`.
     pub fn is_locked_by(
         &self,

@@ -43,6 +43,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     let query_family = Family::new("query", 8, 10_000);
 
     let addr = config.broker_addr();
+    let lock_state = Arc::new(Locks::default());
     let send_state = Arc::new(send::SendState {
         store: store.clone(),
         topics: Arc::clone(topics),
@@ -56,6 +57,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         groups: Arc::clone(groups),
         schedule: Arc::clone(schedule),
         timer_max_delay: Duration::from_secs(config.timer_max_delay_sec),
+        locks: Arc::clone(&lock_state),
     });
     let send_back_state = Arc::new(send_back::SendBackState {
         store: store.clone(),
@@ -98,7 +100,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         broker_permission: config.broker_permission,
         boot_ms: now_ms(),
     });
-    let lock_state = Arc::new(Locks::default());
     let store_state = Arc::new(store.clone());
 
     // Sends stage their records; each connection's burst of requests is

@@ -361,3 +361,65 @@ async fn topic_creation_answers_after_the_name_server_has_the_route() {
     assert!(registered("CreatedByAdmin"));
     b.stop().await;
 }
+
+/// A client re-sending a message to its group's retry topic at the
+/// maximum reconsume count (not above it: Java's orderly consumers before
+/// 5.1.1) keeps it in the retry topic, unless the group holds a live queue
+/// lock: then it is an orderly consumer, which would consume it again and
+/// again, and the message goes to the DLQ (RocketMQ's handleRetryAndDLQ).
+#[tokio::test]
+async fn an_orderly_groups_exhausted_resend_goes_to_its_dlq() {
+    use basalt_protocol::body::client::{LockBatchRequest, MessageQueue};
+    use basalt_protocol::headers::send::SendMessageRequestV2;
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let resend = |body: &'static [u8]| {
+        RemotingCommand::request(RequestCode::SendMessageV2)
+            .with_header(&SendMessageRequestV2 {
+                a: "og".into(),
+                b: "%RETRY%og".into(),
+                c: "TBW102".into(),
+                d: 4,
+                e: 0,
+                g: 1_700_000_000_000,
+                i: Some(String::new()),
+                j: Some(16),
+                l: Some(16),
+                ..SendMessageRequestV2::default()
+            })
+            .with_body(body)
+    };
+    let first = |topic: &str| {
+        let topic = topic.to_owned();
+        let c = c.clone();
+        async move { call(&c, pull_cmd(&topic, 0, 0, 0, 0)).await }
+    };
+
+    let r = call(&c, resend(b"plain")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let r = first("%RETRY%og").await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&records(&r.body)[0].body[..], b"plain");
+
+    let lock = RemotingCommand::request(RequestCode::LockBatchMq).with_body(
+        LockBatchRequest {
+            client_id: "c1".into(),
+            consumer_group: "og".into(),
+            mq_set: [MessageQueue {
+                broker_name: "broker-a".into(),
+                queue_id: 0,
+                topic: "Orders".into(),
+            }]
+            .into(),
+            only_this_broker: true,
+        }
+        .encode(),
+    );
+    assert_eq!(call(&c, lock).await.response_code(), ResponseCode::Success);
+    let r = call(&c, resend(b"orderly")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let r = first("%DLQ%og").await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&records(&r.body)[0].body[..], b"orderly");
+    b.stop().await;
+}

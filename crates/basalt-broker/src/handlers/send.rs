@@ -40,6 +40,9 @@ pub struct SendState {
     pub groups: Arc<Groups>,
     pub schedule: Arc<Schedule>,
     pub timer_max_delay: std::time::Duration,
+    /// Orderly consumers' queue locks: a group holding one sends exhausted
+    /// retries to its DLQ.
+    pub locks: Arc<crate::locks::Locks>,
 }
 
 /// What [`send`] returns: an answer ready at once, or a wait first.
@@ -173,7 +176,10 @@ fn is_prepared(sys_flag: i32) -> bool {
 
 /// A client that could not send a message back re-sends it to the retry
 /// topic itself; past the group's maximum it belongs in the DLQ
-/// (RocketMQ's `handleRetryAndDLQ`).
+/// (RocketMQ's `handleRetryAndDLQ`). So does any re-send of a group under
+/// a live queue lock: Java's orderly consumers before 5.1.1 re-send an
+/// exhausted message with reconsumeTimes equal to the maximum, not above
+/// it, and consume their retry topic too, so it would come back forever.
 fn divert_exhausted_retry(
     s: &SendState,
     m: &mut MessageExtBrokerInner,
@@ -188,7 +194,8 @@ fn divert_exhausted_retry(
         Some(v) if version >= basalt_protocol::VERSION_V3_4_9 => v,
         _ => config.retry_max_times,
     };
-    if m.reconsume_times > max {
+    let orderly = !s.locks.all_expired(&group, tokio::time::Instant::now());
+    if m.reconsume_times > max || orderly {
         let dlq = dlq_topic(&group);
         if s.topics.ensure(&dlq, 1)? {
             s.reregister.notify_one();
