@@ -267,6 +267,7 @@ impl Store {
         let root = &config.store_path_root_dir;
         fs::create_dir_all(root).map_err(|e| StoreError::io("create dir", root, e))?;
         let lock = lock_root(root)?;
+        crate::topic_delete::empty_trash(root)?;
         let abort = abort_path(&config);
         let crashed = abort.exists();
         let (checkpoint, cp_data) = Checkpoint::open(&root.join("checkpoint"))?;

@@ -60,6 +60,40 @@ fn save(root: &Path, tombstones: &HashMap<String, u64>) -> Result<()> {
     write().map_err(|e| StoreError::io("write", &p, e))
 }
 
+/// Prefix of a deleted topic's queue directory, moved into the store root
+/// until it is removed; one left by a crash is removed at the next open.
+const TRASH_PREFIX: &str = ".deleted-queues-";
+
+/// A name no other deletion uses (not the topic's: with the prefix, a
+/// long retry topic's would pass the file system's name limit).
+fn trash_name() -> String {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{TRASH_PREFIX}{nanos}-{seq}")
+}
+
+/// Removes deleted topics' queue directories a crash left behind.
+pub(crate) fn empty_trash(root: &Path) -> Result<()> {
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) => return Err(StoreError::io("read dir", root, e)),
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(TRASH_PREFIX)
+        {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(|e| StoreError::io("delete", path, e))?;
+        }
+    }
+    Ok(())
+}
+
 impl Shared {
     /// Is the record of `topic` at `phys` from before the topic was deleted?
     pub(crate) fn deleted_record(&self, topic: &str, phys: u64) -> bool {
@@ -105,11 +139,21 @@ impl Store {
             // A file being created ahead must not land in the removed directory.
             cq.segments().settle_ahead();
         }
-        drop(st);
+        // Moved aside under the lock, deleted after it: a put right after
+        // the lock creates the topic's directory anew, and deleting by name
+        // took that one (the queue then wrote to unlinked files and failed
+        // at its next file).
         let dir = s.config.consume_queue_dir().join(topic);
-        match fs::remove_dir_all(&dir) {
+        let trash = root.join(trash_name());
+        match fs::rename(&dir, &trash) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+            Err(e) => return Err(StoreError::io("move aside", dir, e)),
+            Ok(()) => {}
+        }
+        drop(st);
+        match fs::remove_dir_all(&trash) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(StoreError::io("delete", dir, e));
+                return Err(StoreError::io("delete", trash, e));
             }
             _ => {}
         }

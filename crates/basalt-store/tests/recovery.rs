@@ -527,6 +527,61 @@ async fn a_deleted_topic_loses_its_queue_files_and_starts_again_at_offset_zero()
     store.shutdown().unwrap();
 }
 
+/// Deletions racing puts to the same topic: every put succeeds, and the
+/// queue stays usable across its file boundaries. The directory used to be
+/// deleted by name after the append lock was released, taking along the one
+/// a put had just created anew; that queue then wrote to unlinked files and
+/// failed at its next file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_racing_puts_leave_the_recreated_queue_working() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(cfg(dir.path())).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let putter = {
+        let (store, done) = (Arc::clone(&store), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            while !done.load(Ordering::Acquire) {
+                if let Err(e) = store
+                    .stage(&msg("Race", 0, &b"r"[..]))
+                    .and_then(|_| store.commit_staged())
+                {
+                    failures.push(e.to_string());
+                }
+            }
+            failures
+        })
+    };
+    for _ in 0..200 {
+        store.delete_topic("Race").unwrap();
+    }
+    done.store(true, Ordering::Release);
+    let failures = putter.join().unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    // Past two ConsumeQueue files (100 entries each) of the queue as it is now.
+    let from = store.max_offset("Race", 0);
+    for i in 0..250 {
+        store
+            .put(msg("Race", 0, format!("after-{i}")))
+            .await
+            .unwrap();
+    }
+    let r = store.get("Race", 0, from, 300, usize::MAX);
+    assert_eq!(r.messages.len(), 250);
+    assert_eq!(decode(&r.messages[249]).body[..], b"after-249"[..]);
+    store.shutdown().unwrap();
+    drop(store);
+    // A deletion's directory left by a crash is removed at the next open.
+    let left = dir.path().join(".deleted-queues-1-0");
+    std::fs::create_dir_all(left.join("0")).unwrap();
+    let store = Store::open(cfg(dir.path())).unwrap();
+    assert!(!left.exists());
+    assert_eq!(store.max_offset("Race", 0), from + 250);
+    store.shutdown().unwrap();
+}
+
 /// Puts until at least `files` CommitLog files exist, lets retention take
 /// all but the newest, and loses every ConsumeQueue: the restart's window
 /// then starts at the log's start, and each queue's first surviving
