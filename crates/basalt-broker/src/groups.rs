@@ -58,6 +58,18 @@ struct GroupsFile {
     subscription_group_table: BTreeMap<String, GroupConfig>,
 }
 
+/// RocketMQ's system consumer groups and whether each consumes broadcast.
+const SYSTEM_GROUPS: [(&str, bool); 8] = [
+    ("TOOLS_CONSUMER", false),
+    ("FILTERSRV_CONSUMER", false),
+    ("SELF_TEST_C_GROUP", false),
+    ("CID_ONS-HTTP-PROXY", true),
+    ("CID_ONSAPI_PULL", true),
+    ("CID_ONSAPI_PERMISSION", true),
+    ("CID_ONSAPI_OWNER", true),
+    ("CID_RMQ_SYS_TRANS", true),
+];
+
 pub struct Groups {
     path: PathBuf,
     auto_create: bool,
@@ -67,7 +79,20 @@ pub struct Groups {
 
 impl Groups {
     pub fn load(path: PathBuf, auto_create: bool) -> Result<Self, BrokerError> {
-        let file: GroupsFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        let mut file: GroupsFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        // The groups RocketMQ's broker always has (SubscriptionGroupManager
+        // init), unless the file holds them already: tools and the
+        // transaction checker use them, and offsets are refused for groups
+        // that do not exist.
+        for (name, broadcast) in SYSTEM_GROUPS {
+            file.subscription_group_table
+                .entry(name.to_owned())
+                .or_insert_with(|| GroupConfig {
+                    group_name: name.to_owned(),
+                    consume_broadcast_enable: broadcast,
+                    ..GroupConfig::default()
+                });
+        }
         Ok(Self {
             path,
             auto_create,

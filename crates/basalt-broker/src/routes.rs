@@ -66,6 +66,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         schedule: Arc::clone(schedule),
         reregister: Arc::clone(reregister),
         store_host: addr,
+        broker_permission: config.broker_permission,
     });
     let pull_state = Arc::new(pull::PullState {
         store: store.clone(),
@@ -88,6 +89,8 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     let offset_state = Arc::new(offset::OffsetState {
         store: store.clone(),
         offsets: Arc::clone(offsets),
+        groups: Arc::clone(groups),
+        topics: Arc::clone(topics),
     });
     let admin_state = Arc::new(admin::AdminState {
         store: store.clone(),

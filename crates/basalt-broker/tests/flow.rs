@@ -260,6 +260,29 @@ async fn heartbeat_offsets_and_restart_keep_state() {
     })
     .await
     .unwrap();
+    // Offsets of unknown groups or topics are refused, as RocketMQ does.
+    let commit = |group: &str, topic: &str| {
+        RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
+            &UpdateConsumerOffsetRequest {
+                consumer_group: group.into(),
+                topic: topic.into(),
+                queue_id: 0,
+                commit_offset: 2,
+            },
+        )
+    };
+    assert_eq!(
+        call(&c, commit("nobody", "RT")).await.response_code(),
+        ResponseCode::SubscriptionGroupNotExist
+    );
+    assert_eq!(
+        call(&c, commit("g1", "NoSuchTopic")).await.response_code(),
+        ResponseCode::TopicNotExist
+    );
+    assert_eq!(
+        call(&c, commit("g1", "RT")).await.response_code(),
+        ResponseCode::Success
+    );
     b.stop().await;
 
     // After a clean restart: messages and the committed offset are there.
@@ -421,5 +444,64 @@ async fn an_orderly_groups_exhausted_resend_goes_to_its_dlq() {
     let r = first("%DLQ%og").await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(&records(&r.body)[0].body[..], b"orderly");
+    b.stop().await;
+}
+
+/// A group configured without retry queues does not retry: a message it
+/// sends back is answered SUCCESS and dropped, as RocketMQ does; a group
+/// with them gets it scheduled (delay level 3 + reconsume times).
+#[tokio::test]
+async fn a_group_without_retry_queues_drops_what_it_sends_back() {
+    use basalt_protocol::headers::client::QueueRequest;
+    use basalt_protocol::headers::send::ConsumerSendMsgBackRequest;
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    for body in [
+        &br#"{"groupName":"noretry","retryQueueNums":0,"consumeEnable":true}"#[..],
+        &br#"{"groupName":"retry","retryQueueNums":1,"consumeEnable":true}"#[..],
+    ] {
+        let create =
+            RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptionGroup).with_body(body);
+        assert_eq!(
+            call(&c, create).await.response_code(),
+            ResponseCode::Success
+        );
+    }
+    assert_eq!(
+        call(&c, send_cmd("SB", 0, b"m", "")).await.response_code(),
+        ResponseCode::Success
+    );
+    let r = call(&c, pull_cmd("SB", 0, 0, 0, 0)).await;
+    let phys = records(&r.body)[0].physical_offset;
+    let scheduled = || {
+        let c = c.clone();
+        async move {
+            let q =
+                RemotingCommand::request(RequestCode::GetMaxOffset).with_header(&QueueRequest {
+                    topic: "SCHEDULE_TOPIC_XXXX".into(),
+                    queue_id: 2,
+                });
+            call(&c, q)
+                .await
+                .ext_fields
+                .get("offset")
+                .map(str::to_owned)
+        }
+    };
+    let back = |group: &str| {
+        RemotingCommand::request(RequestCode::ConsumerSendMsgBack).with_header(
+            &ConsumerSendMsgBackRequest {
+                offset: phys,
+                group: group.into(),
+                ..ConsumerSendMsgBackRequest::default()
+            },
+        )
+    };
+    let r = call(&c, back("noretry")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(scheduled().await.as_deref(), Some("0"));
+    let r = call(&c, back("retry")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(scheduled().await.as_deref(), Some("1"));
     b.stop().await;
 }

@@ -17,6 +17,8 @@ use crate::offsets::Offsets;
 pub struct OffsetState {
     pub store: Store,
     pub offsets: Arc<Offsets>,
+    pub groups: Arc<crate::groups::Groups>,
+    pub topics: Arc<crate::topics::Topics>,
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -45,8 +47,16 @@ pub fn query(s: &OffsetState, req: &Request) -> Outcome {
     ))
 }
 
+/// Commits an offset of a known group on a known topic (RocketMQ refuses
+/// others: the table is persisted, and any client could fill it).
 pub fn update(s: &OffsetState, req: &Request) -> Outcome {
     let h: UpdateConsumerOffsetRequest = req.cmd.header()?;
+    if s.groups.get(&h.consumer_group).is_none() {
+        return Err(crate::BrokerError::GroupNotExist(h.consumer_group));
+    }
+    if s.topics.get(&h.topic).is_none() {
+        return Err(crate::BrokerError::TopicNotExist(h.topic));
+    }
     s.offsets
         .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     Ok(RemotingCommand::success())

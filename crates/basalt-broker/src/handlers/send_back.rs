@@ -32,6 +32,7 @@ pub struct SendBackState {
     pub schedule: Arc<Schedule>,
     pub reregister: Arc<crate::register::Reregister>,
     pub store_host: std::net::SocketAddr,
+    pub broker_permission: i32,
 }
 
 pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
@@ -40,6 +41,16 @@ pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
         .groups
         .find_or_create(&h.group)?
         .ok_or_else(|| BrokerError::GroupNotExist(h.group.clone()))?;
+    if s.broker_permission & perm::WRITE == 0 {
+        return Err(BrokerError::NoPermission(
+            "the broker sending message is forbidden".into(),
+        ));
+    }
+    // A group without retry queues does not retry: the message is dropped
+    // and the client told it went back (RocketMQ answers the same).
+    if group.retry_queue_nums <= 0 {
+        return Ok(RemotingCommand::success());
+    }
     if !group.consume_enable {
         return Err(BrokerError::NoPermission(format!(
             "subscription group no permission, {}",
