@@ -24,6 +24,8 @@ pub const REGISTER_WAIT: Duration = Duration::from_secs(3);
 
 /// Java's timeout for REGISTER_BROKER.
 const REGISTER_TIMEOUT: Duration = Duration::from_secs(24);
+/// Connecting to a name server (RocketMQ's `connectTimeoutMillis`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Asks the registrar to register again now; [`Reregister::registered`]
 /// also waits for it, as Java's send path does after creating a topic (its
@@ -95,24 +97,44 @@ impl Registrar {
                 () = stop.cancelled() => break,
             }
             let asked = trigger.requested.load(Ordering::Acquire);
-            self.register_all().await;
+            // A shutdown does not wait out a name server that is slow to
+            // answer (up to the 24 s registration timeout).
+            tokio::select! {
+                () = self.register_all() => {}
+                () = stop.cancelled() => break,
+            }
             trigger.done.send_modify(|d| *d = (*d).max(asked));
         }
         self.unregister_all().await;
     }
 
+    /// The connection to one name server, opened if needed. The connect is
+    /// bounded (RocketMQ: 3 s) and holds no lock: a name server whose host
+    /// drops packets made it wait out the kernel's SYN retries (~2 min)
+    /// while the others went without a heartbeat long enough to expire the
+    /// broker.
     async fn conn(&self, addr: &str) -> Option<Arc<Connection>> {
-        let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(addr).filter(|c| !c.is_closed()) {
+        if let Some(c) = self.conns.lock().await.get(addr).filter(|c| !c.is_closed()) {
             return Some(Arc::clone(c));
         }
-        match basalt_remoting::connect(addr, Arc::new(Router::new())).await {
-            Ok(c) => {
-                conns.insert(addr.to_owned(), Arc::clone(&c));
+        let connect = basalt_remoting::connect(addr, Arc::new(Router::new()));
+        match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(Ok(c)) => {
+                self.conns
+                    .lock()
+                    .await
+                    .insert(addr.to_owned(), Arc::clone(&c));
                 Some(c)
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::warn!(namesrv = addr, error = %e, "cannot reach name server");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    namesrv = addr,
+                    "name server did not answer the connect in time"
+                );
                 None
             }
         }
@@ -140,22 +162,29 @@ impl Registrar {
             compressed: Some(false),
             body_crc32: Some(crc),
         };
-        for ns in &self.config.namesrv_addr {
-            let Some(conn) = self.conn(ns).await else {
-                continue;
-            };
+        // All name servers at once (as RocketMQ): a slow one must not
+        // delay the others' heartbeat.
+        let calls = self.config.namesrv_addr.iter().map(|ns| {
             let cmd = RemotingCommand::request(RequestCode::RegisterBroker)
                 .with_header(&header)
                 .with_body(body.clone());
-            match conn.invoke(cmd, REGISTER_TIMEOUT).await {
-                Ok(r) if r.response_code() == ResponseCode::Success => {
-                    tracing::debug!(namesrv = %ns, "registered");
-                }
-                Ok(r) => {
-                    tracing::warn!(namesrv = %ns, code = r.code, remark = ?r.remark, "registration refused")
-                }
-                Err(e) => tracing::warn!(namesrv = %ns, error = %e, "registration failed"),
+            self.register_with(ns, cmd)
+        });
+        futures::future::join_all(calls).await;
+    }
+
+    async fn register_with(&self, ns: &str, cmd: RemotingCommand) {
+        let Some(conn) = self.conn(ns).await else {
+            return;
+        };
+        match conn.invoke(cmd, REGISTER_TIMEOUT).await {
+            Ok(r) if r.response_code() == ResponseCode::Success => {
+                tracing::debug!(namesrv = %ns, "registered");
             }
+            Ok(r) => {
+                tracing::warn!(namesrv = %ns, code = r.code, remark = ?r.remark, "registration refused")
+            }
+            Err(e) => tracing::warn!(namesrv = %ns, error = %e, "registration failed"),
         }
     }
 
@@ -166,14 +195,19 @@ impl Registrar {
             cluster_name: self.config.cluster_name.clone(),
             broker_id: self.config.broker_id,
         };
-        for ns in &self.config.namesrv_addr {
-            let Some(conn) = self.conn(ns).await else {
-                continue;
-            };
+        let calls = self.config.namesrv_addr.iter().map(|ns| {
             let cmd = RemotingCommand::request(RequestCode::UnregisterBroker).with_header(&header);
-            if let Err(e) = conn.invoke(cmd, Duration::from_secs(3)).await {
-                tracing::warn!(namesrv = %ns, error = %e, "unregister failed");
-            }
+            self.unregister_with(ns, cmd)
+        });
+        futures::future::join_all(calls).await;
+    }
+
+    async fn unregister_with(&self, ns: &str, cmd: RemotingCommand) {
+        let Some(conn) = self.conn(ns).await else {
+            return;
+        };
+        if let Err(e) = conn.invoke(cmd, Duration::from_secs(3)).await {
+            tracing::warn!(namesrv = %ns, error = %e, "unregister failed");
         }
     }
 }

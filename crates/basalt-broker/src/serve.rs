@@ -85,7 +85,11 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let router = Arc::new(crate::routes::router(&config, &store, &tables));
     let topics = tables.topics;
     let registrar = Arc::new(Registrar::new(Arc::clone(&config), Arc::clone(&topics)));
-    registrar.register_all().await;
+    // Registered before serving, as RocketMQ does, but a name server that
+    // does not answer does not hold the start for the 24 s registration
+    // timeout: the others are done by then (all go at once), and the
+    // periodic registration retries it.
+    let _ = tokio::time::timeout(crate::register::REGISTER_WAIT, registrar.register_all()).await;
     Ok(Broker {
         config,
         store,

@@ -505,3 +505,54 @@ async fn a_group_without_retry_queues_drops_what_it_sends_back() {
     assert_eq!(scheduled().await.as_deref(), Some("1"));
     b.stop().await;
 }
+
+/// A name server that takes connections but never answers does not keep
+/// the broker from the others: registrations go to all at once (they went
+/// one after another, and the silent one held the next for its 24 s
+/// timeout, past the 120 s expiry once connects hung too).
+#[tokio::test]
+async fn a_silent_name_server_does_not_delay_registration_with_the_others() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use basalt_remoting::{Family, Router, ServerConfig};
+
+    // Completes handshakes (the kernel does) and never reads.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&seen);
+    let family = Family::new("ns", 4, 64);
+    let router = Router::new().route(RequestCode::RegisterBroker, &family, move |_req| {
+        count.fetch_add(1, Ordering::AcqRel);
+        async { RemotingCommand::success() }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let good = listener.local_addr().unwrap();
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(basalt_remoting::serve(
+        listener,
+        Arc::new(router),
+        ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    // Started and registered well within the silent one's 24 s.
+    let b = tokio::time::timeout(Duration::from_secs(10), async {
+        let b = start(move |c, _| c.namesrv_addr = vec![silent_addr, good.to_string()]).await;
+        basalt_testkit::eventually(Duration::from_secs(10), || {
+            let seen = Arc::clone(&seen);
+            async move { (seen.load(Ordering::Acquire) > 0).then_some(()) }
+        })
+        .await
+        .expect("registered with the answering name server");
+        b
+    })
+    .await
+    .expect("start and registration within 10 s");
+    drop(silent);
+    tokio::time::timeout(Duration::from_secs(10), b.stop())
+        .await
+        .expect("stopped within 10 s");
+}
