@@ -81,6 +81,13 @@ impl Offsets {
         self.dirty.store(true, std::sync::atomic::Ordering::Release);
     }
 
+    /// Drops every offset of `group` (`deleteSubGroup -r true`).
+    pub fn remove_group(&self, group: &str) {
+        let suffix = format!("@{group}");
+        self.table.write().retain(|k, _| !k.ends_with(&suffix));
+        self.dirty.store(true, std::sync::atomic::Ordering::Release);
+    }
+
     /// Writes the table if anything changed since the last write.
     pub fn persist(&self) -> Result<(), BrokerError> {
         if !self.dirty.swap(false, std::sync::atomic::Ordering::AcqRel) {

@@ -556,3 +556,80 @@ async fn a_silent_name_server_does_not_delay_registration_with_the_others() {
         .await
         .expect("stopped within 10 s");
 }
+
+/// consumerProgress counts the queues consumers read (a topic being shrunk
+/// with `-w 2 -r 4` still shows queues 2-3), and `deleteSubGroup -r true`
+/// drops the group's offsets, as RocketMQ does.
+#[tokio::test]
+async fn consume_stats_cover_read_queues_and_a_group_deletion_can_drop_offsets() {
+    use basalt_protocol::headers::admin::{
+        ConsumeStatsRequest, CreateTopicRequest, DeleteGroupRequest,
+    };
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let create = RemotingCommand::request(RequestCode::UpdateAndCreateTopic).with_header(
+        &CreateTopicRequest {
+            topic: "Shrink".into(),
+            read_queue_nums: 4,
+            write_queue_nums: 2,
+            perm: 6,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        call(&c, create).await.response_code(),
+        ResponseCode::Success
+    );
+    let group = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptionGroup)
+        .with_body(&br#"{"groupName":"gs","consumeEnable":true,"retryQueueNums":1}"#[..]);
+    assert_eq!(call(&c, group).await.response_code(), ResponseCode::Success);
+    let commit = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
+        &UpdateConsumerOffsetRequest {
+            consumer_group: "gs".into(),
+            topic: "Shrink".into(),
+            queue_id: 3,
+            commit_offset: 5,
+        },
+    );
+    assert_eq!(
+        call(&c, commit).await.response_code(),
+        ResponseCode::Success
+    );
+    let stats =
+        RemotingCommand::request(RequestCode::GetConsumeStats).with_header(&ConsumeStatsRequest {
+            consumer_group: "gs".into(),
+            topic: Some("Shrink".into()),
+        });
+    let r = call(&c, stats).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let body = String::from_utf8_lossy(&r.body);
+    assert_eq!(body.matches("\"queueId\":").count(), 4, "{body}");
+    assert!(body.contains("\"consumerOffset\":5"), "{body}");
+
+    let query = || {
+        RemotingCommand::request(RequestCode::QueryConsumerOffset).with_header(
+            &QueryConsumerOffsetRequest {
+                consumer_group: "gs".into(),
+                topic: "Shrink".into(),
+                queue_id: 3,
+                set_zero_if_not_found: Some(false),
+            },
+        )
+    };
+    assert_eq!(call(&c, query()).await.ext_fields.get("offset"), Some("5"));
+    let delete = RemotingCommand::request(RequestCode::DeleteSubscriptionGroup).with_header(
+        &DeleteGroupRequest {
+            group_name: "gs".into(),
+            clean_offset: Some(true),
+        },
+    );
+    assert_eq!(
+        call(&c, delete).await.response_code(),
+        ResponseCode::Success
+    );
+    assert_eq!(
+        call(&c, query()).await.response_code(),
+        ResponseCode::QueryNotFound
+    );
+    b.stop().await;
+}

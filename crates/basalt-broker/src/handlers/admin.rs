@@ -135,7 +135,9 @@ pub fn topic_stats(s: &AdminState, req: &Request) -> Outcome {
         .get(&h.topic)
         .ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
     let mut table = BTreeMap::new();
-    for q in 0..config.write_queue_nums {
+    // Every queue either side counts (RocketMQ: max of read and write), so
+    // the queues a shrinking topic still drains show.
+    for q in 0..config.write_queue_nums.max(config.read_queue_nums) {
         let max = s.store.max_offset(&h.topic, q);
         let last = max
             .checked_sub(1)
@@ -186,7 +188,9 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
             continue;
         };
         let committed = s.offsets.of(&h.consumer_group, &topic);
-        for q in 0..config.write_queue_nums {
+        // The queues consumers read (RocketMQ's readQueueNums): after
+        // `updateTopic -w 4 -r 8` queues 4-7 still hold a backlog.
+        for q in 0..config.read_queue_nums {
             let max = to_i64(s.store.max_offset(&topic, q));
             let consumer = committed.get(&q).copied().unwrap_or(0);
             let last = u64::try_from(consumer - 1)
@@ -292,5 +296,8 @@ pub fn all_groups(s: &AdminState, _req: &Request) -> Outcome {
 pub fn delete_group(s: &AdminState, req: &Request) -> Outcome {
     let h: DeleteGroupRequest = req.cmd.header()?;
     s.groups.delete(&h.group_name)?;
+    if h.clean_offset == Some(true) {
+        s.offsets.remove_group(&h.group_name);
+    }
     Ok(RemotingCommand::success())
 }

@@ -36,5 +36,6 @@ command_header! {
     /// DELETE_SUBSCRIPTIONGROUP (207).
     pub struct DeleteGroupRequest {
         pub group_name: String => "groupName",
+        pub clean_offset: Option<bool> => "cleanOffset",
     }
 }
