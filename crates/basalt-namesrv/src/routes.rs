@@ -60,9 +60,21 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    /// Records a broker's registration; its topics are re-read when this is
-    /// its first registration or its data version changed.
-    pub fn register(&mut self, reg: Registration, now: Instant) -> RegisterResult {
+    /// Records a broker's registration; a topic is re-read when this is the
+    /// broker's first registration, its data version changed, or the table
+    /// lacks the topic on this broker (RocketMQ's `isTopicConfigChanged`).
+    /// `None` refuses a one-topic registration from a broker not registered
+    /// yet: an Apache broker sends one for each topic it creates, and taking
+    /// it as the broker's whole table (with its current data version) hid
+    /// every other topic until the version changed.
+    pub fn register(&mut self, reg: Registration, now: Instant) -> Option<RegisterResult> {
+        let known = self
+            .brokers
+            .get(&reg.broker_name)
+            .is_some_and(|d| d.broker_addrs.contains_key(&reg.broker_id));
+        if !known && reg.topics.topic_config_table.len() == 1 {
+            return None;
+        }
         let key = (reg.cluster.clone(), reg.broker_addr.clone());
         self.clusters
             .entry(reg.cluster.clone())
@@ -97,8 +109,15 @@ impl RouteTable {
             .live
             .get(&key)
             .is_none_or(|l| l.data_version != reg.topics.data_version);
-        if (is_master || is_prime_slave) && (first || changed) {
+        if is_master || is_prime_slave {
             for (name, tc) in &reg.topics.topic_config_table {
+                let missing = self
+                    .topics
+                    .get(name)
+                    .is_none_or(|m| !m.contains_key(&reg.broker_name));
+                if !(first || changed || missing) {
+                    continue;
+                }
                 let mut p = tc.perm;
                 if is_prime_slave && acting {
                     p &= !perm::WRITE;
@@ -144,7 +163,7 @@ impl RouteTable {
                 }
             }
         }
-        result
+        Some(result)
     }
 
     /// Forgets one broker process, and its group and their topics when it was

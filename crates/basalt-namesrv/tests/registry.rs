@@ -91,7 +91,7 @@ async fn brokers_from_two_clusters_register_route_and_unregister() {
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     let r = call(
         &c,
-        register_cmd("c1", "broker-a", "10.0.0.2:10911", 1, &["T1"], 1),
+        register_cmd("c1", "broker-a", "10.0.0.2:10911", 1, &["T1", "TBW102"], 1),
     )
     .await;
     assert_eq!(r.response_code(), ResponseCode::Success);
@@ -201,7 +201,7 @@ async fn crc_mismatch_is_refused() {
 async fn silent_broker_expires_and_closed_connection_drops_it() {
     let server = start(|c| c.scan_not_active_broker_interval = 20).await;
     let c = client(server.addr).await;
-    let mut cmd = register_cmd("c", "b1", "1.2.3.4:5", 0, &["EXP"], 1);
+    let mut cmd = register_cmd("c", "b1", "1.2.3.4:5", 0, &["EXP", "TBW102"], 1);
     cmd.ext_fields.insert("heartbeatTimeoutMillis", "300");
     assert_eq!(call(&c, cmd).await.response_code(), ResponseCode::Success);
     assert_eq!(
@@ -222,7 +222,7 @@ async fn silent_broker_expires_and_closed_connection_drops_it() {
     assert_eq!(
         call(
             &other,
-            register_cmd("c", "b2", "1.2.3.5:5", 0, &["CLOSE"], 1)
+            register_cmd("c", "b2", "1.2.3.5:5", 0, &["CLOSE", "TBW102"], 1)
         )
         .await
         .response_code(),
@@ -281,5 +281,75 @@ async fn kv_config_round_trip_and_persistence() {
     assert_eq!(
         call(&c, get()).await.response_code(),
         ResponseCode::QueryNotFound
+    );
+}
+
+/// An Apache broker sends a one-topic registration for each topic it
+/// creates, with its current data version. From a broker the name server
+/// does not know yet (after a name server restart) that is refused, so the
+/// broker's next full registration is read whole; and a full registration
+/// with an unchanged version still restores topics the table lacks on this
+/// broker (RocketMQ's isTopicConfigChanged).
+#[tokio::test]
+async fn one_topic_registrations_do_not_hide_a_brokers_other_topics() {
+    let server = start(|_| {}).await;
+    let c = client(server.addr).await;
+    let r = call(&c, register_cmd("c", "b", "1.2.3.4:5", 0, &["New"], 7)).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::SystemError,
+        "{:?}",
+        r.remark
+    );
+    let all = ["New", "Old1", "Old2"];
+    let r = call(&c, register_cmd("c", "b", "1.2.3.4:5", 0, &all, 7)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    for t in all {
+        assert_eq!(
+            call(&c, route_cmd(t)).await.response_code(),
+            ResponseCode::Success,
+            "{t}"
+        );
+    }
+    // Known now: a one-topic registration adds its topic.
+    let r = call(&c, register_cmd("c", "b", "1.2.3.4:5", 0, &["Newer"], 8)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    assert_eq!(
+        call(&c, route_cmd("Newer")).await.response_code(),
+        ResponseCode::Success
+    );
+
+    // Removed from the name server while the broker keeps it: the next full
+    // registration, same version, brings it back.
+    let delete = RemotingCommand::request(RequestCode::DeleteTopicInNamesrv).with_header(
+        &DeleteTopicFromNamesrvRequest {
+            topic: "Old1".into(),
+            cluster_name: None,
+        },
+    );
+    assert_eq!(
+        call(&c, delete).await.response_code(),
+        ResponseCode::Success
+    );
+    assert_eq!(
+        call(&c, route_cmd("Old1")).await.response_code(),
+        ResponseCode::TopicNotExist
+    );
+    let r = call(
+        &c,
+        register_cmd(
+            "c",
+            "b",
+            "1.2.3.4:5",
+            0,
+            &["New", "Newer", "Old1", "Old2"],
+            8,
+        ),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    assert_eq!(
+        call(&c, route_cmd("Old1")).await.response_code(),
+        ResponseCode::Success
     );
 }

@@ -55,22 +55,28 @@ pub fn register(state: &BrokerState, req: &Request) -> Outcome {
         .heartbeat_timeout_millis
         .and_then(|t| u64::try_from(t).ok())
         .unwrap_or(state.default_timeout_ms);
-    let result = state.routes.write().register(
-        Registration {
-            cluster: h.cluster_name,
-            broker_addr: h.broker_addr,
-            broker_name: h.broker_name,
-            broker_id: h.broker_id,
-            ha_server_addr: h.ha_server_addr.unwrap_or_default(),
-            zone_name: req.cmd.ext_fields.get(ZONE_NAME).map(ToString::to_string),
-            timeout: Duration::from_millis(timeout_ms),
-            enable_acting_master: h.enable_acting_master,
-            topics,
-            filter_servers,
-            conn_id: req.conn.id(),
-        },
-        Instant::now(),
-    );
+    let result = state
+        .routes
+        .write()
+        .register(
+            Registration {
+                cluster: h.cluster_name,
+                broker_addr: h.broker_addr,
+                broker_name: h.broker_name,
+                broker_id: h.broker_id,
+                ha_server_addr: h.ha_server_addr.unwrap_or_default(),
+                zone_name: req.cmd.ext_fields.get(ZONE_NAME).map(ToString::to_string),
+                timeout: Duration::from_millis(timeout_ms),
+                enable_acting_master: h.enable_acting_master,
+                topics,
+                filter_servers,
+                conn_id: req.conn.id(),
+            },
+            Instant::now(),
+        )
+        .ok_or(NamesrvError::RegisterRejected(
+            "a one-topic registration from a broker not registered yet",
+        ))?;
     let mut reply = RemotingCommand::success().with_header(&RegisterBrokerResponse {
         ha_server_addr: result.ha_server_addr,
         master_addr: result.master_addr,
