@@ -43,8 +43,24 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn load(path: PathBuf, levels: DelayLevels) -> Result<Self, BrokerError> {
-        let file: DelayOffsetFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
+    /// Loads the progress and corrects it against the store, before the
+    /// broker serves (RocketMQ's `correctDelayOffset`): progress past a
+    /// level's end (a store that lost its tail) would wait there forever,
+    /// so it moves to the end, where the next delayed message will go.
+    pub fn load(path: PathBuf, levels: DelayLevels, store: &Store) -> Result<Self, BrokerError> {
+        let mut file: DelayOffsetFile = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        for (level, offset) in &mut file.offset_table {
+            let max = store.max_offset(SCHEDULE_TOPIC, level - 1);
+            if u64::try_from(*offset).is_ok_and(|o| o > max) {
+                tracing::warn!(
+                    level,
+                    offset,
+                    max,
+                    "delay progress past the queue's end; moved to the end"
+                );
+                *offset = i64::try_from(max).unwrap_or(i64::MAX);
+            }
+        }
         Ok(Self {
             levels,
             path,
@@ -130,15 +146,10 @@ impl Schedule {
         let queue_id = level - 1;
         let started = std::time::Instant::now();
         let saved = self.offsets.lock().get(&level).copied().unwrap_or(0);
-        // Saved progress past the queue's end (a store that lost its tail)
-        // would wait there forever: start from the end instead, and from
-        // the start when retention took what it pointed at (RocketMQ's
-        // correctDelayOffset).
-        let (min, max) = (
-            store.min_offset(SCHEDULE_TOPIC, queue_id),
-            store.max_offset(SCHEDULE_TOPIC, queue_id),
-        );
-        let mut offset = u64::try_from(saved).unwrap_or(0).clamp(min, max.max(min));
+        // From the queue's start when retention took what it pointed at.
+        let mut offset = u64::try_from(saved)
+            .unwrap_or(0)
+            .max(store.min_offset(SCHEDULE_TOPIC, queue_id));
         let delay = self.delay_ms(level);
         let mut delivered = 0;
         let result = loop {
@@ -219,8 +230,9 @@ mod tests {
         let config = basalt_store::StoreConfig::with_root(dir.path().join("store"));
         let store = Store::open(config).unwrap();
         // Level 1 is due at once, so nothing here waits on the clock.
-        let levels = DelayLevels::parse("0s 1h").unwrap();
-        let schedule = Schedule::load(dir.path().join("delayOffset.json"), levels).unwrap();
+        let path = dir.path().join("delayOffset.json");
+        let schedule =
+            Schedule::load(path.clone(), DelayLevels::parse("0s 1h").unwrap(), &store).unwrap();
         for _ in 0..200 {
             store.put(delayed(&schedule, b"d")).await.unwrap();
         }
@@ -230,13 +242,17 @@ mod tests {
         assert_eq!(schedule.deliver_due(&store, 1).await.unwrap(), 0);
 
         // Progress saved past the queue's end (a store that lost its tail)
-        // restarts from the end, not from beyond it forever.
+        // restarts from the end at load, not from beyond it forever; what
+        // comes after the load is delivered.
         schedule.offsets.lock().insert(1, 10_000);
-        assert_eq!(schedule.deliver_due(&store, 1).await.unwrap(), 0);
+        schedule.persist().unwrap();
+        let levels = DelayLevels::parse("0s 1h").unwrap();
+        let schedule = Schedule::load(path, levels, &store).unwrap();
         assert_eq!(schedule.offsets.lock().get(&1), Some(&200));
         store.put(delayed(&schedule, b"next")).await.unwrap();
-        assert_eq!(schedule.deliver_due(&store, 1).await.unwrap(), 1);
-        assert_eq!(store.max_offset("T", 0), 201);
+        store.put(delayed(&schedule, b"then")).await.unwrap();
+        assert_eq!(schedule.deliver_due(&store, 1).await.unwrap(), 2);
+        assert_eq!(store.max_offset("T", 0), 202);
         store.shutdown().unwrap();
     }
 }

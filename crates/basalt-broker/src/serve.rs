@@ -39,6 +39,7 @@ pub struct Broker {
     reregister: Arc<crate::register::Reregister>,
     schedule: Arc<Schedule>,
     timers: Arc<Timers>,
+    topics: Arc<Topics>,
     stop: CancellationToken,
 }
 
@@ -68,6 +69,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     let schedule = Arc::new(Schedule::load(
         dir.join("delayOffset.json"),
         basalt_store::DelayLevels::parse(&config.message_delay_level)?,
+        &store,
     )?);
     let timers = Arc::new(Timers::load(
         dir.join("timerProgress.json"),
@@ -101,6 +103,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         reregister,
         schedule,
         timers,
+        topics,
         stop,
     })
 }
@@ -135,6 +138,7 @@ impl Broker {
             reregister,
             schedule,
             timers,
+            topics,
             stop,
         } = self;
         let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
@@ -148,6 +152,8 @@ impl Broker {
                 max_checks: config.transaction_check_max,
             },
             config.broker_name.clone(),
+            topics,
+            Arc::clone(&reregister),
         ));
         let checking = tokio::spawn(checker.run(stop.clone()));
         let timing = tokio::spawn(Arc::clone(&timers).run(stop.clone()));

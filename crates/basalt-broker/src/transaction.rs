@@ -154,6 +154,9 @@ pub struct Checker {
     clients: Arc<Clients>,
     config: CheckConfig,
     broker_name: String,
+    /// For the check-max topic, created on first use as RocketMQ does.
+    topics: Arc<crate::topics::Topics>,
+    reregister: Arc<crate::register::Reregister>,
     resolved: Mutex<Resolved>,
     /// Which of a group's producers the next check goes to.
     next_producer: AtomicUsize,
@@ -183,17 +186,28 @@ impl Checker {
         clients: Arc<Clients>,
         config: CheckConfig,
         broker_name: String,
+        topics: Arc<crate::topics::Topics>,
+        reregister: Arc<crate::register::Reregister>,
     ) -> Self {
         // Saved progress past the op queue's end (a crash lost ops it had
         // seen) would skip the ops written next. Built before the broker
         // serves, so the queue's end now is where the next op will go.
         let next_op = saved(&offsets, OP_TOPIC).min(store.max_offset(OP_TOPIC, 0));
+        // The same for the half queue's scan point (RocketMQ moves an
+        // invalid offset to the queue's max): the halves written next
+        // would never be checked.
+        let half_end = store.max_offset(HALF_TOPIC, 0);
+        if saved(&offsets, HALF_TOPIC) > half_end {
+            save(&offsets, HALF_TOPIC, half_end);
+        }
         Self {
             store,
             offsets,
             clients,
             config,
             broker_name,
+            topics,
+            reregister,
             resolved: Mutex::new(Resolved {
                 next_op,
                 halves: BTreeMap::new(),
@@ -256,12 +270,21 @@ impl Checker {
                 break;
             }
             let mut stop = false;
+            let mut failed = None;
             for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
                 let done = self.resolved.lock().halves.contains_key(qo);
                 if !done {
-                    let BlankOrRecord::Record(rec) = Store::decode(raw)? else {
-                        offset = qo + 1;
-                        continue;
+                    let rec = match Store::decode(raw) {
+                        Ok(BlankOrRecord::Record(rec)) => rec,
+                        Ok(BlankOrRecord::Blank { .. }) => {
+                            offset = qo + 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::error!(offset = qo, error = %e, "undecodable half message skipped");
+                            offset = qo + 1;
+                            continue;
+                        }
                     };
                     let props = rec.properties();
                     let immunity = props
@@ -275,15 +298,26 @@ impl Checker {
                         stop = true;
                         break;
                     }
-                    self.check_one(&rec, props).await?;
+                    if let Err(e) = self.check_one(&rec, props).await {
+                        failed = Some(e);
+                        break;
+                    }
                 }
                 offset = qo + 1;
             }
+            // Progress up to the last half handled, also when a check
+            // failed: the halves before it are not checked (and copied, and
+            // possibly committed) twice; the failed one is retried.
             save(&self.offsets, HALF_TOPIC, offset);
             self.resolved
                 .lock()
                 .halves
                 .retain(|half, _| *half >= offset);
+            if let Some(e) = failed {
+                let op_progress = self.resolved.lock().op_progress();
+                save(&self.offsets, OP_TOPIC, op_progress);
+                return Err(e);
+            }
             if stop {
                 break;
             }
@@ -306,6 +340,9 @@ impl Checker {
                 checks,
                 "transaction checked too often; moved to {CHECK_MAX_TOPIC}"
             );
+            if self.topics.ensure(CHECK_MAX_TOPIC, 1)? {
+                self.reregister.notify_one();
+            }
             let m = crate::rebuild::from_record(rec, CHECK_MAX_TOPIC.to_owned(), 0, props);
             self.store.put(m).await?;
             return Ok(());

@@ -262,6 +262,40 @@ async fn op_queue_progress_is_kept_and_waits_for_halves_not_yet_passed() {
     b.stop().await;
 }
 
+/// The same for the half queue: saved progress beyond its end (a store
+/// that lost its tail) restarts from the end, or the halves written next
+/// were never checked.
+#[tokio::test]
+async fn half_queue_progress_past_the_queue_end_reads_from_the_end() {
+    use basalt_protocol::headers::client::UpdateConsumerOffsetRequest;
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let b = crate::start_in(Arc::clone(&dir), |c, _| {
+        c.transaction_check_interval = 3_600_000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let upd = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
+        &UpdateConsumerOffsetRequest {
+            consumer_group: "CID_RMQ_SYS_TRANS".into(),
+            topic: "RMQ_SYS_TRANS_HALF_TOPIC".into(),
+            queue_id: 0,
+            commit_offset: 100,
+        },
+    );
+    assert_eq!(call(&c, upd).await.response_code(), ResponseCode::Success);
+    b.stop().await;
+    let b = crate::start_in(dir, |c, _| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 3_600_000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let h0 = prepare(&c, b"h0").await;
+    commit(&c, h0).await;
+    checker_offset_reaches(&c, "RMQ_SYS_TRANS_HALF_TOPIC", "1").await;
+    b.stop().await;
+}
+
 #[tokio::test]
 async fn op_queue_progress_past_the_queue_end_reads_from_the_end() {
     use basalt_protocol::headers::client::UpdateConsumerOffsetRequest;
