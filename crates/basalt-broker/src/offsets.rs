@@ -21,6 +21,10 @@ struct OffsetsFile {
 pub struct Offsets {
     path: PathBuf,
     table: RwLock<BTreeMap<String, BTreeMap<i32, i64>>>,
+    /// Offsets an admin reset assigned that the group's consumers have not
+    /// pulled yet (RocketMQ's server-side reset, its 5.x default): the next
+    /// pull of the queue is moved there, and commits meanwhile are ignored.
+    resets: RwLock<BTreeMap<String, BTreeMap<i32, i64>>>,
     dirty: std::sync::atomic::AtomicBool,
 }
 
@@ -34,6 +38,7 @@ impl Offsets {
         Ok(Self {
             path,
             table: RwLock::new(file.offset_table),
+            resets: RwLock::default(),
             dirty: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -79,6 +84,37 @@ impl Offsets {
         let prefix = format!("{topic}@");
         self.table.write().retain(|k, _| !k.starts_with(&prefix));
         self.dirty.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Sets `group`'s offset on a queue as an admin reset does: committed
+    /// now, and handed to the next pull of the queue.
+    pub fn assign_reset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        self.commit(group, topic, queue_id, offset);
+        self.resets
+            .write()
+            .entry(key(topic, group))
+            .or_default()
+            .insert(queue_id, offset);
+    }
+
+    /// A reset not pulled yet, if any.
+    pub fn has_reset(&self, group: &str, topic: &str, queue_id: i32) -> bool {
+        self.resets
+            .read()
+            .get(&key(topic, group))
+            .is_some_and(|q| q.contains_key(&queue_id))
+    }
+
+    /// Takes the reset waiting for the queue's next pull.
+    pub fn take_reset(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let mut resets = self.resets.write();
+        let k = key(topic, group);
+        let queues = resets.get_mut(&k)?;
+        let offset = queues.remove(&queue_id);
+        if queues.is_empty() {
+            resets.remove(&k);
+        }
+        offset
     }
 
     /// Drops every offset of `group` (`deleteSubGroup -r true`).

@@ -296,6 +296,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     );
     r = add(
         r,
+        C::InvokeBrokerToResetOffset,
+        &admin_family,
+        &admin_state,
+        admin::reset_offset,
+    );
+    r = add(
+        r,
         C::UpdateAndCreateSubscriptionGroup,
         &admin_family,
         &admin_state,

@@ -633,3 +633,88 @@ async fn consume_stats_cover_read_queues_and_a_group_deletion_can_drop_offsets()
     );
     b.stop().await;
 }
+
+/// `mqadmin resetOffsetByTime` as RocketMQ 5.x does it by default: the
+/// broker sets the group's offsets, ignores commits from before the reset,
+/// and moves each queue's next pull there (PULL_OFFSET_MOVED).
+#[tokio::test]
+async fn an_admin_reset_moves_the_next_pull_and_outlasts_stale_commits() {
+    use basalt_protocol::headers::admin::ResetOffsetRequest;
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let group = RemotingCommand::request(RequestCode::UpdateAndCreateSubscriptionGroup)
+        .with_body(&br#"{"groupName":"cg","consumeEnable":true,"retryQueueNums":1}"#[..]);
+    assert_eq!(call(&c, group).await.response_code(), ResponseCode::Success);
+    for body in [&b"r0"[..], b"r1", b"r2"] {
+        assert_eq!(
+            call(&c, send_cmd("RS", 0, body, "")).await.response_code(),
+            ResponseCode::Success
+        );
+    }
+    let commit = |offset: i64| {
+        RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
+            &UpdateConsumerOffsetRequest {
+                consumer_group: "cg".into(),
+                topic: "RS".into(),
+                queue_id: 0,
+                commit_offset: offset,
+            },
+        )
+    };
+    let query = || {
+        RemotingCommand::request(RequestCode::QueryConsumerOffset).with_header(
+            &QueryConsumerOffsetRequest {
+                consumer_group: "cg".into(),
+                topic: "RS".into(),
+                queue_id: 0,
+                set_zero_if_not_found: Some(false),
+            },
+        )
+    };
+    assert_eq!(
+        call(&c, commit(3)).await.response_code(),
+        ResponseCode::Success
+    );
+
+    let reset = |queue_id: Option<i32>, offset: Option<i64>| {
+        RemotingCommand::request(RequestCode::InvokeBrokerToResetOffset).with_header(
+            &ResetOffsetRequest {
+                group: "cg".into(),
+                topic: "RS".into(),
+                queue_id,
+                offset,
+                timestamp: 0,
+                is_force: Some(true),
+            },
+        )
+    };
+    let r = call(&c, reset(None, None)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert!(String::from_utf8_lossy(&r.body).contains("\"offsetTable\""));
+    assert_eq!(call(&c, query()).await.ext_fields.get("offset"), Some("0"));
+    // A consumer still committing its old position does not undo it.
+    assert_eq!(
+        call(&c, commit(3)).await.response_code(),
+        ResponseCode::Success
+    );
+    assert_eq!(call(&c, query()).await.ext_fields.get("offset"), Some("0"));
+    // Its next pull is moved to the reset offset, once.
+    let r = call(&c, pull_cmd("RS", 0, 3, 0, 0)).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::PullOffsetMoved,
+        "{:?}",
+        r.remark
+    );
+    assert_eq!(r.ext_fields.get("nextBeginOffset"), Some("0"));
+    let r = call(&c, pull_cmd("RS", 0, 0, 0, 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&records(&r.body)[0].body[..], b"r0");
+    // One queue to a given offset, within the queue's range only.
+    let r = call(&c, reset(Some(0), Some(2))).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(call(&c, query()).await.ext_fields.get("offset"), Some("2"));
+    let r = call(&c, reset(Some(0), Some(9))).await;
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+    b.stop().await;
+}

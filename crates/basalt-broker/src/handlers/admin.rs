@@ -8,7 +8,7 @@ use basalt_protocol::body::register::{perm, TopicConfig};
 use basalt_protocol::body::JsonBody;
 use basalt_protocol::fastjson::object_key_map;
 use basalt_protocol::headers::admin::{
-    ConsumeStatsRequest, CreateTopicRequest, DeleteGroupRequest, TopicRequest,
+    ConsumeStatsRequest, CreateTopicRequest, DeleteGroupRequest, ResetOffsetRequest, TopicRequest,
 };
 use basalt_protocol::headers::client::{ConsumerGroupRequest, ProducerGroupRequest};
 use basalt_protocol::{RemotingCommand, BASALT_VERSION};
@@ -300,4 +300,66 @@ pub fn delete_group(s: &AdminState, req: &Request) -> Outcome {
         s.offsets.remove_group(&h.group_name);
     }
     Ok(RemotingCommand::success())
+}
+
+/// INVOKE_BROKER_TO_RESET_OFFSET (`mqadmin resetOffsetByTime`), the way
+/// RocketMQ 5.x does it by default (`useServerSideResetOffset`): the broker
+/// sets the group's offsets (by timestamp for every read queue, or one
+/// queue to a given offset) and the next pull of each queue moves the
+/// consumer there (PULL_OFFSET_MOVED). Answers the offsets set.
+pub fn reset_offset(s: &AdminState, req: &Request) -> Outcome {
+    let h: ResetOffsetRequest = req.cmd.header()?;
+    let config = s
+        .topics
+        .get(&h.topic)
+        .ok_or_else(|| BrokerError::TopicNotExist(h.topic.clone()))?;
+    if s.groups.get(&h.group).is_none() {
+        return Err(BrokerError::GroupNotExist(h.group));
+    }
+    // A negative timestamp means the queue's end (RocketMQ's
+    // searchOffsetByTimestamp).
+    let by_time = |q: i32| {
+        if h.timestamp < 0 {
+            s.store.max_offset(&h.topic, q)
+        } else {
+            s.store.offset_by_time(&h.topic, q, h.timestamp)
+        }
+    };
+    let mut offsets = BTreeMap::new();
+    match h.queue_id.filter(|q| *q >= 0) {
+        Some(q) => {
+            let offset = match h.offset.filter(|o| *o != -1) {
+                Some(o) => {
+                    let (min, max) = (
+                        to_i64(s.store.min_offset(&h.topic, q)),
+                        to_i64(s.store.max_offset(&h.topic, q)),
+                    );
+                    if o < min || o > max.saturating_add(1) {
+                        return Err(BrokerError::MessageNotFound(format!(
+                            "Target offset {o} not in consume queue range [{min}-{max}]"
+                        )));
+                    }
+                    o
+                }
+                None => to_i64(by_time(q)),
+            };
+            offsets.insert(q, offset);
+        }
+        None => {
+            for q in 0..config.read_queue_nums {
+                offsets.insert(q, to_i64(by_time(q)));
+            }
+        }
+    }
+    if offsets.is_empty() {
+        return Err(BrokerError::MessageNotFound("No queues to reset.".into()));
+    }
+    let mut table = BTreeMap::new();
+    for (q, offset) in offsets {
+        s.offsets.assign_reset(&h.group, &h.topic, q, offset);
+        table.insert(mq(&h.topic, &s.broker_name, q), offset);
+    }
+    tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, "consumer offsets reset");
+    let body = format!("{{\"offsetTable\":{}}}", object_key_map(&table));
+    Ok(RemotingCommand::success().with_body(body.into_bytes()))
 }

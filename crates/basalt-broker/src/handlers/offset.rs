@@ -57,6 +57,11 @@ pub fn update(s: &OffsetState, req: &Request) -> Outcome {
     if s.topics.get(&h.topic).is_none() {
         return Err(crate::BrokerError::TopicNotExist(h.topic));
     }
+    // A reset the consumers have not pulled yet wins over what they still
+    // commit from before it (RocketMQ ignores those commits too).
+    if s.offsets.has_reset(&h.consumer_group, &h.topic, h.queue_id) {
+        return Ok(RemotingCommand::success());
+    }
     s.offsets
         .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     Ok(RemotingCommand::success())

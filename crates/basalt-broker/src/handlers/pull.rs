@@ -100,6 +100,27 @@ impl PullFilter {
 pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     let h: PullMessageRequest = req.cmd.header()?;
     let filter = check(&s, &h)?;
+    // An admin reset waiting for this queue moves the consumer there
+    // (RocketMQ's OFFSET_RESET, answered PULL_OFFSET_MOVED); the offset the
+    // pull carries is from before the reset and is not committed.
+    if let Some(reset) = s
+        .offsets
+        .take_reset(&h.consumer_group, &h.topic, h.queue_id)
+    {
+        let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        return Ok(RemotingCommand::response(
+            ResponseCode::PullOffsetMoved,
+            "OFFSET_RESET".to_owned(),
+        )
+        .with_header(&PullMessageResponse {
+            suggest_which_broker_id: 0,
+            next_begin_offset: reset,
+            min_offset: to_i64(s.store.min_offset(&h.topic, h.queue_id)),
+            max_offset: to_i64(s.store.max_offset(&h.topic, h.queue_id)),
+            topic_sys_flag: None,
+            group_sys_flag: None,
+        }));
+    }
     if h.sys_flag & sys_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
         s.offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);

@@ -39,3 +39,15 @@ command_header! {
         pub clean_offset: Option<bool> => "cleanOffset",
     }
 }
+
+command_header! {
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222): `mqadmin resetOffsetByTime`.
+    pub struct ResetOffsetRequest {
+        pub group: String => "group",
+        pub topic: String => "topic",
+        pub queue_id: Option<i32> => "queueId",
+        pub offset: Option<i64> => "offset",
+        pub timestamp: i64 => "timestamp",
+        pub is_force: Option<bool> => "isForce",
+    }
+}

@@ -164,6 +164,35 @@ class ConsumptionInteropTest {
         return out;
     }
 
+    /** mqadmin resetOffsetByTime (the tools' resetOffsetByTimestamp) rewinds a running consumer. */
+    @Test
+    void resetOffsetByTimeRewindsARunningConsumer() throws Exception {
+        String topic = createTopic("InteropReset", 2);
+        String group = "interop_reset_" + System.nanoTime();
+        long before = System.currentTimeMillis() - 1000;
+        for (int i = 0; i < 10; i++) {
+            producer.send(new Message(topic, "T", ("x-" + i).getBytes(StandardCharsets.UTF_8)));
+        }
+        Map<String, Integer> seen = new ConcurrentHashMap<>();
+        DefaultMQPushConsumer c = pushConsumer(group, topic, (msgs, ctx) -> {
+            msgs.forEach(m -> seen.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum));
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        c.start();
+        try {
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> seen.size() >= 10, "first 10");
+            Map<MessageQueue, Long> reset = admin.resetOffsetByTimestamp(topic, group, before, true);
+            assertEquals(2, reset.size(), "queues reset: " + reset);
+            reset.values().forEach(o -> assertEquals(0L, o));
+            // Each queue's next pull is moved back; the client drops and
+            // re-adds the queue and consumes everything again.
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(90),
+                () -> seen.values().stream().filter(n -> n >= 2).count() >= 10, "all 10 again");
+        } finally {
+            c.shutdown();
+        }
+    }
+
     @Test
     void restartedConsumerResumesFromCommittedOffset() throws Exception {
         String topic = createTopic("InteropResume", 2);
