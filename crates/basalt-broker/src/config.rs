@@ -139,6 +139,69 @@ impl BrokerConfig {
         Ok(true)
     }
 
+    /// Every setting under its `broker.conf` key, as [`Self::set`] reads it
+    /// back (GET_BROKER_CONFIG, `mqadmin getBrokerConfig`).
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("brokerClusterName", self.cluster_name.clone()),
+            ("brokerName", self.broker_name.clone()),
+            ("brokerId", self.broker_id.to_string()),
+            ("brokerIP1", self.broker_ip1.to_string()),
+            ("listenPort", self.listen_port.to_string()),
+            ("namesrvAddr", self.namesrv_addr.join(";")),
+            (
+                "autoCreateTopicEnable",
+                self.auto_create_topic_enable.to_string(),
+            ),
+            (
+                "autoCreateSubscriptionGroup",
+                self.auto_create_subscription_group.to_string(),
+            ),
+            (
+                "defaultTopicQueueNums",
+                self.default_topic_queue_nums.to_string(),
+            ),
+            ("brokerPermission", self.broker_permission.to_string()),
+            (
+                "registerNameServerPeriod",
+                self.register_name_server_period.to_string(),
+            ),
+            ("maxMessageSize", self.max_message_size.to_string()),
+            ("longPollingEnable", self.long_polling_enable.to_string()),
+            (
+                "shortPollingTimeMills",
+                self.short_polling_time_mills.to_string(),
+            ),
+            (
+                "channelExpiredTimeout",
+                self.channel_expired_timeout.to_string(),
+            ),
+            (
+                "flushConsumerOffsetInterval",
+                self.flush_consumer_offset_interval.to_string(),
+            ),
+            (
+                "enablePropertyFilter",
+                self.enable_property_filter.to_string(),
+            ),
+            ("messageDelayLevel", self.message_delay_level.clone()),
+            ("timerMaxDelaySec", self.timer_max_delay_sec.to_string()),
+            (
+                "transactionCheckInterval",
+                self.transaction_check_interval.to_string(),
+            ),
+            ("transactionTimeOut", self.transaction_time_out.to_string()),
+            (
+                "transactionCheckMax",
+                self.transaction_check_max.to_string(),
+            ),
+            (
+                "storePathRootDir",
+                self.store_path_root_dir.display().to_string(),
+            ),
+        ]
+    }
+
     /// `brokerIP1:listenPort`, as registered and as written in message ids.
     pub fn broker_addr(&self) -> SocketAddr {
         SocketAddr::new(self.broker_ip1, self.listen_port)
@@ -155,4 +218,24 @@ fn parse<T: FromStr>(key: &str, value: &str) -> Result<T, BrokerError> {
         key: key.to_owned(),
         value: value.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_setting_reads_back_through_set() {
+        let mut c = BrokerConfig::new(std::path::Path::new("/data"));
+        c.namesrv_addr = vec!["a:9876".into(), "b:9876".into()];
+        c.broker_permission = 4;
+        let mut again = BrokerConfig::new(std::path::Path::new("/elsewhere"));
+        for (key, value) in c.pairs() {
+            assert!(
+                again.set(key, &value).unwrap(),
+                "{key} is listed but not settable"
+            );
+        }
+        assert_eq!(again.pairs(), c.pairs());
+    }
 }

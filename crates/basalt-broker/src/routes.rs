@@ -102,6 +102,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         broker_name: config.broker_name.clone(),
         broker_permission: config.broker_permission,
         boot_ms: now_ms(),
+        config: Arc::clone(config),
     });
     let store_state = Arc::new(store.clone());
 
@@ -293,6 +294,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &admin_family,
         &admin_state,
         admin::runtime_info,
+    );
+    r = add(
+        r,
+        C::GetBrokerConfig,
+        &admin_family,
+        &admin_state,
+        admin::broker_config,
     );
     r = add(
         r,

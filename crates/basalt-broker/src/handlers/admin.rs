@@ -33,6 +33,8 @@ pub struct AdminState {
     pub broker_name: String,
     pub broker_permission: i32,
     pub boot_ms: i64,
+    /// The broker's settings as started (GET_BROKER_CONFIG).
+    pub config: Arc<crate::BrokerConfig>,
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -362,4 +364,33 @@ pub fn reset_offset(s: &AdminState, req: &Request) -> Outcome {
     tracing::info!(group = %h.group, topic = %h.topic, timestamp = h.timestamp, "consumer offsets reset");
     let body = format!("{{\"offsetTable\":{}}}", object_key_map(&table));
     Ok(RemotingCommand::success().with_body(body.into_bytes()))
+}
+
+/// GET_BROKER_CONFIG (`mqadmin getBrokerConfig`): every broker and store
+/// setting as `key=value` lines, as RocketMQ answers (its properties text;
+/// the header's version is the configuration's data version).
+pub fn broker_config(s: &AdminState, _req: &Request) -> Outcome {
+    let mut lines: BTreeMap<String, String> = s
+        .config
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    if let Ok(serde_json::Value::Object(store)) = serde_json::to_value(s.store.config()) {
+        for (k, v) in store {
+            let text = match v {
+                serde_json::Value::String(t) => t,
+                other => other.to_string(),
+            };
+            lines.entry(k).or_insert(text);
+        }
+    }
+    let body: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let version = format!(
+        "{{\"counter\":0,\"stateVersion\":0,\"timestamp\":{}}}",
+        s.boot_ms
+    );
+    let mut reply = RemotingCommand::success().with_body(body.into_bytes());
+    reply.ext_fields.insert("version", &version);
+    Ok(reply)
 }

@@ -164,6 +164,16 @@ class ConsumptionInteropTest {
         return out;
     }
 
+    /** mqadmin getBrokerConfig: the broker's and the store's settings as properties. */
+    @Test
+    void getBrokerConfigListsBrokerAndStoreSettings() throws Exception {
+        java.util.Properties p = admin.getBrokerConfig(basalt.addr("broker"));
+        assertEquals("broker-a", p.getProperty("brokerName"));
+        assertEquals("ASYNC_FLUSH", p.getProperty("flushDiskType"));
+        assertEquals("true", p.getProperty("autoCreateTopicEnable"));
+        assertTrue(Long.parseLong(p.getProperty("mappedFileSizeCommitLog")) > 0, p.toString());
+    }
+
     /** mqadmin resetOffsetByTime (the tools' resetOffsetByTimestamp) rewinds a running consumer. */
     @Test
     void resetOffsetByTimeRewindsARunningConsumer() throws Exception {
