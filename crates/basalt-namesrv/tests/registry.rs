@@ -353,3 +353,48 @@ async fn one_topic_registrations_do_not_hide_a_brokers_other_topics() {
         ResponseCode::Success
     );
 }
+
+/// Routes come in standard JSON to clients from 4.9.4 on (or that ask),
+/// with fastjson's bare integer broker ids to older ones (the Go client
+/// says 3.x and, before v2.1.2, reads a quoted id as 0); cluster info
+/// always with bare ids. As RocketMQ's name server.
+#[tokio::test]
+async fn route_json_follows_the_client_version() {
+    let server = start(|_| {}).await;
+    let c = client(server.addr).await;
+    for (id, addr) in [(0, "10.0.0.1:10911"), (1, "10.0.0.2:10911")] {
+        let r = call(&c, register_cmd("c", "b", addr, id, &["V", "TBW102"], 1)).await;
+        assert_eq!(r.response_code(), ResponseCode::Success);
+    }
+    let route_at = |version: i32, standard: Option<bool>| {
+        let mut cmd = RemotingCommand::request(RequestCode::GetRouteinfoByTopic).with_header(
+            &GetRouteInfoRequest {
+                topic: "V".into(),
+                accept_standard_json_only: standard,
+            },
+        );
+        cmd.version = version;
+        cmd
+    };
+    let body = |r: RemotingCommand| String::from_utf8_lossy(&r.body).into_owned();
+    let legacy = body(call(&c, route_at(317, None)).await);
+    assert!(
+        legacy.contains(r#""brokerAddrs":{0:"10.0.0.1:10911",1:"10.0.0.2:10911"}"#),
+        "{legacy}"
+    );
+    let asked = body(call(&c, route_at(317, Some(true))).await);
+    assert!(
+        asked.contains(r#""brokerAddrs":{"0":"10.0.0.1:10911","1":"10.0.0.2:10911"}"#),
+        "{asked}"
+    );
+    let new = body(call(&c, route_at(401, None)).await);
+    assert!(new.contains(r#"{"0":"10.0.0.1:10911""#), "{new}");
+    let cluster = body(
+        call(
+            &c,
+            RemotingCommand::request(RequestCode::GetBrokerClusterInfo),
+        )
+        .await,
+    );
+    assert!(cluster.contains(r#"{0:"10.0.0.1:10911""#), "{cluster}");
+}

@@ -1,14 +1,14 @@
 //! Route and topic-list codes: GET_ROUTEINFO_BY_TOPIC, GET_BROKER_CLUSTER_INFO,
 //! the topic lists, DELETE/REGISTER_TOPIC_IN_NAMESRV, GET_NAMESRV_CONFIG.
 
-use basalt_protocol::body::route::{QueueData, TopicRouteData};
+use basalt_protocol::body::route::{legacy_broker_addrs, QueueData, TopicRouteData};
 use basalt_protocol::body::tables::TopicList;
 use basalt_protocol::body::JsonBody;
 use basalt_protocol::headers::namesrv::{
     DeleteTopicFromNamesrvRequest, GetRouteInfoRequest, GetTopicsByClusterRequest,
     RegisterTopicRequest,
 };
-use basalt_protocol::RemotingCommand;
+use basalt_protocol::{RemotingCommand, VERSION_V4_9_4};
 use basalt_remoting::Request;
 
 use super::{Outcome, RouteState};
@@ -30,14 +30,24 @@ pub fn route_by_topic(state: &RouteState, req: &Request) -> Outcome {
     if state.config.order_message_enable {
         route.order_topic_conf = state.kv.get(ORDER_TOPIC_CONFIG, &h.topic);
     }
-    // Standard JSON for every client version: Java >= 4.9.4 asks for it, and
-    // the older Java, Go and C++ parsers accept it as well.
-    Ok(RemotingCommand::success().with_body(route.encode()))
+    // As RocketMQ: standard JSON for clients from 4.9.4 on or that ask for
+    // it, fastjson's bare integer broker ids for the others. REMOTING.md
+    // says every parser takes either; the Go client before v2.1.2 (which
+    // says it is 3.x) does not: it reads a quoted id as 0.
+    let body = route.encode();
+    let standard = req.cmd.version >= VERSION_V4_9_4 || h.accept_standard_json_only == Some(true);
+    let body = if standard {
+        body
+    } else {
+        legacy_broker_addrs(&body)
+    };
+    Ok(RemotingCommand::success().with_body(body))
 }
 
+/// Cluster info with bare integer broker ids, as RocketMQ always writes it.
 pub fn cluster_info(state: &RouteState, _req: &Request) -> Outcome {
     let info = state.routes.read().cluster_info();
-    Ok(RemotingCommand::success().with_body(info.encode()))
+    Ok(RemotingCommand::success().with_body(legacy_broker_addrs(&info.encode())))
 }
 
 fn topic_list(topics: std::collections::BTreeSet<String>) -> RemotingCommand {

@@ -60,6 +60,49 @@ impl JsonBody for TopicRouteData {
     const WHAT: &'static str = "TopicRouteData";
 }
 
+/// `json` with every `brokerAddrs` map written as fastjson writes a map
+/// keyed by longs by default: bare integer keys (`{0:"a:1",1:"b:1"}`).
+/// RocketMQ's name server answers routes so to clients older than 4.9.4
+/// (the Go client says it is 3.x), and cluster info so always; Go clients
+/// before v2.1.2 split this text by hand and read a quoted key as id 0,
+/// taking a slave for the master.
+pub fn legacy_broker_addrs(json: &[u8]) -> Vec<u8> {
+    const FIELD: &[u8] = b"\"brokerAddrs\":{";
+    let mut out = Vec::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(at) = rest.windows(FIELD.len()).position(|w| w == FIELD) {
+        let (head, tail) = rest.split_at(at + FIELD.len());
+        out.extend_from_slice(head);
+        rest = tail;
+        // Inside the map: `"key":"value"` pairs of digits and addresses
+        // (no braces or quotes in either), until the closing brace.
+        let end = rest.iter().position(|b| *b == b'}').unwrap_or(rest.len());
+        let (map, after) = rest.split_at(end);
+        for (i, pair) in map.split(|b| *b == b',').enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match pair.iter().position(|b| *b == b':') {
+                Some(colon) => {
+                    let (key, value) = pair.split_at(colon);
+                    let bare = key
+                        .strip_prefix(b"\"")
+                        .and_then(|k| k.strip_suffix(b"\""))
+                        .filter(|k| {
+                            !k.is_empty() && k.iter().all(|b| b.is_ascii_digit() || *b == b'-')
+                        });
+                    out.extend_from_slice(bare.unwrap_or(key));
+                    out.extend_from_slice(value);
+                }
+                None => out.extend_from_slice(pair),
+            }
+        }
+        rest = after;
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +118,19 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.broker_datas[0].broker_addrs[&1], "10.0.0.2:10911");
         assert_eq!(String::from_utf8(a.encode()).unwrap(), standard);
+        // And written back in the legacy form byte for byte.
+        assert_eq!(legacy_broker_addrs(standard.as_bytes()), legacy.to_vec());
+    }
+
+    #[test]
+    fn legacy_form_touches_only_broker_id_keys() {
+        let none = br#"{"brokerDatas":[],"queueDatas":[]}"#;
+        assert_eq!(legacy_broker_addrs(none), none.to_vec());
+        let two =
+            br#"[{"brokerAddrs":{"0":"a:1"},"x":{"0":"y"}},{"brokerAddrs":{},"brokerName":"b"}]"#;
+        assert_eq!(
+            String::from_utf8(legacy_broker_addrs(two)).unwrap(),
+            r#"[{"brokerAddrs":{0:"a:1"},"x":{"0":"y"}},{"brokerAddrs":{},"brokerName":"b"}]"#
+        );
     }
 }
