@@ -1,6 +1,7 @@
 //! Timer messages (RocketMQ 5.x): delivery at an arbitrary time, named by
-//! `TIMER_DELIVER_MS` (absolute ms), `TIMER_DELAY_SEC`, `TIMER_DELAY_MS`,
-//! or the older `__STARTDELIVERTIME` (absolute ms).
+//! `TIMER_DELIVER_MS` (absolute ms), `TIMER_DELAY_SEC` or `TIMER_DELAY_MS`
+//! (RocketMQ's broker ignores the older `__STARTDELIVERTIME`, and so does
+//! Basalt).
 //!
 //! Layout: the CommitLog is the timer log. A timer message is stored in
 //! `rmq_sys_wheel_timer` queue 0 with `TIMER_OUT_MS`, `REAL_TOPIC` and
@@ -40,13 +41,13 @@ pub const DONE_TOPIC: &str = "rmq_sys_timer_done";
 const DELIVER_MS: &str = "TIMER_DELIVER_MS";
 const DELAY_SEC: &str = "TIMER_DELAY_SEC";
 const DELAY_MS: &str = "TIMER_DELAY_MS";
-const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
 const OUT_MS: &str = "TIMER_OUT_MS";
 /// The properties that ask for a timer; the first one set decides, in
-/// this order.
-const TIMER_KEYS: [&str; 4] = [DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME];
+/// this order (RocketMQ's HookUtils). `__STARTDELIVERTIME` is not one:
+/// RocketMQ's broker reads it for metrics only and delivers at once.
+const TIMER_KEYS: [&str; 3] = [DELAY_SEC, DELAY_MS, DELIVER_MS];
 /// The properties that defer a message: a delay level or a timer.
-pub const DEFERRING: [&str; 5] = [DELAY, DELAY_SEC, DELAY_MS, DELIVER_MS, START_DELIVER_TIME];
+pub const DEFERRING: [&str; 4] = [DELAY, DELAY_SEC, DELAY_MS, DELIVER_MS];
 /// Timers re-stored per done marker.
 const DELIVERY_BATCH: usize = 4096;
 /// How often the low water is saved; the done markers, not this file,
@@ -306,7 +307,7 @@ impl Timers {
             .remove(REAL_QID)
             .and_then(|q| q.parse().ok())
             .unwrap_or(0);
-        for k in [OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS, START_DELIVER_TIME] {
+        for k in [OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS] {
             props.remove(k);
         }
         props.insert(WAIT, "false");

@@ -718,3 +718,42 @@ async fn an_admin_reset_moves_the_next_pull_and_outlasts_stale_commits() {
     assert_eq!(r.response_code(), ResponseCode::SystemError);
     b.stop().await;
 }
+
+/// As RocketMQ: a batch's messages are stored with the properties they
+/// were sent with (no broker-made UNIQ_KEY: the Go client sets none and
+/// its send result names the offset ids), and `__STARTDELIVERTIME` is not
+/// a timer (RocketMQ's broker delivers such a message at once).
+#[tokio::test]
+async fn batch_properties_are_kept_and_start_deliver_time_is_not_a_timer() {
+    use basalt_message::{encode_batch, BatchItem, Properties};
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let items: Vec<BatchItem> = (0..2)
+        .map(|i| BatchItem {
+            flag: 0,
+            body: bytes::Bytes::from(format!("b{i}")),
+            properties: Properties::default(),
+        })
+        .collect();
+    let mut batch = send_cmd("Batched", 0, b"", "");
+    batch.code = RequestCode::SendBatchMessage.as_i32();
+    batch.body = encode_batch(&items).unwrap().into();
+    let r = call(&c, batch).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let r = call(&c, pull_cmd("Batched", 0, 0, 0, 0)).await;
+    let recs = records(&r.body);
+    assert_eq!(recs.len(), 2);
+    for rec in &recs {
+        assert_eq!(rec.properties().get("UNIQ_KEY"), None);
+        assert!(rec.properties().get("CLUSTER").is_some());
+    }
+
+    let later = (basalt_broker::topics::now_ms() + 3_600_000).to_string();
+    let props = format!("__STARTDELIVERTIME\u{1}{later}\u{2}");
+    let r = call(&c, send_cmd("NotTimer", 0, b"now", &props)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let r = call(&c, pull_cmd("NotTimer", 0, 0, 0, 0)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&records(&r.body)[0].body[..], b"now");
+    b.stop().await;
+}

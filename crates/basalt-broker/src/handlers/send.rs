@@ -129,7 +129,11 @@ fn store(
                 if let Some(w) = &wait {
                     m.properties.insert(WAIT, w.clone());
                 }
-                self::finish_properties(s, &mut m);
+                // No broker-made UNIQ_KEY in a batch (RocketMQ stores its
+                // messages' properties as sent): the Go client sets none on
+                // batch members, and its send result carries the offset ids
+                // consumers must then see as the message ids.
+                m.properties.insert_pair(&s.cluster);
                 m
             })
             .collect::<Vec<_>>();
