@@ -163,6 +163,18 @@ impl Clients {
             .cloned()
     }
 
+    /// The connection of the producer with `client_id`, in any group
+    /// (RocketMQ's `ProducerManager.findChannel`: where a requester waits
+    /// for its replies).
+    pub fn producer_by_client_id(&self, client_id: &str) -> Option<Arc<Connection>> {
+        self.producers
+            .read()
+            .values()
+            .flat_map(|members| members.values())
+            .find(|c| c.client_id == client_id)
+            .map(|c| Arc::clone(&c.conn))
+    }
+
     pub fn producer_group(&self, group: &str) -> Vec<ClientChannel> {
         self.producers
             .read()

@@ -39,6 +39,9 @@ pub enum BrokerError {
     /// A lookup by id found nothing; Java answers SYSTEM_ERROR here.
     #[error("{0}")]
     MessageNotFound(String),
+    /// A reply could not be handed to its requester.
+    #[error("{0}")]
+    ReplyNotPushed(String),
     #[error("{0}")]
     Startup(String),
     /// A blocking task (file work moved off the executor) panicked or was cancelled.

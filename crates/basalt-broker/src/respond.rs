@@ -15,7 +15,8 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         BrokerError::Protocol(_)
         | BrokerError::NoConsumer(_)
         | BrokerError::FilterUnsupported(_)
-        | BrokerError::MessageNotFound(_) => ResponseCode::SystemError,
+        | BrokerError::MessageNotFound(_)
+        | BrokerError::ReplyNotPushed(_) => ResponseCode::SystemError,
         BrokerError::Store(e) => return store_error(e),
         BrokerError::File(_)
         | BrokerError::BadConfig { .. }

@@ -13,7 +13,7 @@ use basalt_remoting::{Family, Gate, GateSender, Router};
 use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
-    add, add_async, add_unpin, admin, client, locks, offset, pull, query, send, send_back,
+    add, add_async, add_unpin, admin, client, locks, offset, pull, query, reply, send, send_back,
     transaction,
 };
 use crate::locks::Locks;
@@ -117,6 +117,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         });
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_unpin(r, code, &send_family, &send_state, send::send);
+    }
+    let reply_state = Arc::new(reply::ReplyState {
+        send: Arc::clone(&send_state),
+        clients: Arc::clone(clients),
+    });
+    for code in [C::SendReplyMessage, C::SendReplyMessageV2] {
+        r = add_async(r, code, &send_family, &reply_state, reply::reply);
     }
     let end_state = Arc::new(transaction::EndState {
         store: store.clone(),

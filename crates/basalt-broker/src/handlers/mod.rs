@@ -7,6 +7,7 @@ pub mod locks;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod send;
 pub mod send_back;
 pub mod transaction;

@@ -226,7 +226,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     m.properties.insert_pair(&s.cluster);
 }
 
-fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool), BrokerError> {
+pub(crate) fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool), BrokerError> {
     if s.broker_permission & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the broker[{}] sending message is forbidden",
@@ -281,7 +281,11 @@ pub fn random_queue(queues: i32) -> i32 {
 }
 
 /// A negative queue id lets the broker choose; otherwise it must exist.
-fn pick_queue(topic: &str, config: SendView, requested: i32) -> Result<i32, BrokerError> {
+pub(crate) fn pick_queue(
+    topic: &str,
+    config: SendView,
+    requested: i32,
+) -> Result<i32, BrokerError> {
     let max = config.read_queue_nums.max(config.write_queue_nums);
     if requested < 0 {
         return Ok(random_queue(config.write_queue_nums));

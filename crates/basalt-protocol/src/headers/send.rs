@@ -162,7 +162,9 @@ impl<'a> SendHeader<'a> {
     pub fn decode(code: RequestCode, ext: &'a ExtFields) -> Result<Self, ProtocolError> {
         let letters = matches!(
             code,
-            RequestCode::SendMessageV2 | RequestCode::SendBatchMessage
+            RequestCode::SendMessageV2
+                | RequestCode::SendBatchMessage
+                | RequestCode::SendReplyMessageV2
         );
         let key_of = |f: SendField| {
             let (letter, name) = f.keys();
@@ -269,6 +271,27 @@ command_header! {
         pub origin_topic: Option<String> => "originTopic",
         pub unit_mode: Option<bool> => "unitMode",
         pub max_reconsume_times: Option<i32> => "maxReconsumeTimes",
+    }
+}
+
+command_header! {
+    /// PUSH_REPLY_MESSAGE_TO_CLIENT (326): a reply the broker hands to the
+    /// requester's connection (RocketMQ's `ReplyMessageRequestHeader`).
+    pub struct ReplyMessageRequest {
+        pub producer_group: String => "producerGroup",
+        pub topic: String => "topic",
+        pub default_topic: String => "defaultTopic",
+        pub default_topic_queue_nums: i32 => "defaultTopicQueueNums",
+        pub queue_id: i32 => "queueId",
+        pub sys_flag: i32 => "sysFlag",
+        pub born_timestamp: i64 => "bornTimestamp",
+        pub flag: i32 => "flag",
+        pub properties: Option<String> => "properties",
+        pub reconsume_times: Option<i32> => "reconsumeTimes",
+        pub unit_mode: Option<bool> => "unitMode",
+        pub born_host: String => "bornHost",
+        pub store_host: String => "storeHost",
+        pub store_timestamp: i64 => "storeTimestamp",
     }
 }
 

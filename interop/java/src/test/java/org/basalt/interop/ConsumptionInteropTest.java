@@ -164,6 +164,36 @@ class ConsumptionInteropTest {
         return out;
     }
 
+    /** Request-reply: DefaultMQProducer.request answered by a consumer through MessageUtil.createReplyMessage. */
+    @Test
+    void requestIsAnsweredThroughTheReplyTopic() throws Exception {
+        String topic = createTopic("InteropRequest", 2);
+        String group = "interop_request_" + System.nanoTime();
+        DefaultMQProducer replier = new DefaultMQProducer("interop_replier_" + System.nanoTime());
+        replier.setNamesrvAddr(namesrv);
+        replier.setInstanceName("r-" + UUID.randomUUID());
+        replier.start();
+        DefaultMQPushConsumer responder = pushConsumer(group, topic, (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                byte[] body = ("re:" + new String(m.getBody(), StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+                try {
+                    replier.send(org.apache.rocketmq.client.utils.MessageUtil.createReplyMessage(m, body));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        responder.start();
+        try {
+            Message answer = producer.request(new Message(topic, "ping".getBytes(StandardCharsets.UTF_8)), 30_000);
+            assertEquals("re:ping", new String(answer.getBody(), StandardCharsets.UTF_8));
+        } finally {
+            responder.shutdown();
+            replier.shutdown();
+        }
+    }
+
     /** mqadmin getBrokerConfig: the broker's and the store's settings as properties. */
     @Test
     void getBrokerConfigListsBrokerAndStoreSettings() throws Exception {
