@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_message::{MessageExtBrokerInner, Properties};
+use basalt_message::Properties;
 use basalt_protocol::headers::send::{ReplyMessageRequest, SendHeader, SendMessageResponse};
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use basalt_remoting::Request;
@@ -36,21 +36,8 @@ pub async fn reply(s: Arc<ReplyState>, req: Request) -> Outcome {
     let h = SendHeader::decode(code, &req.cmd.ext_fields)?;
     let (view, _) = send::check(&s.send, &h)?;
     let queue_id = send::pick_queue(h.topic, view, h.queue_id)?;
-    let mut properties = Properties::parse(h.properties.unwrap_or(""));
-    let pushed = push(&s, &req, &h, queue_id, &mut properties).await;
-    let msg = MessageExtBrokerInner {
-        properties,
-        topic: h.topic.to_owned(),
-        queue_id,
-        flag: h.flag,
-        body: req.cmd.body.clone(),
-        sys_flag: h.sys_flag,
-        born_timestamp: h.born_timestamp,
-        born_host: req.conn.peer(),
-        store_host: s.send.store_host,
-        reconsume_times: h.reconsume_times.unwrap_or(0),
-        prepared_transaction_offset: 0,
-    };
+    let mut msg = send::message_of(&s.send, &req, &h, queue_id);
+    let pushed = push(&s, &req, &h, queue_id, &mut msg.properties).await;
     // Stored whether or not the push worked, as RocketMQ does; a failed
     // store does not change the answer (the requester has it or not).
     if let Err(e) = s.send.store.put(msg).await {

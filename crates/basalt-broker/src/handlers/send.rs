@@ -93,19 +93,7 @@ fn store(
     let code = req.cmd.request_code();
     let queue_id = pick_queue(h.topic, topic, h.queue_id)?;
     let batch = code == RequestCode::SendBatchMessage || h.batch == Some(true);
-    let base = MessageExtBrokerInner {
-        properties: Properties::parse(h.properties.unwrap_or("")),
-        topic: h.topic.to_owned(),
-        queue_id,
-        flag: h.flag,
-        body: req.cmd.body.clone(),
-        sys_flag: h.sys_flag,
-        born_timestamp: h.born_timestamp,
-        born_host: req.conn.peer(),
-        store_host: s.store_host,
-        reconsume_times: h.reconsume_times.unwrap_or(0),
-        prepared_transaction_offset: 0,
-    };
+    let base = message_of(s, req, &h, queue_id);
     let appended = if batch {
         if base.topic.starts_with(RETRY_PREFIX) {
             return Err(BrokerError::MessageIllegal(
@@ -215,6 +203,29 @@ fn too_large(size: usize, max: usize) -> BrokerError {
     BrokerError::MessageIllegal(format!(
         "the message body size {size} is over the max message size {max}"
     ))
+}
+
+/// The message a send request carries, as sent: header fields, body, and
+/// the connection's peer as born host.
+pub(crate) fn message_of(
+    s: &SendState,
+    req: &Request,
+    h: &SendHeader<'_>,
+    queue_id: i32,
+) -> MessageExtBrokerInner {
+    MessageExtBrokerInner {
+        properties: Properties::parse(h.properties.unwrap_or("")),
+        topic: h.topic.to_owned(),
+        queue_id,
+        flag: h.flag,
+        body: req.cmd.body.clone(),
+        sys_flag: h.sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host: req.conn.peer(),
+        store_host: s.store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+    }
 }
 
 /// Adds what the broker owns: a UNIQ_KEY if the producer sent none, and the
