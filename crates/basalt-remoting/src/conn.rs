@@ -402,9 +402,9 @@ async fn read_loop(
     router.closed(&conn);
 }
 
-/// Starts a request in place (see [`Router::start`]). A handler that
-/// panics loses its request (`None`), as it would in a task of its own,
-/// and not the connection.
+/// Starts a request in place (see [`Router::start`], which answers a
+/// panicking handler SYSTEM_ERROR). Should the router itself panic, the
+/// request is lost (`None`), not the connection.
 async fn start_request(router: &Router, req: Request) -> Option<Started> {
     let mut req = Some(req);
     std::future::poll_fn(|cx| {
@@ -412,7 +412,7 @@ async fn start_request(router: &Router, req: Request) -> Option<Started> {
             std::panic::catch_unwind(AssertUnwindSafe(|| router.start(req, cx))).ok()
         });
         if started.is_none() {
-            tracing::error!("request handler panicked; request dropped");
+            tracing::error!("request routing panicked; request dropped");
         }
         Poll::Ready(started)
     })

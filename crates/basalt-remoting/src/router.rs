@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::task::Context;
 
 use basalt_protocol::command::FLAG_RESPONSE;
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
+use futures::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::hold::{Gate, Outbound, Reply};
@@ -279,14 +281,30 @@ impl Router {
                 meta.finish(reply, permit)
             }));
         };
-        match handler(req, cx) {
-            Poll::Ready(reply) => Started::Now(meta.finish(reply, Some(permit))),
-            Poll::Pending(fut) => Started::Later(Box::pin(async move {
-                let reply = fut.await;
+        // A handler that panics is answered SYSTEM_ERROR, as RocketMQ
+        // answers a processor's exception: the client learns at once
+        // instead of at its timeout.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handler(req, cx))) {
+            Err(_) => Started::Now(meta.finish(handler_failed(meta.code), Some(permit))),
+            Ok(Poll::Ready(reply)) => Started::Now(meta.finish(reply, Some(permit))),
+            Ok(Poll::Pending(fut)) => Started::Later(Box::pin(async move {
+                let reply = AssertUnwindSafe(fut)
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| handler_failed(meta.code));
                 meta.finish(reply, Some(permit))
             })),
         }
     }
+}
+
+fn handler_failed(code: i32) -> Reply {
+    tracing::error!(request = code, "request handler panicked");
+    RemotingCommand::response(
+        ResponseCode::SystemError,
+        format!("request {code} failed inside the server"),
+    )
+    .into()
 }
 
 /// A started request (see [`Router::start`]).
