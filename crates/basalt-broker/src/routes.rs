@@ -36,9 +36,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     // put waits for its group commit, and every waiter joins the same
     // fsync, so a small limit would cap a group commit at that many records
     // (Java's send path waits on a future, not a pool thread).
-    let send_family = Family::new("send", 4096, 10_000);
-    let pull_family = Family::new("pull", 65_536, 100_000);
-    let client_family = Family::new("client", 16, 50_000);
+    // How long a request may wait for its family, as RocketMQ's fast
+    // failure cleans its queues (waitTimeMillsInSendQueue 200 ms,
+    // ...PullQueue 5 s, ...HeartbeatQueue 31 s): past it the client is
+    // told SYSTEM_BUSY and retries elsewhere instead of timing out.
+    let send_family = Family::with_max_wait("send", 4096, 10_000, Some(Duration::from_millis(200)));
+    let pull_family = Family::with_max_wait("pull", 65_536, 100_000, Some(Duration::from_secs(5)));
+    let client_family = Family::with_max_wait("client", 16, 50_000, Some(Duration::from_secs(31)));
     let admin_family = Family::new("admin", 8, 10_000);
     let query_family = Family::new("query", 8, 10_000);
 

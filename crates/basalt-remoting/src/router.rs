@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Context;
+use std::time::Duration;
 
 use basalt_protocol::command::FLAG_RESPONSE;
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode, SerializeType};
@@ -59,21 +60,37 @@ type BurstHook = Arc<dyn Fn() + Send + Sync>;
 
 /// A group of request codes that share a concurrency limit, like one of
 /// Java's processor thread pools. Requests beyond `limit` wait; beyond
-/// `limit + queue` waiting they are refused with SYSTEM_BUSY.
+/// `limit + queue` waiting, or waiting longer than the family's wait
+/// limit, they are refused with SYSTEM_BUSY, which clients take as a cue
+/// to retry elsewhere.
 pub struct Family {
     name: &'static str,
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
+    max_wait: Option<Duration>,
 }
 
 impl Family {
     pub fn new(name: &'static str, limit: usize, queue: usize) -> Arc<Self> {
+        Self::with_max_wait(name, limit, queue, None)
+    }
+
+    /// A family whose requests wait for a permit at most `max_wait`
+    /// (RocketMQ's `waitTimeMillsInSendQueue` and friends, enforced by its
+    /// `BrokerFastFailure`).
+    pub fn with_max_wait(
+        name: &'static str,
+        limit: usize,
+        queue: usize,
+        max_wait: Option<Duration>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             name,
             permits: Arc::new(Semaphore::new(limit.max(1))),
             waiting: AtomicUsize::new(0),
             queue,
+            max_wait,
         })
     }
 
@@ -100,11 +117,26 @@ impl Family {
                     );
                     return (busy.into(), None);
                 }
-                let acquired = Arc::clone(&self.permits).acquire_owned().await;
-                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                let acquire = Arc::clone(&self.permits).acquire_owned();
+                let acquired = match self.max_wait {
+                    Some(max) => tokio::time::timeout(max, acquire).await,
+                    None => Ok(acquire.await),
+                };
+                let queued = self.waiting.fetch_sub(1, Ordering::AcqRel);
                 match acquired {
-                    Ok(p) => p,
+                    Ok(Ok(p)) => p,
                     Err(_) => {
+                        let busy = RemotingCommand::response(
+                            ResponseCode::SystemBusy,
+                            format!(
+                                "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms, size of queue: {}",
+                                self.max_wait.map_or(0, |d| d.as_millis()),
+                                queued
+                            ),
+                        );
+                        return (busy.into(), None);
+                    }
+                    Ok(Err(_)) => {
                         let closed = RemotingCommand::response(
                             ResponseCode::SystemBusy,
                             format!("[REJECTREQUEST]{} is closed", self.name),

@@ -167,6 +167,58 @@ async fn family_limit_refuses_beyond_its_queue() {
     assert_eq!(first.await.unwrap().response_code(), ResponseCode::Success);
 }
 
+/// A request that waits for its family longer than the family allows is
+/// answered SYSTEM_BUSY `[TIMEOUT_CLEAN_QUEUE]` (RocketMQ's fast failure),
+/// and does not run.
+#[tokio::test]
+async fn a_request_waiting_too_long_for_its_family_is_told_busy() {
+    let gate = Arc::new(Notify::new());
+    let entered = Arc::new(AtomicUsize::new(0));
+    let fam = Family::with_max_wait("slow", 1, 8, Some(Duration::from_millis(100)));
+    let (g, e) = (Arc::clone(&gate), Arc::clone(&entered));
+    let router = Router::new().route(RequestCode::HeartBeat, &fam, move |_req| {
+        let (g, e) = (Arc::clone(&g), Arc::clone(&e));
+        async move {
+            e.fetch_add(1, Ordering::SeqCst);
+            g.notified().await;
+            RemotingCommand::success()
+        }
+    });
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    let c = connect(addr, Arc::new(Router::new())).await.unwrap();
+    let c1 = Arc::clone(&c);
+    let first = tokio::spawn(async move {
+        c1.invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap()
+    });
+    basalt_testkit::eventually(Duration::from_secs(5), || {
+        let n = entered.load(Ordering::SeqCst);
+        async move { (n == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    let refused = c
+        .invoke(
+            RemotingCommand::request(RequestCode::HeartBeat),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.response_code(), ResponseCode::SystemBusy);
+    assert!(refused.remark.unwrap().starts_with("[TIMEOUT_CLEAN_QUEUE]"));
+    assert_eq!(
+        entered.load(Ordering::SeqCst),
+        1,
+        "the refused request must not run"
+    );
+    gate.notify_one();
+    assert_eq!(first.await.unwrap().response_code(), ResponseCode::Success);
+}
+
 #[tokio::test]
 async fn connection_limit_and_idle_close() {
     let fam = Family::new("t", 4, 16);
