@@ -67,6 +67,11 @@ pub struct BrokerConfig {
     pub transaction_check_max: i32,
     /// Where `config/*.json` live (`storePathRootDir`). Default: `<data-dir>/store`.
     pub store_path_root_dir: PathBuf,
+    /// `regionId`, answered to every send (`MSG_REGION`, read by message
+    /// tracing). Default: `DefaultRegion`.
+    pub region_id: String,
+    /// `traceOn`, answered to every send (`TRACE_ON`). Default: true.
+    pub trace_on: bool,
 }
 
 impl BrokerConfig {
@@ -97,6 +102,8 @@ impl BrokerConfig {
             transaction_time_out: 6_000,
             transaction_check_max: 15,
             store_path_root_dir: data_dir.join("store"),
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
         }
     }
 
@@ -134,6 +141,8 @@ impl BrokerConfig {
             "transactionTimeOut" => self.transaction_time_out = parse(key, v)?,
             "transactionCheckMax" => self.transaction_check_max = parse(key, v)?,
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
+            "regionId" => self.region_id = v.to_owned(),
+            "traceOn" => self.trace_on = parse(key, v)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -199,6 +208,8 @@ impl BrokerConfig {
                 "storePathRootDir",
                 self.store_path_root_dir.display().to_string(),
             ),
+            ("regionId", self.region_id.clone()),
+            ("traceOn", self.trace_on.to_string()),
         ]
     }
 

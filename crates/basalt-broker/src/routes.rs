@@ -62,6 +62,8 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         schedule: Arc::clone(schedule),
         timer_max_delay: Duration::from_secs(config.timer_max_delay_sec),
         locks: Arc::clone(&lock_state),
+        region_id: config.region_id.clone(),
+        trace_on: if config.trace_on { "true" } else { "false" },
     });
     let send_back_state = Arc::new(send_back::SendBackState {
         store: store.clone(),

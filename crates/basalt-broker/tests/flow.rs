@@ -757,3 +757,20 @@ async fn batch_properties_are_kept_and_start_deliver_time_is_not_a_timer() {
     assert_eq!(&records(&r.body)[0].body[..], b"now");
     b.stop().await;
 }
+
+/// `regionId` and `traceOn` are answered to every send (RocketMQ's
+/// MSG_REGION and TRACE_ON, read by message tracing).
+#[tokio::test]
+async fn sends_answer_the_configured_region_and_trace_switch() {
+    let b = start(|c, _| {
+        c.set("regionId", "eu-west").unwrap();
+        c.set("traceOn", "false").unwrap();
+    })
+    .await;
+    let c = client(b.addr).await;
+    let r = call(&c, send_cmd("Region", 0, b"x", "")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(r.ext_fields.get("MSG_REGION"), Some("eu-west"));
+    assert_eq!(r.ext_fields.get("TRACE_ON"), Some("false"));
+    b.stop().await;
+}

@@ -45,8 +45,8 @@ pub async fn reply(s: Arc<ReplyState>, req: Request) -> Outcome {
     }
     pushed?;
     let mut reply = RemotingCommand::response(ResponseCode::Success, None);
-    reply.ext_fields.insert("MSG_REGION", "DefaultRegion");
-    reply.ext_fields.insert("TRACE_ON", "true");
+    reply.ext_fields.insert("MSG_REGION", &s.send.region_id);
+    reply.ext_fields.insert("TRACE_ON", s.send.trace_on);
     // "0" and offset 0, as RocketMQ answers (the client decodes the id).
     Ok(reply.with_header(&SendMessageResponse {
         msg_id: "0".into(),

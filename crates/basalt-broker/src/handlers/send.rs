@@ -43,6 +43,9 @@ pub struct SendState {
     /// Orderly consumers' queue locks: a group holding one sends exhausted
     /// retries to its DLQ.
     pub locks: Arc<crate::locks::Locks>,
+    /// `regionId` and `traceOn`, answered to every send.
+    pub region_id: String,
+    pub trace_on: &'static str,
 }
 
 /// What [`send`] returns: an answer ready at once, or a wait first.
@@ -154,7 +157,7 @@ fn store(
 }
 
 fn held(s: &SendState, a: Appended, queue_id: i32, uniq: Option<&str>) -> Reply {
-    let cmd = respond(s.store_host, &a.outcome, queue_id, uniq);
+    let cmd = respond(s, &a.outcome, queue_id, uniq);
     match a.durable_at {
         Some(until) => Reply::Held { cmd, until },
         None => Reply::Now(cmd),
@@ -311,7 +314,7 @@ pub(crate) fn pick_queue(
 }
 
 fn respond(
-    store_host: SocketAddr,
+    s: &SendState,
     outcome: &PutOutcome,
     queue_id: i32,
     uniq: Option<&str>,
@@ -324,7 +327,7 @@ fn respond(
         .appended
         .first()
         .map_or(0, |a| i64::try_from(a.queue_offset).unwrap_or(i64::MAX));
-    let id = |a: &AppendResult| OffsetMsgId::new(store_host, a.phys_offset as i64);
+    let id = |a: &AppendResult| OffsetMsgId::new(s.store_host, a.phys_offset as i64);
     let one;
     let joined;
     let msg_id = if let [a] = outcome.appended.as_slice() {
@@ -344,8 +347,8 @@ fn respond(
     let mut reply = RemotingCommand::response(code, None);
     reply.ext_fields = basalt_protocol::ExtFields::with_capacity(6);
     // Upper-case keys sort first: inserted in key order, each is a push.
-    reply.ext_fields.insert("MSG_REGION", "DefaultRegion");
-    reply.ext_fields.insert("TRACE_ON", "true");
+    reply.ext_fields.insert("MSG_REGION", &s.region_id);
+    reply.ext_fields.insert("TRACE_ON", s.trace_on);
     SendMessageResponseRef {
         msg_id,
         queue_id,
