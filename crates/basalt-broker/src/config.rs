@@ -224,11 +224,16 @@ impl BrokerConfig {
     }
 }
 
+/// `value` as a `T`; booleans in any case (Java's `Boolean.parseBoolean`
+/// reads `True`, which RocketMQ's own example configs use).
 fn parse<T: FromStr>(key: &str, value: &str) -> Result<T, BrokerError> {
-    value.parse().map_err(|_| BrokerError::BadConfig {
-        key: key.to_owned(),
-        value: value.to_owned(),
-    })
+    let v = value.trim();
+    v.parse()
+        .or_else(|_| v.to_ascii_lowercase().parse())
+        .map_err(|_| BrokerError::BadConfig {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
 }
 
 #[cfg(test)]
@@ -248,5 +253,11 @@ mod tests {
             );
         }
         assert_eq!(again.pairs(), c.pairs());
+        // Booleans in any case, as Java reads them.
+        assert!(again.set("autoCreateTopicEnable", "False").unwrap());
+        assert!(!again.auto_create_topic_enable);
+        assert!(again.set("traceOn", "TRUE").unwrap());
+        assert!(again.trace_on);
+        assert!(again.set("traceOn", "yes").is_err());
     }
 }

@@ -84,9 +84,14 @@ impl NamesrvConfig {
     }
 }
 
+/// `value` as a `T`; booleans in any case (Java's `Boolean.parseBoolean`
+/// reads `True`, which RocketMQ's own example configs use).
 fn parse<T: FromStr>(key: &str, value: &str) -> Result<T, NamesrvError> {
-    value.trim().parse().map_err(|_| NamesrvError::BadConfig {
-        key: key.to_owned(),
-        value: value.to_owned(),
-    })
+    let v = value.trim();
+    v.parse()
+        .or_else(|_| v.to_ascii_lowercase().parse())
+        .map_err(|_| NamesrvError::BadConfig {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
 }

@@ -40,6 +40,9 @@ pub struct StoreConfig {
     /// Root of `commitlog/`, `consumequeue/`, `index/`, `checkpoint`, `abort`.
     /// Default: `$HOME/store`.
     pub store_path_root_dir: PathBuf,
+    /// Where the CommitLog files are, when not `<root>/commitlog` (one
+    /// directory; RocketMQ's comma-separated list of several is refused).
+    pub store_path_commit_log: Option<PathBuf>,
     /// CommitLog file size in bytes. Default: 1 GiB (1073741824).
     pub mapped_file_size_commit_log: u64,
     /// ConsumeQueue file size in bytes, a multiple of 20. Default: 300000 x 20 = 6000000.
@@ -117,7 +120,9 @@ pub struct StoreConfig {
     pub max_index_num: u32,
     /// Index `KEYS`/`UNIQ_KEY` into IndexFiles. Default: true.
     pub message_index_enable: bool,
-    /// Verify body CRCs while recovering. Default: true.
+    /// Verify body CRCs while recovering (`checkCRCOnRecover`, RocketMQ's
+    /// spelling). Default: true.
+    #[serde(rename = "checkCRCOnRecover", alias = "checkCrcOnRecover")]
     pub check_crc_on_recover: bool,
     /// Delay of each level for scheduled messages (units s/m/h/d).
     /// Default: "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h".
@@ -132,6 +137,7 @@ impl Default for StoreConfig {
         let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
         Self {
             store_path_root_dir: home.join("store"),
+            store_path_commit_log: None,
             mapped_file_size_commit_log: 1024 * 1024 * 1024,
             mapped_file_size_consume_queue: 300_000 * 20,
             flush_disk_type: FlushDiskType::AsyncFlush,
@@ -199,7 +205,9 @@ impl StoreConfig {
                     .parse::<u64>()
                     .map(Value::from)
                     .map_err(|_| bad(key, raw))?,
+                // Any case, as Java's Boolean.parseBoolean reads `True`.
                 Some(Value::Bool(_)) => raw
+                    .to_ascii_lowercase()
                     .parse::<bool>()
                     .map(Value::from)
                     .map_err(|_| bad(key, raw))?,
@@ -219,7 +227,9 @@ impl StoreConfig {
     }
 
     pub(crate) fn commit_log_dir(&self) -> PathBuf {
-        self.store_path_root_dir.join("commitlog")
+        self.store_path_commit_log
+            .clone()
+            .unwrap_or_else(|| self.store_path_root_dir.join("commitlog"))
     }
 
     pub(crate) fn consume_queue_dir(&self) -> PathBuf {
@@ -242,6 +252,13 @@ impl StoreConfig {
         }
         if self.max_hash_slot_num == 0 || self.max_index_num < 2 {
             return bad("maxHashSlotNum must be > 0 and maxIndexNum > 1");
+        }
+        if self
+            .store_path_commit_log
+            .as_ref()
+            .is_some_and(|p| p.to_string_lossy().contains(','))
+        {
+            return bad("storePathCommitLog with several directories is not supported");
         }
         // The flusher sleeps up to this long between syncs under load: a
         // typo of a few zeros would stall every SYNC_FLUSH send.
@@ -275,6 +292,19 @@ mod tests {
         assert_eq!(unknown, ["brokerClusterName"]);
         assert!(StoreConfig::from_properties([("syncFlushTimeout", "soon")]).is_err());
         assert!(StoreConfig::from_properties([("flushDiskType", "NEVER")]).is_err());
+        // RocketMQ's spellings and its case-blind booleans.
+        let (java, unknown) = StoreConfig::from_properties([
+            ("checkCRCOnRecover", "False"),
+            ("storePathCommitLog", "/disk2/commitlog"),
+            ("messageIndexEnable", "TRUE"),
+        ])
+        .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        assert!(!java.check_crc_on_recover);
+        assert!(java.message_index_enable);
+        assert_eq!(java.commit_log_dir(), PathBuf::from("/disk2/commitlog"));
+        let (several, _) = StoreConfig::from_properties([("storePathCommitLog", "/a,/b")]).unwrap();
+        assert!(several.validate().is_err());
         let (slow, _) =
             StoreConfig::from_properties([("groupCommitDelayMicros", "700000000")]).unwrap();
         assert!(slow.validate().is_err());

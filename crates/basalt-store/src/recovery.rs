@@ -171,6 +171,17 @@ fn crash_start(s: &Shared, segs: &[Arc<Segment>], cp: &CheckpointData) -> usize 
 
 pub(crate) fn recover(s: &Shared, crashed: bool, cp: &CheckpointData) -> Result<RecoveryReport> {
     let segs = s.commitlog.segments().snapshot();
+    // Queues with no CommitLog at all: the log is elsewhere (a
+    // storePathCommitLog not given, a wrong root), not gone. Recovering
+    // would trim every queue to the empty log's end, deleting them.
+    let queues = s.queues.all();
+    if segs.is_empty() && queues.iter().any(|(_, _, cq)| cq.max_offset() > 0) {
+        return Err(StoreError::Config(format!(
+            "{} holds no CommitLog file but {} consume queues have entries: is storePathCommitLog (or storePathRootDir) pointing at the right place?",
+            s.config.commit_log_dir().display(),
+            queues.len()
+        )));
+    }
     let from = if crashed {
         crash_start(s, &segs, cp)
     } else {

@@ -665,3 +665,42 @@ async fn a_queue_offset_the_log_cannot_hold_is_refused_not_padded() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
 }
+
+/// The CommitLog where `storePathCommitLog` puts it; and a store whose
+/// CommitLog is not where it is looked for (the key left out after a
+/// migration) refuses to open instead of trimming every queue to an empty
+/// log, which deleted them.
+#[tokio::test]
+async fn the_commit_log_lives_where_configured_and_a_missing_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("disk2").join("commitlog");
+    let with_log = || StoreConfig {
+        store_path_commit_log: Some(elsewhere.clone()),
+        ..cfg(dir.path())
+    };
+    let store = Store::open(with_log()).unwrap();
+    for i in 0..20 {
+        store.put(msg("Moved", 0, format!("m{i}"))).await.unwrap();
+    }
+    store.shutdown().unwrap();
+    drop(store);
+    assert!(commitlog_files_in(&elsewhere) >= 1);
+    assert!(!dir.path().join("commitlog").exists());
+
+    match Store::open(cfg(dir.path())) {
+        Err(StoreError::Config(reason)) => {
+            assert!(reason.contains("storePathCommitLog"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+    }
+    // Nothing was trimmed: configured again, every message is there.
+    let store = Store::open(with_log()).unwrap();
+    assert_eq!(store.max_offset("Moved", 0), 20);
+    let r = store.get("Moved", 0, 0, 100, usize::MAX);
+    assert_eq!(r.messages.len(), 20);
+    store.shutdown().unwrap();
+}
+
+fn commitlog_files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}

@@ -58,8 +58,10 @@ pub struct RoleArgs {
     /// Broker port (`listenPort` of broker.conf); 0 picks a free one.
     #[arg(long, env = "BASALT_BROKER_PORT")]
     pub broker_port: Option<u16>,
-    /// Name servers for a broker (`namesrvAddr`), `;`-separated.
-    #[arg(short = 'n', long = "namesrv-addr", env = "NAMESRV_ADDR")]
+    /// Name servers for a broker (`namesrvAddr`), `;`-separated. Wins over
+    /// the config file, which wins over the NAMESRV_ADDR environment
+    /// variable (RocketMQ's order).
+    #[arg(short = 'n', long = "namesrv-addr")]
     pub namesrv_addr: Option<String>,
     /// Address to bind.
     #[arg(long, env = "BASALT_BIND", default_value = "0.0.0.0")]

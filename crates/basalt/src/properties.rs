@@ -42,9 +42,11 @@ pub fn parse(text: &str) -> Vec<(String, String)> {
 }
 
 pub fn load(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path)
+    let raw = std::fs::read(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    Ok(parse(&text))
+    // Java reads properties files as ISO-8859-1 and never fails on a byte;
+    // a comment in another encoding must not stop the start.
+    Ok(parse(&String::from_utf8_lossy(&raw)))
 }
 
 #[cfg(test)]

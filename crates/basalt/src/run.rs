@@ -44,7 +44,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
-    let mut cfg = configs(&args, with_namesrv, with_broker)?;
+    let mut cfg = configs(
+        &args,
+        with_namesrv,
+        with_broker,
+        std::env::var("NAMESRV_ADDR").ok(),
+    )?;
     let mut ready = Ready {
         pid: std::process::id(),
         ..Ready::default()
@@ -139,9 +144,25 @@ async fn join_opt(task: &mut Option<JoinHandle<anyhow::Result<()>>>) -> anyhow::
     }
 }
 
-fn configs(args: &RoleArgs, with_namesrv: bool, with_broker: bool) -> anyhow::Result<Configs> {
+/// The roles' settings: defaults, then `env_namesrv` (NAMESRV_ADDR), the
+/// config file, then the flags.
+fn configs(
+    args: &RoleArgs,
+    with_namesrv: bool,
+    with_broker: bool,
+    env_namesrv: Option<String>,
+) -> anyhow::Result<Configs> {
     let mut namesrv = NamesrvConfig::new(&args.data_dir);
     let mut broker = BrokerConfig::new(&args.data_dir);
+    // NAMESRV_ADDR is only the starting value (RocketMQ: the file and then
+    // -n override it), and only for a broker on its own: the quickstart's
+    // `export NAMESRV_ADDR=localhost:9876` for mqadmin must not send a
+    // production broker, or an embedded one, elsewhere.
+    if with_broker && !with_namesrv {
+        if let Some(addrs) = &env_namesrv {
+            broker.set("namesrvAddr", addrs)?;
+        }
+    }
     let pairs = match &args.config {
         Some(path) => properties::load(path)?,
         None => Vec::new(),
@@ -243,5 +264,43 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::RoleArgs;
+
+    fn args(config: Option<PathBuf>, namesrv_addr: Option<&str>) -> RoleArgs {
+        RoleArgs {
+            data_dir: PathBuf::from("/tmp/basalt-test-data"),
+            config,
+            namesrv_port: None,
+            broker_port: None,
+            namesrv_addr: namesrv_addr.map(str::to_owned),
+            bind: "127.0.0.1".into(),
+        }
+    }
+
+    #[test]
+    fn namesrv_addr_comes_from_flag_then_file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("broker.conf");
+        std::fs::write(
+            &conf,
+            b"namesrvAddr=file:9876\n# a comment in GBK: \xd6\xd0\xce\xc4 \xff\n",
+        )
+        .unwrap();
+        let env = || Some("env:9876".to_owned());
+        let with_file = configs(&args(Some(conf.clone()), None), false, true, env()).unwrap();
+        assert_eq!(with_file.broker.namesrv_addr, ["file:9876"]);
+        let flag = configs(&args(Some(conf), Some("flag:9876")), false, true, env()).unwrap();
+        assert_eq!(flag.broker.namesrv_addr, ["flag:9876"]);
+        let only_env = configs(&args(None, None), false, true, env()).unwrap();
+        assert_eq!(only_env.broker.namesrv_addr, ["env:9876"]);
+        // The embedded broker registers with its own name server.
+        let embedded = configs(&args(None, None), true, true, env()).unwrap();
+        assert!(embedded.broker.namesrv_addr.is_empty());
     }
 }
