@@ -774,3 +774,41 @@ async fn sends_answer_the_configured_region_and_trace_switch() {
     assert_eq!(r.ext_fields.get("TRACE_ON"), Some("false"));
     b.stop().await;
 }
+
+/// QUERY_MESSAGE as RocketMQ 5.5: `indexType` "T" looks the key up as a
+/// tag (`mqadmin queryMsgByKey -p T`), and matches come oldest first.
+#[tokio::test]
+async fn queries_by_tag_and_in_store_order() {
+    use basalt_protocol::headers::client::QueryMessageRequest;
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    for body in [&b"first"[..], b"second"] {
+        let props = "KEYS\u{1}order-1\u{2}TAGS\u{1}TagA\u{2}";
+        let r = call(&c, send_cmd("Queried", 0, body, props)).await;
+        assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    }
+    let query = |key: &str, index_type: Option<&str>| {
+        RemotingCommand::request(RequestCode::QueryMessage).with_header(&QueryMessageRequest {
+            topic: "Queried".into(),
+            key: key.into(),
+            max_num: 32,
+            begin_timestamp: 0,
+            end_timestamp: i64::MAX,
+            index_type: index_type.map(str::to_owned),
+        })
+    };
+    for (key, index_type) in [("order-1", None), ("TagA", Some("T"))] {
+        let r = call(&c, query(key, index_type)).await;
+        assert_eq!(
+            r.response_code(),
+            ResponseCode::Success,
+            "{key}: {:?}",
+            r.remark
+        );
+        let bodies: Vec<_> = records(&r.body).into_iter().map(|r| r.body).collect();
+        assert_eq!(bodies, [&b"first"[..], &b"second"[..]], "{key}");
+    }
+    let r = call(&c, query("TagA", None)).await;
+    assert_eq!(r.response_code(), ResponseCode::QueryNotFound);
+    b.stop().await;
+}

@@ -175,20 +175,43 @@ impl Store {
     /// The first queue offset whose record was stored at or after
     /// `timestamp` (binary search); the max offset when none was.
     pub fn offset_by_time(&self, topic: &str, queue_id: i32, timestamp: i64) -> u64 {
-        let Some(cq) = self.shared.queues.find(topic, queue_id) else {
-            return 0;
-        };
-        let (mut lo, mut hi) = (cq.min_offset(), cq.max_offset());
+        self.first_stored(topic, queue_id, |t| t >= timestamp)
+            .map_or(0, |(first, _, _)| first)
+    }
+
+    /// RocketMQ's upper boundary for `timestamp`: the last queue offset
+    /// stored at or before it (the last of equal times; the last entry
+    /// when all are older), within the queue's bounds.
+    pub fn offset_by_time_upper(&self, topic: &str, queue_id: i32, timestamp: i64) -> u64 {
+        self.first_stored(topic, queue_id, |t| t > timestamp)
+            .map_or(0, |(first, min, max)| {
+                first
+                    .saturating_sub(1)
+                    .clamp(min, max.saturating_sub(1).max(min))
+            })
+    }
+
+    /// The first queue offset whose store time passes `after` (binary
+    /// search; the max offset when none does), with the queue's min and max.
+    fn first_stored(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        after: impl Fn(i64) -> bool,
+    ) -> Option<(u64, u64, u64)> {
+        let cq = self.shared.queues.find(topic, queue_id)?;
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        let (mut lo, mut hi) = (min, max);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             // Unreadable entries (deleted or padding) count as older.
-            if self.timestamp_of(&cq, mid).is_some_and(|t| t >= timestamp) {
+            if self.timestamp_of(&cq, mid).is_some_and(&after) {
                 hi = mid;
             } else {
                 lo = mid + 1;
             }
         }
-        lo
+        Some((lo, min, max))
     }
 
     /// Records of `topic` carrying `key` (a `KEYS` token or the `UNIQ_KEY`)
@@ -234,6 +257,8 @@ impl Store {
         };
         let mut out = Vec::new();
         // The index matches hashes; confirm against the stored record.
+        // The newest `max` matches, given oldest first as RocketMQ sorts
+        // them (a client taking the first of a re-sent id gets the original).
         for phys in index.query(full_key, max.saturating_mul(2), begin_ms, end_ms) {
             if out.len() >= max {
                 break;
@@ -242,10 +267,11 @@ impl Store {
                 .ok()
                 .and_then(|p| self.shared.commitlog.record_at(p));
             if let Some((bytes, _)) = found.filter(|(_, r)| matches(r)) {
-                out.push(bytes);
+                out.push((phys, bytes));
             }
         }
-        out
+        out.sort_by_key(|(phys, _)| *phys);
+        out.into_iter().map(|(_, bytes)| bytes).collect()
     }
 
     /// Decodes a stored record (for tools and tests).

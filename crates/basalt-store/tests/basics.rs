@@ -398,3 +398,41 @@ async fn a_forced_retention_pass_deletes_one_batch_of_files() {
     assert_eq!(store.commit_log_min_offset(), 4 * file);
     store.shutdown().unwrap();
 }
+
+/// The upper boundary of a time search, as RocketMQ's: the last offset
+/// stored at or before the time (the last of equal times), the last entry
+/// when all are older, the first when all are newer. Checked against the
+/// records' own store times, whatever they are.
+#[tokio::test]
+async fn offset_by_time_upper_is_the_last_at_or_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    for i in 0..40 {
+        store.put(msg("Upper", 0, format!("u{i}"))).await.unwrap();
+        if i % 10 == 9 {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+    }
+    let r = store.get("Upper", 0, 0, 100, usize::MAX);
+    let times: Vec<i64> = r
+        .messages
+        .iter()
+        .map(|b| decode(b).store_timestamp)
+        .collect();
+    assert_eq!(times.len(), 40);
+    let oracle = |t: i64| -> u64 { times.iter().rposition(|s| *s <= t).map_or(0, |i| i as u64) };
+    let mut probes: Vec<i64> = times.iter().flat_map(|t| [t - 1, *t, t + 1]).collect();
+    probes.extend([i64::MIN / 2, 0, i64::MAX / 2]);
+    for t in probes {
+        assert_eq!(
+            store.offset_by_time_upper("Upper", 0, t),
+            oracle(t),
+            "at {t}"
+        );
+    }
+    // The lower boundary is unchanged: the first at or after.
+    let first = times[0];
+    assert_eq!(store.offset_by_time("Upper", 0, first), 0);
+    assert_eq!(store.offset_by_time("Upper", 0, i64::MAX / 2), 40);
+    store.shutdown().unwrap();
+}

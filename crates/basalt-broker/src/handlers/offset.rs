@@ -83,11 +83,19 @@ pub fn min(s: &OffsetState, req: &Request) -> Outcome {
 
 pub fn search(s: &OffsetState, req: &Request) -> Outcome {
     let h: SearchOffsetRequest = req.cmd.header()?;
-    Ok(offset_reply(to_i64(s.store.offset_by_time(
-        &h.topic,
-        h.queue_id,
-        h.timestamp,
-    ))))
+    // RocketMQ's BoundaryType: "upper" (any case) asks for the last offset
+    // at or before the time, anything else for the first at or after it.
+    let upper = h
+        .boundary_type
+        .as_deref()
+        .is_some_and(|b| b.eq_ignore_ascii_case("upper"));
+    let offset = if upper {
+        s.store
+            .offset_by_time_upper(&h.topic, h.queue_id, h.timestamp)
+    } else {
+        s.store.offset_by_time(&h.topic, h.queue_id, h.timestamp)
+    };
+    Ok(offset_reply(to_i64(offset)))
 }
 
 pub fn earliest_time(s: &OffsetState, req: &Request) -> Outcome {

@@ -27,7 +27,13 @@ pub fn query_message(store: &Store, req: &Request) -> Outcome {
     } else {
         usize::try_from(h.max_num).unwrap_or(0).clamp(1, 64)
     };
-    let found = store.query_by_key(&h.topic, &h.key, max, h.begin_timestamp, h.end_timestamp);
+    let (from, to) = (h.begin_timestamp, h.end_timestamp);
+    let found = if h.index_type.as_deref() == Some("T") {
+        // `mqadmin queryMsgByKey -p T`: the tag index (RocketMQ 5.5).
+        store.query_by_tag(&h.topic, &h.key, max, from, to)
+    } else {
+        store.query_by_key(&h.topic, &h.key, max, from, to)
+    };
     if found.is_empty() {
         return Err(BrokerError::NotFound(format!(
             "can not find message, maybe time range not correct, topic: {} key: {}",

@@ -87,6 +87,8 @@ command_header! {
         pub max_num: i32 => "maxNum",
         pub begin_timestamp: i64 => "beginTimestamp",
         pub end_timestamp: i64 => "endTimestamp",
+        /// RocketMQ 5.5: "T" looks `key` up as a tag, "K" (or none) as a key.
+        pub index_type: Option<String> => "indexType",
     }
 }
 
