@@ -178,6 +178,10 @@ impl IndexFile {
 #[derive(Clone)]
 struct Blueprint {
     dir: PathBuf,
+    /// Where the next file is made ahead of use: outside the index
+    /// directory, which RocketMQ loads whole (a zeroed file there, newest
+    /// by name, made its queries stop before every real file).
+    ahead_path: PathBuf,
     slots: u32,
     entries: u32,
     disk: Arc<dyn Disk>,
@@ -188,20 +192,43 @@ impl Blueprint {
         HEADER as u64 + u64::from(self.slots) * 4 + u64::from(self.entries) * ENTRY as u64
     }
 
-    fn create(&self, now: i64) -> Result<IndexFile> {
+    /// Makes a file of the right size (zeros) at the ahead path, replacing
+    /// any left there.
+    fn prepare(&self) -> Result<PathBuf> {
+        let path = self.ahead_path.clone();
+        let _ = fs::remove_file(&path);
+        self.disk
+            .create_preallocated(&path, self.size())
+            .map_err(|e| {
+                let _ = fs::remove_file(&path);
+                StoreError::io("create index", &path, e)
+            })?;
+        Ok(path)
+    }
+
+    /// The next IndexFile, named for `now`: the prepared one moved into the
+    /// index directory, or one made here.
+    fn install(&self, now: i64, prepared: Option<PathBuf>) -> Result<IndexFile> {
         let mut path = self.dir.join(file_name(now));
         let mut bump = now;
         while path.exists() {
             bump += 1;
             path = self.dir.join(file_name(bump));
         }
-        let file = self
-            .disk
-            .create_preallocated(&path, self.size())
-            .map_err(|e| {
-                let _ = fs::remove_file(&path);
-                StoreError::io("create index", &path, e)
-            })?;
+        let moved = prepared.is_some_and(|from| fs::rename(&from, &path).is_ok());
+        if !moved {
+            self.disk
+                .create_preallocated(&path, self.size())
+                .map_err(|e| {
+                    let _ = fs::remove_file(&path);
+                    StoreError::io("create index", &path, e)
+                })?;
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::io("open", &path, e))?;
         let region = map_random(&path, file)?;
         Ok(IndexFile::load(region, self.slots, self.entries))
     }
@@ -240,7 +267,7 @@ impl<'a> Indexed<'a> {
 pub(crate) struct IndexService {
     blueprint: Blueprint,
     files: Mutex<Vec<IndexFile>>,
-    ahead: Mutex<Option<Receiver<Result<IndexFile>>>>,
+    ahead: Mutex<Option<Receiver<Result<PathBuf>>>>,
 }
 
 fn file_name(ms: i64) -> String {
@@ -263,10 +290,13 @@ impl IndexService {
         let (slots, entries) = (config.max_hash_slot_num, config.max_index_num);
         let blueprint = Blueprint {
             dir: dir.clone(),
+            ahead_path: config.store_path_root_dir.join(".index-ahead"),
             slots,
             entries,
             disk,
         };
+        // A file made ahead by an earlier run is made again when needed.
+        let _ = fs::remove_file(&blueprint.ahead_path);
         let size = blueprint.size();
         let mut names: Vec<_> = fs::read_dir(&dir)
             .map_err(|e| StoreError::io("list", &dir, e))?
@@ -305,10 +335,7 @@ impl IndexService {
     /// being made), else a new one now.
     fn next_file(&self, now: i64, prev: Option<&Header>) -> Result<IndexFile> {
         let ahead = self.ahead.lock().take().and_then(|rx| rx.recv().ok());
-        let mut f = match ahead {
-            Some(Ok(f)) => f,
-            _ => self.blueprint.create(now)?,
-        };
+        let mut f = self.blueprint.install(now, ahead.and_then(Result::ok))?;
         if let Some(p) = prev {
             f.header.begin_phy_offset = p.end_phy_offset;
             f.header.end_phy_offset = p.end_phy_offset;
@@ -331,7 +358,7 @@ impl IndexService {
         let spawned = std::thread::Builder::new()
             .name("basalt-index-ahead".into())
             .spawn(move || {
-                let _ = tx.send(blueprint.create(crate::append::now_ms()));
+                let _ = tx.send(blueprint.prepare());
             });
         if spawned.is_ok() {
             *ahead = Some(rx);

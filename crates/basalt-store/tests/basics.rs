@@ -256,11 +256,19 @@ async fn index_rolls_over_to_new_files() {
     let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
     cfg.max_index_num = 16;
     let store = Store::open(cfg.clone()).unwrap();
-    for i in 0..50 {
+    for i in 0..60 {
         let mut m = msg("I", 0, &b"x"[..]);
         m.properties.insert(properties::KEYS, format!("k{i}"));
         store.put(m).await.unwrap();
     }
+    // Past half of the newest file the next one is made ahead, outside
+    // the index directory.
+    let ahead = dir.path().join(".index-ahead");
+    eventually(Duration::from_secs(10), || {
+        let ahead = ahead.clone();
+        async move { ahead.exists() }
+    })
+    .await;
     let files = std::fs::read_dir(dir.path().join("index")).unwrap().count();
     assert!(files >= 3, "{files} index files");
     for i in 0..50 {
@@ -268,6 +276,15 @@ async fn index_rolls_over_to_new_files() {
         assert_eq!(hits.len(), 1, "k{i}");
     }
     store.shutdown().unwrap();
+    // Every file in the index directory is one in use: RocketMQ loads the
+    // whole directory, and a file made ahead (zeros, the newest name) made
+    // its queries stop before all the others. Begin timestamps (header
+    // bytes 0..8) are set in each.
+    for entry in std::fs::read_dir(dir.path().join("index")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let begin = i64::from_be_bytes(bytes[..8].try_into().unwrap());
+        assert!(begin > 0, "an index file with a zero header");
+    }
 }
 
 #[tokio::test]
