@@ -243,9 +243,20 @@ fn lock_root(root: &std::path::Path) -> Result<fs::File> {
         .write(true)
         .open(&path)
         .map_err(|e| StoreError::io("open", &path, e))?;
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+    let exclusive = rustix::fs::FlockOperation::NonBlockingLockExclusive;
+    let held =
+        |e: rustix::io::Errno| e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::ACCESS;
+    // flock keeps out another Basalt (also in this process); the fcntl
+    // record lock keeps out a RocketMQ broker, whose FileChannel.tryLock
+    // takes one on the same file (the two kinds do not see each other).
+    // Record locks belong to the process and go with any close of the
+    // file in it, such as a refused second open here: flock still guards
+    // that case.
+    match rustix::fs::flock(&file, exclusive)
+        .and_then(|()| rustix::fs::fcntl_lock(&file, exclusive))
+    {
         Ok(()) => Ok(file),
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(StoreError::Locked(path)),
+        Err(e) if held(e) => Err(StoreError::Locked(path)),
         Err(e) => Err(StoreError::io("lock", &path, e.into())),
     }
 }

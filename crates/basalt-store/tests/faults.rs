@@ -113,6 +113,39 @@ async fn a_store_is_opened_by_one_owner_at_a_time() {
     again.shutdown().unwrap();
 }
 
+/// A RocketMQ broker holding the store (FileChannel.tryLock: an fcntl lock
+/// on byte 0 of `lock`, taken here by Python's lockf, as Java does) keeps
+/// Basalt out.
+#[tokio::test]
+async fn a_store_locked_by_a_rocketmq_broker_is_refused() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    let lock = dir.path().join("lock");
+    std::fs::write(&lock, b"").unwrap();
+    let script = "import fcntl,sys,time\nf=open(sys.argv[1],'r+')\nfcntl.lockf(f, fcntl.LOCK_EX|fcntl.LOCK_NB, 1, 0)\nprint('locked', flush=True)\nsys.stdin.read()\n";
+    let mut holder = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&lock)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    assert!(matches!(
+        Store::open(cfg.clone()),
+        Err(StoreError::Locked(_))
+    ));
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    let store = Store::open(cfg).unwrap();
+    store.shutdown().unwrap();
+}
+
 #[tokio::test]
 async fn a_batch_spilling_into_a_new_queue_file_is_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
