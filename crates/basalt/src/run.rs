@@ -208,6 +208,30 @@ fn configs(
     if with_broker && !with_namesrv && broker.namesrv_addr.is_empty() {
         anyhow::bail!("a broker needs name servers: pass -n host:9876 or set namesrvAddr");
     }
+    // The address the broker registers and writes into message ids. A
+    // broker on its own without brokerIP1 advertises, as RocketMQ does, a
+    // non-loopback address of this host (the bound one, else the one the
+    // default route leaves by): loopback made remote clients dial
+    // themselves. The single-process `start` stays on loopback for local
+    // use and says so when it listens on every interface.
+    let ip_configured = pairs.iter().any(|(k, _)| k == "brokerIP1");
+    if with_broker && !ip_configured {
+        match args.bind.parse::<std::net::IpAddr>() {
+            Ok(ip) if !ip.is_unspecified() => broker.broker_ip1 = ip,
+            // A host name to bind: kept as the default (loopback) unless
+            // brokerIP1 says otherwise.
+            Err(_) => {}
+            Ok(_) if !with_namesrv => match outbound_ip() {
+                Some(ip) => broker.broker_ip1 = ip,
+                None => tracing::warn!(
+                    "no brokerIP1 and no non-loopback address found: clients on other hosts cannot reach this broker"
+                ),
+            },
+            Ok(_) => tracing::info!(
+                "advertising 127.0.0.1 (set brokerIP1 for clients on other hosts)"
+            ),
+        }
+    }
     // One root for the store and the broker's metadata, whichever key set it.
     broker
         .store_path_root_dir
@@ -223,6 +247,16 @@ async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
     TcpListener::bind((host, port))
         .await
         .with_context(|| format!("cannot bind {host}:{port}"))
+}
+
+/// This host's address on its default route (no packet is sent: a UDP
+/// socket's connect only picks the route), if it has one and it is not
+/// loopback.
+fn outbound_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("198.51.100.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
 }
 
 /// The address clients should dial: loopback when bound to all interfaces.
@@ -302,5 +336,27 @@ mod tests {
         // The embedded broker registers with its own name server.
         let embedded = configs(&args(None, None), true, true, env()).unwrap();
         assert!(embedded.broker.namesrv_addr.is_empty());
+    }
+
+    #[test]
+    fn a_broker_advertises_what_it_binds_or_a_routable_address() {
+        let with_bind = |bind: &str, config: Option<PathBuf>, namesrv: bool| {
+            let mut a = args(config, Some("ns:9876"));
+            a.bind = bind.into();
+            configs(&a, namesrv, true, None).unwrap().broker.broker_ip1
+        };
+        let specific: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(with_bind("10.1.2.3", None, false), specific);
+        // Every interface: a routable address of this host, if it has one.
+        let any = with_bind("0.0.0.0", None, false);
+        assert_eq!(Some(any), outbound_ip().or(Some(any)));
+        assert!(outbound_ip().is_none() || !any.is_loopback());
+        // Configured wins; the single-process start stays on loopback.
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("broker.conf");
+        std::fs::write(&conf, "brokerIP1=10.9.9.9\n").unwrap();
+        let configured: std::net::IpAddr = "10.9.9.9".parse().unwrap();
+        assert_eq!(with_bind("0.0.0.0", Some(conf), false), configured);
+        assert!(with_bind("0.0.0.0", None, true).is_loopback());
     }
 }
