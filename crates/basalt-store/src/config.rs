@@ -112,7 +112,8 @@ pub struct StoreConfig {
     /// CommitLog files one retention pass deletes at most; the next pass
     /// (10 s later) looks at disk usage again. Default: 10.
     pub delete_file_batch_max: u32,
-    /// Hour(s) of the day when expired files are deleted, `;`-separated. Default: "04".
+    /// Hour(s) of the day (local time, as RocketMQ) when expired files are
+    /// deleted, `;`-separated. Default: "04".
     pub delete_when: String,
     /// IndexFile hash slots. Default: 5000000.
     pub max_hash_slot_num: u32,

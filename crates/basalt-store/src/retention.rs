@@ -25,7 +25,7 @@ pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
             if shared.pause(CLEAN_INTERVAL) {
                 return;
             }
-            let hour = current_hour_utc();
+            let hour = current_hour_local();
             let timely = shared
                 .config
                 .delete_when
@@ -49,11 +49,12 @@ pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
         .map_err(|e| StoreError::io("spawn cleaner", "", e))
 }
 
-fn current_hour_utc() -> u32 {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    ((secs / 3600) % 24) as u32
+/// The hour of day on this host's clock: RocketMQ reads `deleteWhen` in
+/// local time (`UtilAll.isItTimeToDo`), so a deletion set for 04 does not
+/// run at noon in UTC+8.
+fn current_hour_local() -> u32 {
+    use chrono::Timelike;
+    chrono::Local::now().hour()
 }
 
 /// One retention pass. Returns how many CommitLog files were deleted.

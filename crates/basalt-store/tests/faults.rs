@@ -109,7 +109,19 @@ async fn a_store_is_opened_by_one_owner_at_a_time() {
         Err(StoreError::Locked(_))
     ));
     store.shutdown().unwrap();
-    let again = Store::open(cfg).unwrap();
+    drop(store);
+    // Other tests here spawn processes: a child forked before its exec
+    // briefly shares this test's lock file (flock locks follow the open
+    // file into it), so the lock may be seen a moment longer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let again = loop {
+        match Store::open(cfg.clone()) {
+            Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            other => break other.unwrap(),
+        }
+    };
     again.shutdown().unwrap();
 }
 
