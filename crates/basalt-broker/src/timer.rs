@@ -113,6 +113,18 @@ pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bo
 struct Progress {
     /// Every timer queue offset below this is delivered.
     low_water: u64,
+    /// A store taken over from RocketMQ: its timer had delivered every
+    /// message due before this (its `timercheck`'s read time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_before_ms: Option<i64>,
+}
+
+/// RocketMQ's timer checkpoint (`config/timercheck`): its first long is the
+/// time its timer wheel has read up to, everything due before is delivered.
+fn rocketmq_timer_read_ms(path: &std::path::Path) -> Option<i64> {
+    let bytes = std::fs::read(path.with_file_name("timercheck")).ok()?;
+    let first: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some(i64::from_be_bytes(first)).filter(|ms| *ms > 0)
 }
 
 #[derive(Default)]
@@ -127,6 +139,8 @@ struct State {
     indexed_to: u64,
     /// Next done-marker offset to read.
     done_read_to: u64,
+    /// See [`Progress::delivered_before_ms`].
+    delivered_before_ms: Option<i64>,
 }
 
 pub struct Timers {
@@ -144,9 +158,25 @@ impl Timers {
         store: Store,
         store_host: std::net::SocketAddr,
     ) -> Result<Self, BrokerError> {
-        let progress: Progress = basalt_jsonfile::load(&path)?.unwrap_or_default();
+        let progress = match basalt_jsonfile::load::<Progress>(&path)? {
+            Some(p) => p,
+            // First start on this store: if RocketMQ ran it, its timer
+            // delivered what was due before its read time; those messages
+            // are still in the timer queue and must not go out again.
+            None => Progress {
+                low_water: 0,
+                delivered_before_ms: rocketmq_timer_read_ms(&path),
+            },
+        };
+        if let Some(ms) = progress.delivered_before_ms {
+            tracing::info!(
+                before_ms = ms,
+                "timer messages RocketMQ delivered are skipped"
+            );
+        }
         let state = State {
             indexed_to: progress.low_water,
+            delivered_before_ms: progress.delivered_before_ms,
             ..State::default()
         };
         Ok(Self {
@@ -237,6 +267,12 @@ impl Timers {
                     .get(OUT_MS)
                     .and_then(|d| d.parse::<i64>().ok())
                     .unwrap_or(0);
+                if st
+                    .delivered_before_ms
+                    .is_some_and(|before| deadline < before)
+                {
+                    continue;
+                }
                 let phys = u64::try_from(rec.physical_offset).unwrap_or(0);
                 st.heap.push(Reverse((deadline, *qo, phys)));
                 st.pending.insert(*qo);
@@ -358,15 +394,18 @@ impl Timers {
     /// Saves the low water: the smallest pending offset, or everything
     /// indexed when nothing is pending.
     fn persist(&self) -> Result<(), BrokerError> {
-        let low_water = {
+        let (low_water, delivered_before_ms) = {
             let mut st = self.state.lock();
             let low = st.pending.first().copied().unwrap_or(st.indexed_to);
             st.done.retain(|o| *o >= low);
-            low
+            (low, st.delivered_before_ms)
         };
         Ok(basalt_jsonfile::persist(
             &self.path,
-            &Progress { low_water },
+            &Progress {
+                low_water,
+                delivered_before_ms,
+            },
         )?)
     }
 }
@@ -430,6 +469,62 @@ mod tests {
         assert_eq!(timers.pending(), 0);
         timers.deliver_due().await.unwrap();
         assert_eq!(store.max_offset("T", 2), 1, "delivered once");
+        store.shutdown().unwrap();
+    }
+
+    /// A store taken over from RocketMQ: timer messages its timer already
+    /// delivered (due before `timercheck`'s read time) are not delivered
+    /// again, before or after a restart; later ones are.
+    #[tokio::test]
+    async fn timers_rocketmq_delivered_are_not_delivered_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = basalt_store::StoreConfig::with_root(dir.path().join("store"));
+        let store = Store::open(config).unwrap();
+        let host = "127.0.0.1:10911".parse().unwrap();
+        let now = now_ms();
+        // The first is not due yet: it keeps the saved low water below the
+        // others, so the restart reads them again.
+        let messages = [
+            (&b"later"[..], now + 3_600_000),
+            (b"delivered by java", now - 60_000),
+            (b"still due", now - 1_000),
+        ];
+        for (body, out) in messages {
+            let mut m = MessageExtBrokerInner::new(TIMER_TOPIC, 0, Bytes::from_static(body));
+            m.properties.insert(REAL_TOPIC, "T");
+            m.properties.insert(REAL_QID, "2");
+            m.properties.insert(OUT_MS, out.to_string());
+            m.born_host = host;
+            m.store_host = host;
+            store.put(m).await.unwrap();
+        }
+        let config_dir = dir.path().join("config");
+        std::fs::create_dir_all(&config_dir).unwrap();
+        let mut check = vec![0u8; 4096];
+        check[..8].copy_from_slice(&(now - 30_000).to_be_bytes());
+        std::fs::write(config_dir.join("timercheck"), &check).unwrap();
+        let progress = config_dir.join("timerProgress.json");
+
+        let timers = Timers::load(progress.clone(), store.clone(), host).unwrap();
+        timers.index().unwrap();
+        timers.deliver_due().await.unwrap();
+        timers.persist().unwrap();
+        let got = store.get("T", 2, 0, 10, usize::MAX);
+        let bodies: Vec<_> = got
+            .messages
+            .iter()
+            .filter_map(|raw| match Store::decode(raw) {
+                Ok(BlankOrRecord::Record(r)) => Some(r.body.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(bodies, [Bytes::from_static(b"still due")]);
+
+        // After a restart (its own progress file now), still skipped.
+        let again = Timers::load(progress, store.clone(), host).unwrap();
+        again.index().unwrap();
+        again.deliver_due().await.unwrap();
+        assert_eq!(store.max_offset("T", 2), 1);
         store.shutdown().unwrap();
     }
 
