@@ -270,17 +270,14 @@ pub(crate) struct IndexService {
     ahead: Mutex<Option<Receiver<Result<PathBuf>>>>,
 }
 
+/// An IndexFile's name: its creation time in local time to the
+/// millisecond, as RocketMQ names them (`yyyyMMddHHmmssSSS`).
 fn file_name(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, m, d) = basalt_message::time::civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    format!("{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}{milli:03}")
+    use chrono::TimeZone;
+    match chrono::Local.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y%m%d%H%M%S%3f").to_string(),
+        None => format!("{:017}", ms.max(0)),
+    }
 }
 
 impl IndexService {
@@ -317,8 +314,20 @@ impl IndexService {
                 tracing::warn!(path = %path.display(), "IndexFile size does not match maxHashSlotNum/maxIndexNum; skipped");
                 continue;
             }
-            files.push(IndexFile::load(region, slots, entries));
+            let f = IndexFile::load(region, slots, entries);
+            // A file made ahead by an earlier Basalt and never used: all
+            // zeros, nothing in it, and RocketMQ's queries stop at it.
+            if f.header.index_count <= 1 && f.header.begin_timestamp == 0 {
+                drop(f);
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            files.push(f);
         }
+        // In time order, not name order: names are local times (as
+        // RocketMQ's), earlier Basalt named them in UTC, and a time zone
+        // west of UTC would put the newer files first by name.
+        files.sort_by_key(|f| (f.header.begin_timestamp, f.header.begin_phy_offset));
         let empty = files.is_empty();
         let service = Self {
             blueprint,
@@ -479,8 +488,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_files_by_utc_time() {
-        assert_eq!(file_name(1_709_251_201_500), "20240301000001500");
+    fn names_files_by_local_time_as_rocketmq() {
+        use chrono::TimeZone;
+        let ms = 1_709_251_201_500;
+        let name = file_name(ms);
+        assert_eq!(name.len(), 17);
+        assert!(name.ends_with("01500"), "{name}");
+        // The local wall clock of that instant, to the millisecond.
+        let local = chrono::Local.timestamp_millis_opt(ms).single().unwrap();
+        // 00:00:01 UTC moved by the zone's offset (half hours included).
+        let minutes = (i64::from(local.offset().local_minus_utc()) / 60).rem_euclid(1440);
+        let hour: i64 = name[8..10].parse().unwrap();
+        assert_eq!(hour, minutes / 60, "{name}");
         assert_eq!(key_hash("polygenelubricants"), 0);
     }
 }
