@@ -89,12 +89,14 @@ impl Offsets {
     /// Sets `group`'s offset on a queue as an admin reset does: committed
     /// now, and handed to the next pull of the queue.
     pub fn assign_reset(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
-        self.commit(group, topic, queue_id, offset);
+        // Recorded before the commit: a consumer commit in between is then
+        // refused (see `has_reset`) instead of overwriting the reset.
         self.resets
             .write()
             .entry(key(topic, group))
             .or_default()
             .insert(queue_id, offset);
+        self.commit(group, topic, queue_id, offset);
     }
 
     /// A reset not pulled yet, if any.

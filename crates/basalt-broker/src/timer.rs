@@ -114,17 +114,27 @@ struct Progress {
     /// Every timer queue offset below this is delivered.
     low_water: u64,
     /// A store taken over from RocketMQ: its timer had delivered every
-    /// message due before this (its `timercheck`'s read time).
+    /// message it had taken in (timer queue offsets below
+    /// `delivered_below_offset`) that was due before `delivered_before_ms`
+    /// (its `timercheck`'s read time and queue offset).
     #[serde(skip_serializing_if = "Option::is_none")]
     delivered_before_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivered_below_offset: Option<u64>,
 }
 
-/// RocketMQ's timer checkpoint (`config/timercheck`): its first long is the
-/// time its timer wheel has read up to, everything due before is delivered.
-fn rocketmq_timer_read_ms(path: &std::path::Path) -> Option<i64> {
+/// RocketMQ's timer checkpoint (`config/timercheck`): the first long is the
+/// time its wheel has read up to, the third the timer queue offset it has
+/// taken in up to (TimerCheckpoint's layout).
+fn rocketmq_timer_checkpoint(path: &std::path::Path) -> Option<(i64, u64)> {
     let bytes = std::fs::read(path.with_file_name("timercheck")).ok()?;
-    let first: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
-    Some(i64::from_be_bytes(first)).filter(|ms| *ms > 0)
+    let long = |at: usize| -> Option<i64> {
+        let b: [u8; 8] = bytes.get(at..at + 8)?.try_into().ok()?;
+        Some(i64::from_be_bytes(b))
+    };
+    let read_ms = long(0).filter(|ms| *ms > 0)?;
+    let queue_offset = u64::try_from(long(16)?).ok()?;
+    Some((read_ms, queue_offset))
 }
 
 #[derive(Default)]
@@ -141,6 +151,7 @@ struct State {
     done_read_to: u64,
     /// See [`Progress::delivered_before_ms`].
     delivered_before_ms: Option<i64>,
+    delivered_below_offset: Option<u64>,
 }
 
 pub struct Timers {
@@ -163,10 +174,14 @@ impl Timers {
             // First start on this store: if RocketMQ ran it, its timer
             // delivered what was due before its read time; those messages
             // are still in the timer queue and must not go out again.
-            None => Progress {
-                low_water: 0,
-                delivered_before_ms: rocketmq_timer_read_ms(&path),
-            },
+            None => {
+                let java = rocketmq_timer_checkpoint(&path);
+                Progress {
+                    low_water: 0,
+                    delivered_before_ms: java.map(|(ms, _)| ms),
+                    delivered_below_offset: java.map(|(_, qo)| qo),
+                }
+            }
         };
         if let Some(ms) = progress.delivered_before_ms {
             tracing::info!(
@@ -177,6 +192,7 @@ impl Timers {
         let state = State {
             indexed_to: progress.low_water,
             delivered_before_ms: progress.delivered_before_ms,
+            delivered_below_offset: progress.delivered_below_offset,
             ..State::default()
         };
         Ok(Self {
@@ -267,10 +283,11 @@ impl Timers {
                     .get(OUT_MS)
                     .and_then(|d| d.parse::<i64>().ok())
                     .unwrap_or(0);
-                if st
+                let by_rocketmq = st
                     .delivered_before_ms
                     .is_some_and(|before| deadline < before)
-                {
+                    && st.delivered_below_offset.is_some_and(|below| *qo < below);
+                if by_rocketmq {
                     continue;
                 }
                 let phys = u64::try_from(rec.physical_offset).unwrap_or(0);
@@ -394,17 +411,18 @@ impl Timers {
     /// Saves the low water: the smallest pending offset, or everything
     /// indexed when nothing is pending.
     fn persist(&self) -> Result<(), BrokerError> {
-        let (low_water, delivered_before_ms) = {
+        let (low_water, delivered_before_ms, delivered_below_offset) = {
             let mut st = self.state.lock();
             let low = st.pending.first().copied().unwrap_or(st.indexed_to);
             st.done.retain(|o| *o >= low);
-            (low, st.delivered_before_ms)
+            (low, st.delivered_before_ms, st.delivered_below_offset)
         };
         Ok(basalt_jsonfile::persist(
             &self.path,
             &Progress {
                 low_water,
                 delivered_before_ms,
+                delivered_below_offset,
             },
         )?)
     }
@@ -484,10 +502,12 @@ mod tests {
         let now = now_ms();
         // The first is not due yet: it keeps the saved low water below the
         // others, so the restart reads them again.
+        // The last was due long ago but RocketMQ had not taken it in yet.
         let messages = [
             (&b"later"[..], now + 3_600_000),
             (b"delivered by java", now - 60_000),
             (b"still due", now - 1_000),
+            (b"not taken in", now - 50_000),
         ];
         for (body, out) in messages {
             let mut m = MessageExtBrokerInner::new(TIMER_TOPIC, 0, Bytes::from_static(body));
@@ -502,6 +522,8 @@ mod tests {
         std::fs::create_dir_all(&config_dir).unwrap();
         let mut check = vec![0u8; 4096];
         check[..8].copy_from_slice(&(now - 30_000).to_be_bytes());
+        // RocketMQ had taken in the timer queue up to offset 3 (exclusive).
+        check[16..24].copy_from_slice(&3i64.to_be_bytes());
         std::fs::write(config_dir.join("timercheck"), &check).unwrap();
         let progress = config_dir.join("timerProgress.json");
 
@@ -518,13 +540,19 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(bodies, [Bytes::from_static(b"still due")]);
+        assert_eq!(
+            bodies,
+            [
+                Bytes::from_static(b"not taken in"),
+                Bytes::from_static(b"still due")
+            ]
+        );
 
         // After a restart (its own progress file now), still skipped.
         let again = Timers::load(progress, store.clone(), host).unwrap();
         again.index().unwrap();
         again.deliver_due().await.unwrap();
-        assert_eq!(store.max_offset("T", 2), 1);
+        assert_eq!(store.max_offset("T", 2), 2);
         store.shutdown().unwrap();
     }
 

@@ -147,13 +147,22 @@ impl Family {
             }
         };
         let mut req = Some(req);
+        let code = req.as_ref().map_or(0, |r| r.cmd.code);
         let first = std::future::poll_fn(|cx| {
-            std::task::Poll::Ready(req.take().map(|req| handler(req, cx)))
+            let started = req
+                .take()
+                .map(|req| std::panic::catch_unwind(AssertUnwindSafe(|| handler(req, cx))));
+            std::task::Poll::Ready(started)
         })
         .await;
         let reply = match first {
-            Some(Poll::Ready(reply)) => reply,
-            Some(Poll::Pending(fut)) => fut.await,
+            Some(Ok(Poll::Ready(reply))) => reply,
+            Some(Ok(Poll::Pending(fut))) => AssertUnwindSafe(fut)
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| handler_failed(code)),
+            // A handler that panicked is answered, as on the direct path.
+            Some(Err(_)) => handler_failed(code),
             // poll_fn's closure ran once, with the request.
             None => RemotingCommand::response(ResponseCode::SystemError, None).into(),
         };

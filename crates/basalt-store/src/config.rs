@@ -196,6 +196,12 @@ impl StoreConfig {
         };
         let mut unknown = Vec::new();
         for (key, raw) in pairs {
+            // Basalt's earlier spelling of RocketMQ's checkCRCOnRecover.
+            let key = if key == "checkCrcOnRecover" {
+                "checkCRCOnRecover"
+            } else {
+                key
+            };
             let raw = raw.trim();
             let value = match map.get(key) {
                 None => {
@@ -302,6 +308,9 @@ mod tests {
         .unwrap();
         assert!(unknown.is_empty(), "{unknown:?}");
         assert!(!java.check_crc_on_recover);
+        let (old, unknown) =
+            StoreConfig::from_properties([("checkCrcOnRecover", "false")]).unwrap();
+        assert!(unknown.is_empty() && !old.check_crc_on_recover);
         assert!(java.message_index_enable);
         assert_eq!(java.commit_log_dir(), PathBuf::from("/disk2/commitlog"));
         let (several, _) = StoreConfig::from_properties([("storePathCommitLog", "/a,/b")]).unwrap();

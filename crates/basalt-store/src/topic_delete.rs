@@ -144,9 +144,12 @@ impl Store {
         // took that one (the queue then wrote to unlinked files and failed
         // at its next file).
         let dir = s.config.consume_queue_dir().join(topic);
-        let trash = root.join(trash_name());
+        let mut trash = root.join(trash_name());
         match fs::rename(&dir, &trash) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+            // Another file system (a linked queue directory): deleted in
+            // place, after the lock, as before.
+            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => trash = dir,
             Err(e) => return Err(StoreError::io("move aside", dir, e)),
             Ok(()) => {}
         }

@@ -85,10 +85,10 @@ impl Stager {
             // A new file: the previous one is committed first. Lock order
             // is `committing` then `active`.
             drop(active);
-            let spare = self.committing.lock();
+            let mut spare = self.committing.lock();
             active = self.active.lock();
             if let Some(old) = active.take_if(|st| st.seg.start != seg.start) {
-                if let Err((old, e)) = Self::write(old, spare, self.file_size) {
+                if let Err((old, e)) = Self::write(old, &mut spare, self.file_size) {
                     let path = old.seg.path().to_owned();
                     *active = Some(old);
                     return Err(StoreError::io("commit", path, e));
@@ -158,10 +158,13 @@ impl Stager {
             }
         };
         let Some(st) = taken else { return Ok(()) };
-        match Self::write(st, spare, self.file_size) {
+        // `spare` (the `committing` guard) lives until the bytes of a failed
+        // write are back: no other commit may write meanwhile.
+        match Self::write(st, &mut spare, self.file_size) {
             Ok(()) => Ok(()),
             Err((failed, e)) => {
                 self.restore(failed);
+                drop(spare);
                 Err(e)
             }
         }
@@ -193,7 +196,7 @@ impl Stager {
     /// On failure `st` comes back, to be staged again.
     fn write(
         mut st: Staging,
-        mut spare: parking_lot::MutexGuard<'_, Vec<u8>>,
+        spare: &mut Vec<u8>,
         file_size: usize,
     ) -> Result<(), (Staging, std::io::Error)> {
         if !st.buf.is_empty() {
