@@ -1,7 +1,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use basalt_store::{FlushDiskType, GetStatus, Store, StoreError};
+use basalt_store::{FlushDiskType, GetStatus, Store, StoreConfig, StoreError};
 
 use crate::common::*;
 
@@ -99,6 +99,22 @@ async fn a_batch_that_cannot_roll_writes_nothing() {
     store.shutdown().unwrap();
 }
 
+/// Opens the store once its lock is free. Other tests here spawn
+/// processes: a child forked before its exec briefly shares a lock file a
+/// test had open (flock locks follow the open file into it), so a lock
+/// can be seen a moment after its owner let go.
+async fn open_once_free(cfg: &StoreConfig) -> Store {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match Store::open(cfg.clone()) {
+            Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_store_is_opened_by_one_owner_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,18 +126,7 @@ async fn a_store_is_opened_by_one_owner_at_a_time() {
     ));
     store.shutdown().unwrap();
     drop(store);
-    // Other tests here spawn processes: a child forked before its exec
-    // briefly shares this test's lock file (flock locks follow the open
-    // file into it), so the lock may be seen a moment longer.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let again = loop {
-        match Store::open(cfg.clone()) {
-            Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let again = open_once_free(&cfg).await;
     again.shutdown().unwrap();
 }
 
@@ -154,17 +159,7 @@ async fn a_store_locked_by_a_rocketmq_broker_is_refused() {
     ));
     drop(holder.stdin.take());
     holder.wait().unwrap();
-    // As in the test above: a child another test forks may hold the
-    // refused open's flock'd file for a moment.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let store = loop {
-        match Store::open(cfg.clone()) {
-            Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let store = open_once_free(&cfg).await;
     store.shutdown().unwrap();
 }
 
