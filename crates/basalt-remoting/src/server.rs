@@ -14,7 +14,9 @@ use crate::Router;
 /// Settings of a remoting server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Connections beyond this are closed right after accept. Default: 10,000.
+    /// Connections beyond this are closed right after accept. Default:
+    /// what the process's open-file limit leaves after a reserve for the
+    /// store's files ([`connection_cap`]).
     pub max_connections: usize,
     pub conn: ConnConfig,
 }
@@ -22,10 +24,31 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
-            max_connections: 10_000,
+            max_connections: connection_cap(),
             conn: ConnConfig::default(),
         }
     }
+}
+
+/// File descriptors kept for everything but connections (CommitLog,
+/// ConsumeQueue and index files, metadata).
+const FD_RESERVE: u64 = 4096;
+
+/// RocketMQ limits connections by nothing but file descriptors; a fixed
+/// cap (10,000 before) refused large fleets on hosts set up for them
+/// (`ulimit -n 655350` is RocketMQ's advice). Connections may use what the
+/// soft open-file limit leaves after a reserve, so running out of
+/// descriptors never stops the store from opening its next file; at least
+/// 512.
+pub fn connection_cap() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let cap = limit.saturating_sub(FD_RESERVE).max(512);
+    // An unlimited limit is still bounded by what a semaphore can count.
+    usize::try_from(cap)
+        .unwrap_or(usize::MAX)
+        .min(Semaphore::MAX_PERMITS)
 }
 
 /// Serves `listener` with `router` until `shutdown` resolves; then stops
@@ -77,4 +100,21 @@ pub async fn serve(
     stop.cancel();
     tracker.close();
     tracker.wait().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_follows_the_open_file_limit() {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+        let cap = connection_cap();
+        assert!((512..=Semaphore::MAX_PERMITS).contains(&cap));
+        if let Some(limit) = limit.filter(|l| *l > FD_RESERVE + 512) {
+            assert_eq!(cap as u64, limit - FD_RESERVE);
+        }
+        // What the accept loop builds from it.
+        assert_eq!(Semaphore::new(cap).available_permits(), cap);
+    }
 }
