@@ -2,6 +2,7 @@
 //! delivery, retries, dead letters and transaction commits all copy a
 //! record's fields into a new message the same way.
 
+use basalt_message::properties::{REAL_QID, REAL_TOPIC, WAIT};
 use basalt_message::{MessageExtBrokerInner, Properties, Record};
 
 /// A new message carrying `rec`'s body, flags and origin, for `topic` /
@@ -25,4 +26,22 @@ pub fn from_record(
         reconsume_times: rec.reconsume_times,
         prepared_transaction_offset: rec.prepared_transaction_offset,
     }
+}
+
+/// A record parked in a system topic (delay level, timer, transaction
+/// half) as the message for its real topic and queue (`REAL_TOPIC`,
+/// `REAL_QID`), without those properties and `parked_by`; its re-store
+/// does not wait for a flush.
+pub fn to_real_destination(rec: &Record, parked_by: &[&str]) -> MessageExtBrokerInner {
+    let mut props = rec.properties();
+    let topic = props.remove(REAL_TOPIC).unwrap_or_default();
+    let queue_id = props
+        .remove(REAL_QID)
+        .and_then(|q| q.parse().ok())
+        .unwrap_or(0);
+    for key in parked_by {
+        props.remove(key);
+    }
+    props.insert(WAIT, "false");
+    from_record(rec, topic, queue_id, props)
 }

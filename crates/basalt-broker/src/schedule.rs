@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC, WAIT};
+use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC};
 use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
 use basalt_protocol::body::register::DataVersion;
 use basalt_store::{DelayLevels, Store};
@@ -177,15 +177,7 @@ impl Schedule {
                     not_due = true;
                     break;
                 }
-                let mut props = rec.properties();
-                let real_topic = props.remove(REAL_TOPIC).unwrap_or_default();
-                let real_qid = props
-                    .remove(REAL_QID)
-                    .and_then(|q| q.parse().ok())
-                    .unwrap_or(0);
-                props.remove(DELAY);
-                props.insert(WAIT, "false");
-                let msg = crate::rebuild::from_record(&rec, real_topic, real_qid, props);
+                let msg = crate::rebuild::to_real_destination(&rec, &[DELAY]);
                 tracing::debug!(level, topic = %msg.topic, queue = msg.queue_id, "scheduled message due");
                 if let Err(e) = store.put(msg).await {
                     failed = Some(e);

@@ -354,17 +354,8 @@ impl Timers {
         let BlankOrRecord::Record(rec) = Store::decode(&raw)? else {
             return Ok(());
         };
-        let mut props = rec.properties();
-        let topic = props.remove(REAL_TOPIC).unwrap_or_default();
-        let queue_id = props
-            .remove(REAL_QID)
-            .and_then(|q| q.parse().ok())
-            .unwrap_or(0);
-        for k in [OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS] {
-            props.remove(k);
-        }
-        props.insert(WAIT, "false");
-        let msg = crate::rebuild::from_record(&rec, topic, queue_id, props);
+        let msg =
+            crate::rebuild::to_real_destination(&rec, &[OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS]);
         self.store.put(msg).await?;
         Ok(())
     }

@@ -85,15 +85,7 @@ pub fn op_message(
 /// The committed message: the half's real topic and queue, commit type,
 /// pointing back at the half record.
 pub fn committed(half: &Record, commit_log_offset: i64) -> MessageExtBrokerInner {
-    let mut props = half.properties();
-    let topic = props.remove(REAL_TOPIC).unwrap_or_default();
-    let queue_id = props
-        .remove(REAL_QID)
-        .and_then(|q| q.parse().ok())
-        .unwrap_or(0);
-    props.remove(TRAN_MSG);
-    props.insert(WAIT, "false");
-    let mut m = crate::rebuild::from_record(half, topic, queue_id, props);
+    let mut m = crate::rebuild::to_real_destination(half, &[TRAN_MSG]);
     m.sys_flag = (m.sys_flag & !sysflag::TRANSACTION_MASK) | sysflag::TRANSACTION_COMMIT_TYPE;
     m.prepared_transaction_offset = commit_log_offset;
     m
