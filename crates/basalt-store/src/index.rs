@@ -197,13 +197,19 @@ impl Blueprint {
     fn prepare(&self) -> Result<PathBuf> {
         let path = self.ahead_path.clone();
         let _ = fs::remove_file(&path);
-        self.disk
-            .create_preallocated(&path, self.size())
-            .map_err(|e| {
-                let _ = fs::remove_file(&path);
-                StoreError::io("create index", &path, e)
-            })?;
+        self.create_at(&path)?;
         Ok(path)
+    }
+
+    /// A zeroed file of the index size at `path`; nothing left on failure.
+    fn create_at(&self, path: &std::path::Path) -> Result<()> {
+        self.disk
+            .create_preallocated(path, self.size())
+            .map(drop)
+            .map_err(|e| {
+                let _ = fs::remove_file(path);
+                StoreError::io("create index", path, e)
+            })
     }
 
     /// The next IndexFile, named for `now`: the prepared one moved into the
@@ -217,12 +223,7 @@ impl Blueprint {
         }
         let moved = prepared.is_some_and(|from| fs::rename(&from, &path).is_ok());
         if !moved {
-            self.disk
-                .create_preallocated(&path, self.size())
-                .map_err(|e| {
-                    let _ = fs::remove_file(&path);
-                    StoreError::io("create index", &path, e)
-                })?;
+            self.create_at(&path)?;
         }
         let file = fs::OpenOptions::new()
             .read(true)

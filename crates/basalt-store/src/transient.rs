@@ -221,12 +221,18 @@ mod tests {
     use super::*;
     use crate::segments::SegmentQueue;
 
+    /// A 4 KiB segment queue in `dir` and its first file.
+    fn one_segment(dir: &std::path::Path) -> (SegmentQueue, Arc<Segment>) {
+        let disk: Arc<dyn crate::disk::Disk> = Arc::new(crate::disk::RealDisk);
+        let segs = SegmentQueue::open(dir, 4096, disk, true).unwrap();
+        let seg = segs.roll(0).unwrap();
+        (segs, seg)
+    }
+
     #[test]
     fn a_writer_that_breaks_its_length_stages_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let disk: Arc<dyn crate::disk::Disk> = Arc::new(crate::disk::RealDisk);
-        let segs = SegmentQueue::open(dir.path(), 4096, disk, true).unwrap();
-        let seg = segs.roll(0).unwrap();
+        let (_segs, seg) = one_segment(dir.path());
         let stager = Stager::new(4096);
         stager.append(&seg, b"abcd", false).unwrap();
         let short = stager.append_with(&seg, 8, false, |buf| buf.extend_from_slice(b"xyz"));
@@ -248,9 +254,7 @@ mod tests {
     #[test]
     fn bytes_a_failed_commit_took_go_back_ahead_of_later_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let disk: Arc<dyn crate::disk::Disk> = Arc::new(crate::disk::RealDisk);
-        let segs = SegmentQueue::open(dir.path(), 4096, disk, true).unwrap();
-        let seg = segs.roll(0).unwrap();
+        let (_segs, seg) = one_segment(dir.path());
         let stager = Stager::new(4096);
         stager.append(&seg, b"abcd", false).unwrap();
         // What `commit` takes before its write, which then fails.
