@@ -262,13 +262,14 @@ async fn op_queue_progress_is_kept_and_waits_for_halves_not_yet_passed() {
     b.stop().await;
 }
 
-/// The same for the half queue: saved progress beyond its end (a store
-/// that lost its tail) restarts from the end, or the halves written next
-/// were never checked.
-#[tokio::test]
-async fn half_queue_progress_past_the_queue_end_reads_from_the_end() {
+/// Saved checker progress beyond `topic`'s end (a crash that lost ops, or
+/// a store that lost its tail) is read from the end on restart: the op or
+/// half written next is seen, the half counts as resolved and the scan
+/// passes it (it is too young to be checked otherwise).
+async fn progress_past_the_end_reads_from_the_end(topic: &str) {
     use basalt_protocol::headers::client::UpdateConsumerOffsetRequest;
     let dir = Arc::new(tempfile::tempdir().unwrap());
+    // No check pass runs here to overwrite the saved progress.
     let b = crate::start_in(Arc::clone(&dir), |c, _| {
         c.transaction_check_interval = 3_600_000;
     })
@@ -277,7 +278,7 @@ async fn half_queue_progress_past_the_queue_end_reads_from_the_end() {
     let upd = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
         &UpdateConsumerOffsetRequest {
             consumer_group: "CID_RMQ_SYS_TRANS".into(),
-            topic: "RMQ_SYS_TRANS_HALF_TOPIC".into(),
+            topic: topic.into(),
             queue_id: 0,
             commit_offset: 100,
         },
@@ -297,38 +298,13 @@ async fn half_queue_progress_past_the_queue_end_reads_from_the_end() {
 }
 
 #[tokio::test]
+async fn half_queue_progress_past_the_queue_end_reads_from_the_end() {
+    progress_past_the_end_reads_from_the_end("RMQ_SYS_TRANS_HALF_TOPIC").await;
+}
+
+#[tokio::test]
 async fn op_queue_progress_past_the_queue_end_reads_from_the_end() {
-    use basalt_protocol::headers::client::UpdateConsumerOffsetRequest;
-    let dir = Arc::new(tempfile::tempdir().unwrap());
-    let tune = |c: &mut basalt_broker::BrokerConfig, _: &mut basalt_store::StoreConfig| {
-        c.transaction_check_interval = 100;
-        c.transaction_time_out = 3_600_000;
-    };
-    // Saved progress beyond the op queue (as after a crash that lost ops);
-    // no check pass runs here to overwrite it.
-    let b = crate::start_in(Arc::clone(&dir), |c, _| {
-        c.transaction_check_interval = 3_600_000;
-    })
-    .await;
-    let c = client(b.addr).await;
-    let upd = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
-        &UpdateConsumerOffsetRequest {
-            consumer_group: "CID_RMQ_SYS_TRANS".into(),
-            topic: "RMQ_SYS_TRANS_OP_HALF_TOPIC".into(),
-            queue_id: 0,
-            commit_offset: 100,
-        },
-    );
-    assert_eq!(call(&c, upd).await.response_code(), ResponseCode::Success);
-    b.stop().await;
-    let b = crate::start_in(dir, tune).await;
-    let c = client(b.addr).await;
-    // The op written next (offset 0) is read: the half counts as resolved
-    // and the scan passes it (it is too young to be checked otherwise).
-    let h0 = prepare(&c, b"h0").await;
-    commit(&c, h0).await;
-    checker_offset_reaches(&c, "RMQ_SYS_TRANS_HALF_TOPIC", "1").await;
-    b.stop().await;
+    progress_past_the_end_reads_from_the_end("RMQ_SYS_TRANS_OP_HALF_TOPIC").await;
 }
 
 #[tokio::test]
