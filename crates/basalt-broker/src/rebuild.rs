@@ -3,7 +3,7 @@
 //! record's fields into a new message the same way.
 
 use basalt_message::properties::{REAL_QID, REAL_TOPIC, WAIT};
-use basalt_message::{MessageExtBrokerInner, Properties, Record};
+use basalt_message::{BlankOrRecord, MessageExtBrokerInner, Properties, Record};
 
 /// A new message carrying `rec`'s body, flags and origin, for `topic` /
 /// `queue_id`, with `properties` replacing the record's.
@@ -44,4 +44,18 @@ pub fn to_real_destination(rec: &Record, parked_by: &[&str]) -> MessageExtBroker
     }
     props.insert(WAIT, "false");
     from_record(rec, topic, queue_id, props)
+}
+
+/// The record a system queue's entry `qo` returned (`raw`), or `None` to
+/// pass over it: a blank, or bytes that do not decode (logged: one bad
+/// record must not stall the queue behind it).
+pub fn record_or_skip(raw: &bytes::Bytes, queue: &str, qo: u64) -> Option<Box<Record>> {
+    match basalt_store::Store::decode(raw) {
+        Ok(BlankOrRecord::Record(rec)) => Some(rec),
+        Ok(BlankOrRecord::Blank { .. }) => None,
+        Err(e) => {
+            tracing::error!(queue, offset = qo, error = %e, "undecodable record skipped");
+            None
+        }
+    }
 }

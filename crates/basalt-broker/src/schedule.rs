@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC};
-use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
+use basalt_message::MessageExtBrokerInner;
 use basalt_protocol::body::register::DataVersion;
 use basalt_store::{DelayLevels, Store};
 use parking_lot::Mutex;
@@ -161,17 +161,9 @@ impl Schedule {
             let mut not_due = false;
             let mut failed = None;
             for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
-                let rec = match Store::decode(raw) {
-                    Ok(BlankOrRecord::Record(rec)) => rec,
-                    Ok(BlankOrRecord::Blank { .. }) => {
-                        offset = qo + 1;
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::error!(level, offset = qo, error = %e, "undecodable scheduled record skipped");
-                        offset = qo + 1;
-                        continue;
-                    }
+                let Some(rec) = crate::rebuild::record_or_skip(raw, SCHEDULE_TOPIC, *qo) else {
+                    offset = qo + 1;
+                    continue;
                 };
                 if rec.store_timestamp.saturating_add(delay) > now {
                     not_due = true;

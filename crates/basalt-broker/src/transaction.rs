@@ -266,17 +266,9 @@ impl Checker {
             for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
                 let done = self.resolved.lock().halves.contains_key(qo);
                 if !done {
-                    let rec = match Store::decode(raw) {
-                        Ok(BlankOrRecord::Record(rec)) => rec,
-                        Ok(BlankOrRecord::Blank { .. }) => {
-                            offset = qo + 1;
-                            continue;
-                        }
-                        Err(e) => {
-                            tracing::error!(offset = qo, error = %e, "undecodable half message skipped");
-                            offset = qo + 1;
-                            continue;
-                        }
+                    let Some(rec) = crate::rebuild::record_or_skip(raw, HALF_TOPIC, *qo) else {
+                        offset = qo + 1;
+                        continue;
                     };
                     let props = rec.properties();
                     let immunity = props
