@@ -6,9 +6,12 @@
 //! either way an *op* message in `RMQ_SYS_TRANS_OP_HALF_TOPIC` (tag `d`,
 //! body = the half's queue offset) marks it resolved. A checker asks a live
 //! producer of the group (CHECK_TRANSACTION_STATE) about half messages left
-//! unresolved longer than `transactionTimeOut`, re-storing each checked half
-//! with its check count raised; after `transactionCheckMax` checks the half
-//! goes to `TRANS_CHECK_MAX_TIME_TOPIC`. Progress is kept, as in RocketMQ,
+//! unresolved longer than `transactionTimeOut` (or their own
+//! `CHECK_IMMUNITY_TIME_IN_SECONDS`) since they were born, re-storing each
+//! checked half with its check count raised; after `transactionCheckMax`
+//! checks, or past `fileReservedTime`, the half goes to
+//! `TRANS_CHECK_MAX_TIME_TOPIC`. An immune half not yet due is put back at
+//! the queue's end and the pass goes on. Progress is kept, as in RocketMQ,
 //! as consumer offsets of group `CID_RMQ_SYS_TRANS`: on the half queue the
 //! scan point, on the op queue the first op still needed (one naming a
 //! half at or past the scan point; every op before it is done). A restart
@@ -46,6 +49,8 @@ const TRANSACTION_ID: &str = "__transactionId__";
 const CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
 const PRODUCER_GROUP: &str = "PGROUP";
 const CHECK_IMMUNITY: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+const PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
+const PASS_LIMIT: Duration = Duration::from_secs(60);
 
 /// Checker settings (`transactionCheckInterval`, `transactionTimeOut`,
 /// `transactionCheckMax` of broker.conf).
@@ -154,6 +159,20 @@ pub struct Checker {
     next_producer: AtomicUsize,
 }
 
+/// What a check pass does with an unresolved half.
+enum Verdict {
+    /// Not due: the pass ends here.
+    Later,
+    /// An immune copy whose first copy's op the pass has seen.
+    Resolved,
+    /// Due for a check-back.
+    Check,
+    /// Checked too often or too old: parked in the check-max topic.
+    Discard,
+    /// Immune for now: put back at the queue's end.
+    Immune,
+}
+
 /// What the op queue has said so far.
 struct Resolved {
     /// The next op queue offset to read.
@@ -255,7 +274,11 @@ impl Checker {
     pub async fn check_once(&self) -> Result<(), BrokerError> {
         let mut offset = self.scan_point();
         self.read_ops(offset)?;
-        let now = now_ms();
+        let started = now_ms();
+        // RocketMQ's MAX_PROCESS_TIME_LIMIT: a pass ends after a minute
+        // whatever is left (also if the clock steps back and copies made
+        // by this pass stop looking fresh).
+        let deadline = std::time::Instant::now() + PASS_LIMIT;
         loop {
             let got = self.store.get(HALF_TOPIC, 0, offset, 32, 4 << 20);
             if got.messages.is_empty() {
@@ -264,6 +287,10 @@ impl Checker {
             let mut stop = false;
             let mut failed = None;
             for (raw, qo) in got.messages.iter().zip(&got.queue_offsets) {
+                if std::time::Instant::now() > deadline {
+                    stop = true;
+                    break;
+                }
                 let done = self.resolved.lock().halves.contains_key(qo);
                 if !done {
                     let Some(rec) = crate::rebuild::record_or_skip(raw, HALF_TOPIC, *qo) else {
@@ -271,18 +298,17 @@ impl Checker {
                         continue;
                     };
                     let props = rec.properties();
-                    let immunity = props
-                        .get(CHECK_IMMUNITY)
-                        .and_then(|s| s.parse::<i64>().ok())
-                        .map_or(self.config.timeout, |s| {
-                            Duration::from_secs(s.unsigned_abs())
-                        });
-                    let age = now.saturating_sub(rec.store_timestamp);
-                    if age < i64::try_from(immunity.as_millis()).unwrap_or(i64::MAX) {
-                        stop = true;
-                        break;
-                    }
-                    if let Err(e) = self.check_one(&rec, props).await {
+                    let step = match self.verdict(&rec, &props, started) {
+                        Verdict::Later => {
+                            stop = true;
+                            break;
+                        }
+                        Verdict::Resolved => Ok(()),
+                        Verdict::Immune => self.renew_immune(&rec, props).await,
+                        Verdict::Check => self.check_one(&rec, props).await,
+                        Verdict::Discard => self.discard(&rec, props).await,
+                    };
+                    if let Err(e) = step {
                         failed = Some(e);
                         break;
                     }
@@ -311,26 +337,104 @@ impl Checker {
         Ok(())
     }
 
+    /// What the pass that started at `started` does with an unresolved
+    /// half, in RocketMQ's order. Ages count from the producer's born
+    /// time, so a copy re-stored by a check is due again at the next pass,
+    /// not a whole timeout later.
+    fn verdict(&self, rec: &Record, props: &Properties, started: i64) -> Verdict {
+        let age = now_ms().saturating_sub(rec.born_timestamp);
+        let checks = props
+            .get(CHECK_TIMES)
+            .and_then(|c| c.parse::<i32>().ok())
+            .unwrap_or(0);
+        let reserved = self
+            .store
+            .config()
+            .file_reserved_time
+            .saturating_mul(3_600_000);
+        // Past the check maximum, or older than the CommitLog keeps files.
+        if checks >= self.config.max_checks || u64::try_from(age).is_ok_and(|a| a > reserved) {
+            return Verdict::Discard;
+        }
+        // Stored by this pass (a re-stored copy) or while it ran: the
+        // next pass's.
+        if rec.store_timestamp >= started {
+            return Verdict::Later;
+        }
+        let timeout = i64::try_from(self.config.timeout.as_millis()).unwrap_or(i64::MAX);
+        match props.get(CHECK_IMMUNITY) {
+            Some(secs) => {
+                // An unreadable or -1 immunity is the timeout, as RocketMQ
+                // reads it.
+                let immunity = match secs.trim().parse::<i64>() {
+                    Ok(s) if s != -1 => s.saturating_mul(1000),
+                    _ => timeout,
+                };
+                if age <= immunity {
+                    // Not due yet: RocketMQ puts it back at the queue's end
+                    // (remembering the first copy's offset) and goes on, so
+                    // one long immunity does not hold the halves after it.
+                    match props.get(PREPARED_QUEUE_OFFSET).map(str::trim) {
+                        None => return Verdict::Immune,
+                        Some(first) => match first.parse::<u64>() {
+                            Ok(first) if self.resolved.lock().halves.contains_key(&first) => {
+                                return Verdict::Resolved
+                            }
+                            Ok(_) => return Verdict::Immune,
+                            Err(_) => {}
+                        },
+                    }
+                }
+                if age > immunity || age < 0 {
+                    Verdict::Check
+                } else {
+                    Verdict::Later
+                }
+            }
+            // Young halves (RocketMQ: "new arrived") end the pass; one
+            // born in the future (a producer's clock ahead) is checked.
+            None if (0..=timeout).contains(&age) => Verdict::Later,
+            None => Verdict::Check,
+        }
+    }
+
+    /// Puts an immune half back at the half queue's end with the offset of
+    /// its first copy, which END_TRANSACTION and the op queue name. The
+    /// check count stays: nobody was asked. (RocketMQ raises it for every
+    /// put-back too, so there an immunity longer than `transactionCheckMax`
+    /// passes ends in the check-max topic without a single check.)
+    async fn renew_immune(&self, rec: &Record, mut props: Properties) -> Result<(), BrokerError> {
+        if props.get(PREPARED_QUEUE_OFFSET).is_none() {
+            props.insert(PREPARED_QUEUE_OFFSET, rec.queue_offset.to_string());
+        }
+        let copy = crate::rebuild::from_record(rec, HALF_TOPIC.to_owned(), 0, props);
+        self.store.put(copy).await?;
+        Ok(())
+    }
+
+    /// Parks a half in the check-max topic (RocketMQ's default
+    /// `resolveDiscardMsg`), created on first use.
+    async fn discard(&self, rec: &Record, props: Properties) -> Result<(), BrokerError> {
+        tracing::warn!(
+            offset = rec.queue_offset,
+            checks = props.get(CHECK_TIMES).unwrap_or("0"),
+            "transaction checked too often or too old; moved to {CHECK_MAX_TOPIC}"
+        );
+        if self.topics.ensure(CHECK_MAX_TOPIC, 1)? {
+            self.reregister.notify_one();
+        }
+        let m = crate::rebuild::from_record(rec, CHECK_MAX_TOPIC.to_owned(), 0, props);
+        self.store.put(m).await?;
+        Ok(())
+    }
+
     /// Re-stores the half with its check count raised and asks a producer
-    /// about the copy; past the maximum, parks it in the check-max topic.
+    /// about the copy.
     async fn check_one(&self, rec: &Record, mut props: Properties) -> Result<(), BrokerError> {
         let checks = props
             .get(CHECK_TIMES)
             .and_then(|c| c.parse::<i32>().ok())
             .unwrap_or(0);
-        if checks >= self.config.max_checks {
-            tracing::warn!(
-                offset = rec.queue_offset,
-                checks,
-                "transaction checked too often; moved to {CHECK_MAX_TOPIC}"
-            );
-            if self.topics.ensure(CHECK_MAX_TOPIC, 1)? {
-                self.reregister.notify_one();
-            }
-            let m = crate::rebuild::from_record(rec, CHECK_MAX_TOPIC.to_owned(), 0, props);
-            self.store.put(m).await?;
-            return Ok(());
-        }
         props.insert(CHECK_TIMES, (checks + 1).to_string());
         let group = props.get(PRODUCER_GROUP).unwrap_or_default().to_owned();
         let copy = crate::rebuild::from_record(rec, HALF_TOPIC.to_owned(), 0, props);

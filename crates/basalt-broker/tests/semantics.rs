@@ -128,6 +128,7 @@ async fn check_back_waits_for_a_live_producer_and_then_commits() {
     let c = client(b.addr).await;
     let mut prepared = send_cmd("TxT", 0, b"tx", "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}");
     prepared.ext_fields.insert("f", "4");
+    prepared.ext_fields.insert("g", &now_ms().to_string());
     let r = call(&c, prepared).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     // Nothing is visible in the real topic while the transaction is open.
@@ -176,17 +177,38 @@ async fn check_back_waits_for_a_live_producer_and_then_commits() {
     b.stop().await;
 }
 
-/// Prepares a transactional message; returns (half queue offset, half
-/// commit-log offset) from the send response.
+/// Prepares a transactional message born now; returns (half queue
+/// offset, half commit-log offset) from the send response.
 async fn prepare(c: &basalt_remoting::Connection, body: &[u8]) -> (i64, i64) {
-    let mut prepared = send_cmd("TxOps", 0, body, "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}");
+    prepare_with(c, body, "", 0).await
+}
+
+/// `prepare` with more properties and a born time `age_ms` ago.
+async fn prepare_with(
+    c: &basalt_remoting::Connection,
+    body: &[u8],
+    props: &str,
+    age_ms: i64,
+) -> (i64, i64) {
+    let props = format!("TRAN_MSG\u{1}true\u{2}PGROUP\u{1}pg\u{2}{props}");
+    let mut prepared = send_cmd("TxOps", 0, body, &props);
     prepared.ext_fields.insert("f", "4");
+    prepared
+        .ext_fields
+        .insert("g", &(now_ms() - age_ms).to_string());
     let r = call(c, prepared).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     let queue_offset = r.ext_fields.get("queueOffset").unwrap().parse().unwrap();
     let (_, phys) =
         basalt_message::decode_offset_msg_id(r.ext_fields.get("msgId").unwrap()).unwrap();
     (queue_offset, phys)
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
 }
 
 async fn commit(c: &basalt_remoting::Connection, (queue_offset, phys): (i64, i64)) {
@@ -347,5 +369,162 @@ async fn check_backs_go_round_the_groups_producers() {
         .map(|n| n.load(std::sync::atomic::Ordering::SeqCst))
         .collect();
     assert!(both.is_ok(), "checks per producer: {seen:?}");
+    b.stop().await;
+}
+
+/// A producer of group pg that answers every check-back with a commit and
+/// keeps the bodies it was asked about.
+async fn committing_producer(
+    addr: std::net::SocketAddr,
+) -> (
+    Arc<basalt_remoting::Connection>,
+    Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+) {
+    let fam = Family::new("checks", 4, 16);
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&asked);
+    let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |req| {
+        let seen = Arc::clone(&seen);
+        async move {
+            let h: CheckTransactionStateRequest = req.cmd.header().unwrap();
+            for rec in records(&req.cmd.body) {
+                seen.lock().unwrap().push(rec.body.to_vec());
+            }
+            let end = RemotingCommand::request(RequestCode::EndTransaction).with_header(
+                &EndTransactionRequest {
+                    producer_group: "pg".into(),
+                    tran_state_table_offset: h.tran_state_table_offset,
+                    commit_log_offset: h.commit_log_offset,
+                    commit_or_rollback: 8,
+                    from_transaction_check: Some(true),
+                    ..EndTransactionRequest::default()
+                },
+            );
+            let _ = req.conn.send_oneway(end).await;
+            RemotingCommand::success()
+        }
+    });
+    (producer_of_pg(addr, "committer", router).await, asked)
+}
+
+/// The bodies in `topic`'s queue 0 from `offset` once there are `n`.
+async fn bodies_in(
+    c: &Arc<basalt_remoting::Connection>,
+    topic: &str,
+    offset: i64,
+    n: usize,
+) -> Vec<basalt_message::Record> {
+    let got = basalt_testkit::eventually(Duration::from_secs(10), || {
+        let c = Arc::clone(c);
+        let topic = topic.to_owned();
+        async move {
+            let p = call(&c, pull_cmd(&topic, 0, offset, 0, 0)).await;
+            let recs = records(&p.body);
+            (recs.len() >= n).then_some(recs)
+        }
+    })
+    .await;
+    got.unwrap_or_else(|_| panic!("{topic} never held {n} records from {offset}"))
+}
+
+/// RocketMQ puts a half whose CHECK_IMMUNITY_TIME_IN_SECONDS has not
+/// passed back at the half queue's end, marked with its first offset, and
+/// goes on: the halves after it are checked in the same pass.
+#[tokio::test]
+async fn an_immune_half_is_put_back_and_does_not_hold_up_the_halves_after_it() {
+    let b = start(|c, _| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 100;
+        c.transaction_check_max = 1000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let (_producer, asked) = committing_producer(b.addr).await;
+    // A pass may run between the two (and put the immune half back first).
+    let immune = prepare_with(
+        &c,
+        b"immune",
+        "CHECK_IMMUNITY_TIME_IN_SECONDS\u{1}3600\u{2}",
+        0,
+    )
+    .await;
+    assert_eq!(immune.0, 0);
+    prepare(&c, b"plain").await;
+
+    let committed = bodies_in(&c, "TxOps", 0, 1).await;
+    assert_eq!(&committed[0].body[..], b"plain");
+    assert!(
+        asked.lock().unwrap().iter().all(|b| b == b"plain"),
+        "the immune half was checked"
+    );
+    // Put back at every pass; each copy carries the first offset.
+    let copies = basalt_testkit::eventually(Duration::from_secs(10), || {
+        let c = Arc::clone(&c);
+        async move {
+            let p = call(&c, pull_cmd("RMQ_SYS_TRANS_HALF_TOPIC", 0, 1, 0, 0)).await;
+            let copies: Vec<_> = records(&p.body)
+                .into_iter()
+                .filter(|r| &r.body[..] == b"immune")
+                .collect();
+            (copies.len() >= 2).then_some(copies)
+        }
+    })
+    .await
+    .expect("the immune half is put back at each pass");
+    for copy in copies {
+        assert_eq!(
+            copy.properties().get("TRAN_PREPARED_QUEUE_OFFSET"),
+            Some("0")
+        );
+    }
+    b.stop().await;
+}
+
+/// Ages count from the producer's born time (RocketMQ's rule): a half born
+/// long ago is checked at once, and the copy a check leaves is due again
+/// at the next pass, not a whole `transactionTimeOut` after it was stored.
+#[tokio::test]
+async fn half_ages_count_from_the_born_time() {
+    let b = start(|c, _| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 3_600_000;
+        c.transaction_check_max = 1000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let fam = Family::new("checks", 4, 16);
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |_req| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { RemotingCommand::success() }
+    });
+    let _producer = producer_of_pg(b.addr, "silent", router).await;
+    prepare_with(&c, b"old", "", 2 * 3_600_000).await;
+    let checked_twice = basalt_testkit::eventually(Duration::from_secs(10), || {
+        let count = Arc::clone(&count);
+        async move { (count.load(std::sync::atomic::Ordering::SeqCst) >= 2).then_some(()) }
+    })
+    .await;
+    assert!(checked_twice.is_ok(), "checks: {count:?}");
+    b.stop().await;
+}
+
+/// A half older than the CommitLog keeps its files (`fileReservedTime`)
+/// goes to TRANS_CHECK_MAX_TIME_TOPIC unchecked, as RocketMQ's `needSkip`.
+#[tokio::test]
+async fn a_half_older_than_the_file_reserved_time_is_parked_unchecked() {
+    let b = start(|c, s| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 100;
+        s.file_reserved_time = 1;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let (_producer, asked) = committing_producer(b.addr).await;
+    prepare_with(&c, b"stale", "", 2 * 3_600_000).await;
+    let parked = bodies_in(&c, "TRANS_CHECK_MAX_TIME_TOPIC", 0, 1).await;
+    assert_eq!(&parked[0].body[..], b"stale");
+    assert!(asked.lock().unwrap().is_empty());
     b.stop().await;
 }
