@@ -154,12 +154,34 @@ impl Clients {
         self.consumers.read().get(group).cloned()
     }
 
+    /// Consumer groups online with a subscription to `topic`.
+    pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
+        self.consumers
+            .read()
+            .iter()
+            .filter(|(_, g)| g.subscriptions.contains_key(topic))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     pub fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
         self.consumers
             .read()
             .get(group)?
             .subscriptions
             .get(topic)
+            .cloned()
+    }
+
+    /// The connection of consumer `client_id` in `group`, with the
+    /// client's version.
+    pub fn consumer_channel(&self, group: &str, client_id: &str) -> Option<ClientChannel> {
+        self.consumers
+            .read()
+            .get(group)?
+            .channels
+            .values()
+            .find(|c| c.client_id == client_id)
             .cloned()
     }
 

@@ -72,6 +72,13 @@ pub struct BrokerConfig {
     pub region_id: String,
     /// `traceOn`, answered to every send (`TRACE_ON`). Default: true.
     pub trace_on: bool,
+    /// The config file the broker started from (RocketMQ's
+    /// `brokerConfigPath`, set by `-c`, not a key): where
+    /// UPDATE_BROKER_CONFIG writes what it changes. Default: none.
+    pub broker_config_path: Option<PathBuf>,
+    /// `configBlackList`: `;`-separated keys UPDATE_BROKER_CONFIG refuses.
+    /// Default: `configBlackList;brokerConfigPath`.
+    pub config_black_list: String,
 }
 
 impl BrokerConfig {
@@ -104,6 +111,8 @@ impl BrokerConfig {
             store_path_root_dir: data_dir.join("store"),
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            broker_config_path: None,
+            config_black_list: "configBlackList;brokerConfigPath".into(),
         }
     }
 
@@ -143,6 +152,7 @@ impl BrokerConfig {
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
             "regionId" => self.region_id = v.to_owned(),
             "traceOn" => self.trace_on = parse(key, v)?,
+            "configBlackList" => self.config_black_list = v.to_owned(),
             _ => return Ok(false),
         }
         Ok(true)
@@ -210,6 +220,7 @@ impl BrokerConfig {
             ),
             ("regionId", self.region_id.clone()),
             ("traceOn", self.trace_on.to_string()),
+            ("configBlackList", self.config_black_list.clone()),
         ]
     }
 

@@ -23,6 +23,7 @@ pub mod respond;
 mod routes;
 pub mod schedule;
 mod serve;
+pub mod settings;
 pub mod timer;
 pub mod topics;
 pub mod transaction;

@@ -79,6 +79,28 @@ impl Offsets {
             .collect()
     }
 
+    /// Groups with committed offsets on `topic`.
+    pub fn groups_of(&self, topic: &str) -> Vec<String> {
+        let prefix = format!("{topic}@");
+        self.table
+            .read()
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix).map(str::to_owned))
+            .collect()
+    }
+
+    /// Gives `dest` the offsets `src` has on `topic` (replacing its own);
+    /// false when `src` has none there.
+    pub fn copy_group(&self, src: &str, dest: &str, topic: &str) -> bool {
+        let mut table = self.table.write();
+        let Some(offsets) = table.get(&key(topic, src)).cloned() else {
+            return false;
+        };
+        table.insert(key(topic, dest), offsets);
+        self.dirty.store(true, std::sync::atomic::Ordering::Release);
+        true
+    }
+
     /// Drops every offset of `topic` (topic deleted).
     pub fn remove_topic(&self, topic: &str) {
         let prefix = format!("{topic}@");

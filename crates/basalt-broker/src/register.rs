@@ -69,14 +69,21 @@ impl Reregister {
 
 pub struct Registrar {
     config: Arc<BrokerConfig>,
+    /// `brokerPermission` as it is now.
+    settings: Arc<crate::settings::Settings>,
     topics: Arc<Topics>,
     conns: tokio::sync::Mutex<HashMap<String, Arc<Connection>>>,
 }
 
 impl Registrar {
-    pub fn new(config: Arc<BrokerConfig>, topics: Arc<Topics>) -> Self {
+    pub fn new(
+        config: Arc<BrokerConfig>,
+        settings: Arc<crate::settings::Settings>,
+        topics: Arc<Topics>,
+    ) -> Self {
         Self {
             config,
+            settings,
             topics,
             conns: tokio::sync::Mutex::new(HashMap::new()),
         }
@@ -143,7 +150,7 @@ impl Registrar {
     /// One REGISTER_BROKER to every name server; failures are logged and
     /// retried at the next period.
     pub async fn register_all(&self) {
-        let wrapper = self.topics.wrapper(self.config.broker_permission);
+        let wrapper = self.topics.wrapper(self.settings.permission());
         let body = RegisterBrokerBody {
             filter_server_list: Vec::new(),
             topic_config_serialize_wrapper: wrapper,

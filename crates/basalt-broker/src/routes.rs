@@ -13,8 +13,8 @@ use basalt_remoting::{Family, Gate, GateSender, Router};
 use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
-    add, add_async, add_unpin, admin, client, locks, offset, pull, query, reply, send, send_back,
-    transaction,
+    add, add_async, add_unpin, admin, client, consumer_admin, consumer_call, locks, offset, pull,
+    query, reply, send, send_back, transaction,
 };
 use crate::locks::Locks;
 use crate::serve::Tables;
@@ -29,6 +29,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         clients,
         reregister,
         schedule,
+        settings,
     } = t;
     // Families mirror Java's processor pools. Parked pulls hold their
     // permit while suspended, so the pull family is effectively unbounded;
@@ -54,7 +55,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         reregister: Arc::clone(reregister),
         store_host: addr,
         cluster: Pair::new("CLUSTER", &config.cluster_name),
-        broker_permission: config.broker_permission,
+        settings: Arc::clone(settings),
         auto_create_topic: config.auto_create_topic_enable,
         max_message_size: config.max_message_size,
         uniq: UniqKeyGenerator::new(addr.ip(), std::process::id(), i32::from(addr.port())),
@@ -72,7 +73,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         schedule: Arc::clone(schedule),
         reregister: Arc::clone(reregister),
         store_host: addr,
-        broker_permission: config.broker_permission,
+        settings: Arc::clone(settings),
     });
     let pull_state = Arc::new(pull::PullState {
         store: store.clone(),
@@ -80,7 +81,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         groups: Arc::clone(groups),
         clients: Arc::clone(clients),
         offsets: Arc::clone(offsets),
-        broker_permission: config.broker_permission,
+        settings: Arc::clone(settings),
         long_polling: config.long_polling_enable,
         short_polling: Duration::from_millis(config.short_polling_time_mills),
         property_filter: config.enable_property_filter,
@@ -106,9 +107,14 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         clients: Arc::clone(clients),
         reregister: Arc::clone(reregister),
         broker_name: config.broker_name.clone(),
-        broker_permission: config.broker_permission,
+        broker_addr: addr.to_string(),
         boot_ms: now_ms(),
-        config: Arc::clone(config),
+        settings: Arc::clone(settings),
+    });
+    let consumer_call_state = Arc::new(consumer_call::ConsumerCallState {
+        clients: Arc::clone(clients),
+        store: store.clone(),
+        broker_name: config.broker_name.clone(),
     });
     let store_state = Arc::new(store.clone());
 
@@ -314,6 +320,55 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &admin_family,
         &admin_state,
         admin::broker_config,
+    );
+    r = add(
+        r,
+        C::QueryTopicConsumeByWho,
+        &admin_family,
+        &admin_state,
+        consumer_admin::consumed_by,
+    );
+    r = add(
+        r,
+        C::QueryTopicsByConsumer,
+        &admin_family,
+        &admin_state,
+        consumer_admin::topics_of,
+    );
+    r = add(
+        r,
+        C::GetSubscriptionGroupConfig,
+        &admin_family,
+        &admin_state,
+        consumer_admin::group_config,
+    );
+    r = add(
+        r,
+        C::CloneGroupOffset,
+        &admin_family,
+        &admin_state,
+        consumer_admin::clone_offsets,
+    );
+    r = add_async(
+        r,
+        C::GetConsumerRunningInfo,
+        &admin_family,
+        &consumer_call_state,
+        consumer_call::running_info,
+    );
+    r = add_async(
+        r,
+        C::ConsumeMessageDirectly,
+        &admin_family,
+        &consumer_call_state,
+        consumer_call::consume_directly,
+    );
+    r = add(
+        r,
+        C::UpdateBrokerConfig,
+        &admin_family,
+        &admin_state,
+        admin::update_broker_config,
     );
     r = add(
         r,

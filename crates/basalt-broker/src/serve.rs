@@ -76,8 +76,13 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         store.clone(),
         config.broker_addr(),
     )?);
+    let settings = Arc::new(crate::settings::Settings::new(
+        BrokerConfig::clone(&config),
+        store.config().clone(),
+    ));
     let tables = Tables {
         topics,
+        settings,
         groups: Arc::clone(&groups),
         offsets: Arc::clone(&offsets),
         clients: Arc::clone(&clients),
@@ -86,7 +91,11 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     };
     let router = Arc::new(crate::routes::router(&config, &store, &tables));
     let topics = tables.topics;
-    let registrar = Arc::new(Registrar::new(Arc::clone(&config), Arc::clone(&topics)));
+    let registrar = Arc::new(Registrar::new(
+        Arc::clone(&config),
+        Arc::clone(&tables.settings),
+        Arc::clone(&topics),
+    ));
     // Registered before serving, as RocketMQ does, but a name server that
     // does not answer does not hold the start for the 24 s registration
     // timeout: the others are done by then (all go at once), and the
@@ -116,6 +125,7 @@ pub(crate) struct Tables {
     pub(crate) clients: Arc<Clients>,
     pub(crate) reregister: Arc<crate::register::Reregister>,
     pub(crate) schedule: Arc<Schedule>,
+    pub(crate) settings: Arc<crate::settings::Settings>,
 }
 
 impl Broker {

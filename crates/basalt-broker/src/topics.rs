@@ -233,6 +233,14 @@ impl Topics {
         }
     }
 
+    /// A new data version with the table unchanged: what a registration
+    /// carries when the broker's permission (ANDed into every topic's)
+    /// changed, so name servers read the topics again.
+    pub fn touch(&self) -> Result<(), BrokerError> {
+        bump(&mut self.table.write().data_version);
+        self.persist()
+    }
+
     /// Creates or replaces a topic.
     pub fn upsert(&self, config: TopicConfig) -> Result<(), BrokerError> {
         {

@@ -812,3 +812,47 @@ async fn queries_by_tag_and_in_store_order() {
     assert_eq!(r.response_code(), ResponseCode::QueryNotFound);
     b.stop().await;
 }
+
+/// GET_CONSUMER_RUNNING_INFO goes to the named consumer over its own
+/// connection, and its answer comes back as it was; a client not online is
+/// refused, as RocketMQ's `callConsumer` does.
+#[tokio::test]
+async fn running_info_is_asked_of_the_consumer_itself() {
+    use basalt_protocol::headers::admin::ConsumerRunningInfoRequest;
+    let b = start(|_, _| {}).await;
+    let fam = basalt_remoting::Family::new("calls", 4, 16);
+    let router = basalt_remoting::Router::new().route(
+        RequestCode::GetConsumerRunningInfo,
+        &fam,
+        |req| async move {
+            let h: ConsumerRunningInfoRequest = req.cmd.header().unwrap();
+            RemotingCommand::success().with_body(format!("running:{}", h.client_id).into_bytes())
+        },
+    );
+    let consumer = basalt_remoting::connect(b.addr, std::sync::Arc::new(router))
+        .await
+        .unwrap();
+    let hb = heartbeat("cid-running", "cg-running", "RunT");
+    assert_eq!(
+        call(&consumer, hb).await.response_code(),
+        ResponseCode::Success
+    );
+
+    let admin = client(b.addr).await;
+    let ask = |client_id: &str| {
+        RemotingCommand::request(RequestCode::GetConsumerRunningInfo).with_header(
+            &ConsumerRunningInfoRequest {
+                consumer_group: "cg-running".into(),
+                client_id: client_id.into(),
+                jstack_enable: Some(false),
+            },
+        )
+    };
+    let r = call(&admin, ask("cid-running")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(&r.body[..], b"running:cid-running");
+    let r = call(&admin, ask("cid-gone")).await;
+    assert_eq!(r.response_code(), ResponseCode::SystemError);
+    assert!(r.remark.unwrap_or_default().contains("not online"));
+    b.stop().await;
+}

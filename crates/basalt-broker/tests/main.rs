@@ -10,6 +10,7 @@
 mod bad_input;
 mod flow;
 mod semantics;
+mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;

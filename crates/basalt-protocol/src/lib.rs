@@ -13,6 +13,7 @@ pub mod binary_header;
 pub mod body;
 pub mod codes;
 pub mod command;
+pub mod config_text;
 pub mod error;
 mod ext_fields;
 pub mod fastjson;
@@ -37,6 +38,10 @@ pub const BASALT_VERSION: i32 = 479;
 
 /// `MQVersion` ordinal of V3_0_11: older brokers register a bare topic config.
 pub const VERSION_V3_0_11: i32 = 37;
+
+/// `MQVersion` ordinal of V3_1_8_SNAPSHOT: older consumers cannot answer
+/// the admin calls a broker passes on (running info, consume directly).
+pub const VERSION_V3_1_8_SNAPSHOT: i32 = 62;
 
 /// `MQVersion` ordinal of V3_4_9: from here on the broker honours
 /// `maxReconsumeTimes` from send and send-back headers.

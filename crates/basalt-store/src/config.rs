@@ -187,11 +187,20 @@ impl StoreConfig {
     pub fn from_properties<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> crate::Result<(Self, Vec<String>)> {
+        Self::default().with_properties(pairs)
+    }
+
+    /// This config with `pairs` applied, as [`Self::from_properties`]
+    /// reads them (UPDATE_BROKER_CONFIG).
+    pub fn with_properties<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> crate::Result<(Self, Vec<String>)> {
         use serde_json::Value;
         let bad = |k: &str, v: &str| crate::StoreError::Config(format!("{k}={v:?} is not valid"));
-        let Ok(Value::Object(mut map)) = serde_json::to_value(Self::default()) else {
+        let Ok(Value::Object(mut map)) = serde_json::to_value(self) else {
             return Err(crate::StoreError::Config(
-                "defaults do not serialise".into(),
+                "the configuration does not serialise".into(),
             ));
         };
         let mut unknown = Vec::new();
@@ -247,7 +256,7 @@ impl StoreConfig {
         self.store_path_root_dir.join("index")
     }
 
-    pub(crate) fn validate(&self) -> crate::Result<()> {
+    pub fn validate(&self) -> crate::Result<()> {
         let bad = |m: &str| Err(crate::StoreError::Config(m.to_owned()));
         if self.mapped_file_size_commit_log < 4096 {
             return bad("mappedFileSizeCommitLog must be at least 4096");

@@ -192,6 +192,9 @@ fn configs(
         }
     }
     if let Some(path) = &args.config {
+        // Where updateBrokerConfig keeps what it changes, as RocketMQ
+        // writes back to the -c file.
+        broker.broker_config_path = Some(path.clone());
         for key in unknown {
             tracing::warn!(%key, file = %path.display(), "unknown configuration key ignored");
         }

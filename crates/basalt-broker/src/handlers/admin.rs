@@ -31,10 +31,11 @@ pub struct AdminState {
     pub clients: Arc<Clients>,
     pub reregister: Arc<crate::register::Reregister>,
     pub broker_name: String,
-    pub broker_permission: i32,
+    /// `brokerIP1:listenPort`, as registered.
+    pub broker_addr: String,
     pub boot_ms: i64,
-    /// The broker's settings as started (GET_BROKER_CONFIG).
-    pub config: Arc<crate::BrokerConfig>,
+    /// The broker's settings (GET/UPDATE_BROKER_CONFIG).
+    pub settings: Arc<crate::settings::Settings>,
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -275,7 +276,7 @@ pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
         s.store.commit_log_max_offset().to_string(),
     );
     table.insert("brokerActive", "true".to_owned());
-    table.insert("brokerPermission", s.broker_permission.to_string());
+    table.insert("brokerPermission", s.settings.permission().to_string());
     table.insert("server", "basalt".to_owned());
     let body = serde_json::json!({ "table": table });
     Ok(RemotingCommand::success().with_body(body.to_string().into_bytes()))
@@ -370,20 +371,10 @@ pub fn reset_offset(s: &AdminState, req: &Request) -> Outcome {
 /// setting as `key=value` lines, as RocketMQ answers (its properties text;
 /// the header's version is the configuration's data version).
 pub fn broker_config(s: &AdminState, _req: &Request) -> Outcome {
-    let mut lines: BTreeMap<String, String> = s
-        .config
-        .pairs()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    if let Ok(serde_json::Value::Object(store)) = serde_json::to_value(s.store.config()) {
-        for (k, v) in store {
-            let text = match v {
-                serde_json::Value::String(t) => t,
-                other => other.to_string(),
-            };
-            lines.entry(k).or_insert(text);
-        }
+    // Sorted, one key once (the broker's value where both roles list it).
+    let mut lines: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in s.settings.pairs() {
+        lines.entry(k).or_insert(v);
     }
     let body: String = lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     let version = format!(
@@ -393,4 +384,20 @@ pub fn broker_config(s: &AdminState, _req: &Request) -> Outcome {
     let mut reply = RemotingCommand::success().with_body(body.into_bytes());
     reply.ext_fields.insert("version", &version);
     Ok(reply)
+}
+
+/// UPDATE_BROKER_CONFIG: the body is `key=value` lines (see
+/// [`crate::settings`]). A permission change is registered at once.
+pub fn update_broker_config(s: &AdminState, req: &Request) -> Outcome {
+    let pairs = basalt_protocol::config_text::parse(&String::from_utf8_lossy(&req.cmd.body));
+    tracing::info!(caller = %req.conn.peer(), ?pairs, "updateBrokerConfig");
+    if s.settings.update(&pairs)?.permission {
+        // The change is made; a topics file that cannot be written only
+        // delays the name servers' re-read to the next change.
+        if let Err(e) = s.topics.touch() {
+            tracing::warn!(error = %e, "cannot persist the topics' new data version");
+        }
+        s.reregister.notify_one();
+    }
+    Ok(RemotingCommand::success())
 }

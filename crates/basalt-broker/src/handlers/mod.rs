@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod client;
+pub mod consumer_admin;
+pub mod consumer_call;
 pub mod locks;
 pub mod offset;
 pub mod pull;

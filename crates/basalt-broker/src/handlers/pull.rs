@@ -34,7 +34,8 @@ pub struct PullState {
     pub groups: Arc<Groups>,
     pub clients: Arc<Clients>,
     pub offsets: Arc<Offsets>,
-    pub broker_permission: i32,
+    /// `brokerPermission` as it is now (updateBrokerConfig changes it).
+    pub settings: Arc<crate::settings::Settings>,
     pub long_polling: bool,
     pub short_polling: Duration,
     /// `enablePropertyFilter`: serve SQL92 subscriptions.
@@ -178,7 +179,7 @@ fn get(store: &Store, h: &PullMessageRequest, offset: u64, filter: &PullFilter) 
 }
 
 fn check(s: &PullState, h: &PullMessageRequest) -> Result<PullFilter, BrokerError> {
-    if s.broker_permission & perm::READ == 0 {
+    if s.settings.permission() & perm::READ == 0 {
         return Err(BrokerError::NoPermission(
             "the broker pulling message is forbidden".into(),
         ));

@@ -33,7 +33,8 @@ pub struct SendState {
     pub store_host: SocketAddr,
     /// The CLUSTER property every stored message gets.
     pub cluster: Pair,
-    pub broker_permission: i32,
+    /// `brokerPermission` as it is now (updateBrokerConfig changes it).
+    pub settings: Arc<crate::settings::Settings>,
     pub auto_create_topic: bool,
     pub max_message_size: usize,
     pub uniq: UniqKeyGenerator,
@@ -241,7 +242,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
 }
 
 pub(crate) fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool), BrokerError> {
-    if s.broker_permission & perm::WRITE == 0 {
+    if s.settings.permission() & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the broker[{}] sending message is forbidden",
             s.store_host

@@ -32,7 +32,8 @@ pub struct SendBackState {
     pub schedule: Arc<Schedule>,
     pub reregister: Arc<crate::register::Reregister>,
     pub store_host: std::net::SocketAddr,
-    pub broker_permission: i32,
+    /// `brokerPermission` as it is now (updateBrokerConfig changes it).
+    pub settings: Arc<crate::settings::Settings>,
 }
 
 pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
@@ -41,7 +42,7 @@ pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
         .groups
         .find_or_create(&h.group)?
         .ok_or_else(|| BrokerError::GroupNotExist(h.group.clone()))?;
-    if s.broker_permission & perm::WRITE == 0 {
+    if s.settings.permission() & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(
             "the broker sending message is forbidden".into(),
         ));

@@ -1,4 +1,4 @@
-//! Small list and table bodies: `KVTable`, `TopicList`.
+//! Small list and table bodies: `KVTable`, `TopicList`, `GroupList`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,4 +28,15 @@ pub struct TopicList {
 
 impl JsonBody for TopicList {
     const WHAT: &'static str = "TopicList";
+}
+
+/// `GroupList`: consumer group names.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GroupList {
+    pub group_list: BTreeSet<String>,
+}
+
+impl JsonBody for GroupList {
+    const WHAT: &'static str = "GroupList";
 }

@@ -51,3 +51,48 @@ command_header! {
         pub is_force: Option<bool> => "isForce",
     }
 }
+
+command_header! {
+    /// GET_CONSUMER_RUNNING_INFO (307): passed on to the consumer.
+    pub struct ConsumerRunningInfoRequest {
+        pub consumer_group: String => "consumerGroup",
+        pub client_id: String => "clientId",
+        pub jstack_enable: Option<bool> => "jstackEnable",
+    }
+}
+
+command_header! {
+    /// CONSUME_MESSAGE_DIRECTLY (309): the stored message by offset id,
+    /// passed on to the consumer.
+    pub struct ConsumeMessageDirectlyRequest {
+        pub consumer_group: String => "consumerGroup",
+        pub client_id: String => "clientId",
+        pub msg_id: String => "msgId",
+        pub broker_name: Option<String> => "brokerName",
+        pub topic: Option<String> => "topic",
+    }
+}
+
+command_header! {
+    /// QUERY_TOPIC_CONSUME_BY_WHO (300).
+    pub struct QueryTopicConsumeByWhoRequest {
+        pub topic: String => "topic",
+    }
+}
+
+command_header! {
+    /// QUERY_TOPICS_BY_CONSUMER (343), GET_SUBSCRIPTIONGROUP_CONFIG (352).
+    pub struct GroupRequest {
+        pub group: String => "group",
+    }
+}
+
+command_header! {
+    /// CLONE_GROUP_OFFSET (314): `mqadmin cloneGroupOffset`.
+    pub struct CloneGroupOffsetRequest {
+        pub src_group: String => "srcGroup",
+        pub dest_group: String => "destGroup",
+        pub topic: Option<String> => "topic",
+        pub offline: bool => "offline",
+    }
+}

@@ -1,6 +1,7 @@
 package org.basalt.interop;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -80,6 +81,21 @@ class ConsumptionInteropTest {
             }
         }, "route of " + topic);
         return topic;
+    }
+
+    /** A push consumer that counts each body it gets in `seen`. */
+    private static DefaultMQPushConsumer counting(String group, String topic, Map<String, Integer> seen)
+        throws Exception {
+        return pushConsumer(group, topic, (msgs, ctx) -> {
+            msgs.forEach(m -> seen.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum));
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+    }
+
+    private static void sendAll(String topic, String prefix, int n) throws Exception {
+        for (int i = 0; i < n; i++) {
+            producer.send(new Message(topic, "T", (prefix + i).getBytes(StandardCharsets.UTF_8)));
+        }
     }
 
     private static DefaultMQPushConsumer pushConsumer(String group, String topic, MessageListenerConcurrently l)
@@ -194,6 +210,76 @@ class ConsumptionInteropTest {
         }
     }
 
+    /**
+     * mqadmin consumerStatus and the console's "consume directly": the broker
+     * passes GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY on to the
+     * consumer and answers with what it says.
+     */
+    @Test
+    void runningInfoAndConsumeDirectlyReachTheConsumer() throws Exception {
+        String topic = createTopic("InteropRunning", 2);
+        String group = "interop_running_" + System.nanoTime();
+        org.apache.rocketmq.client.producer.SendResult sent =
+            producer.send(new Message(topic, "T", "direct".getBytes(StandardCharsets.UTF_8)));
+        Map<String, Integer> seen = new ConcurrentHashMap<>();
+        DefaultMQPushConsumer c = counting(group, topic, seen);
+        c.start();
+        try {
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> seen.containsKey("direct"), "first delivery");
+            String clientId = admin.examineConsumerConnectionInfo(group).getConnectionSet().iterator().next().getClientId();
+            org.apache.rocketmq.remoting.protocol.body.ConsumerRunningInfo info =
+                admin.getConsumerRunningInfo(group, clientId, false);
+            assertTrue(info.getSubscriptionSet().stream().anyMatch(sd -> sd.getTopic().equals(topic)),
+                "subscriptions: " + info.getSubscriptionSet());
+            assertEquals(2, info.getMqTable().keySet().stream().filter(mq -> mq.getTopic().equals(topic)).count(),
+                "queues: " + info.getMqTable().keySet());
+            assertThrows(Exception.class, () -> admin.getConsumerRunningInfo(group, "no-such-client", false));
+
+            org.apache.rocketmq.remoting.protocol.body.ConsumeMessageDirectlyResult r =
+                admin.consumeMessageDirectly(group, clientId, topic, sent.getMsgId());
+            assertEquals(org.apache.rocketmq.remoting.protocol.body.CMResult.CR_SUCCESS, r.getConsumeResult(), r.toString());
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(10), () -> seen.get("direct") >= 2, "direct consumption");
+        } finally {
+            c.shutdown();
+        }
+    }
+
+    private static long committedOffsets(String group, String topic) {
+        try {
+            return admin.examineConsumeStats(group, topic).getOffsetTable().entrySet().stream()
+                .filter(e -> e.getKey().getTopic().equals(topic))
+                .mapToLong(e -> e.getValue().getConsumerOffset()).sum();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    /**
+     * mqadmin topicList -c, cloneGroupOffset and the group lookups: which
+     * groups consume a topic, which topics a group consumes, a group's
+     * config, and one group's offsets copied to another.
+     */
+    @Test
+    void whoConsumesWhatAndCloneGroupOffset() throws Exception {
+        String topic = createTopic("InteropWho", 2);
+        String group = "interop_who_" + System.nanoTime();
+        String copy = group + "_copy";
+        sendAll(topic, "w-", 6);
+        Map<String, Integer> seen = new ConcurrentHashMap<>();
+        DefaultMQPushConsumer c = counting(group, topic, seen);
+        c.start();
+        try {
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> committedOffsets(group, topic) == 6, "offsets committed");
+            assertTrue(admin.queryTopicConsumeByWho(topic).getGroupList().contains(group));
+            assertTrue(admin.queryTopicsByConsumer(group).getTopicList().contains(topic));
+            assertEquals(group, admin.examineSubscriptionGroupConfig(basalt.addr("broker"), group).getGroupName());
+            admin.cloneGroupOffset(group, copy, topic, true);
+            assertEquals(6, committedOffsets(copy, topic));
+        } finally {
+            c.shutdown();
+        }
+    }
+
     /** mqadmin getBrokerConfig: the broker's and the store's settings as properties. */
     @Test
     void getBrokerConfigListsBrokerAndStoreSettings() throws Exception {
@@ -210,14 +296,9 @@ class ConsumptionInteropTest {
         String topic = createTopic("InteropReset", 2);
         String group = "interop_reset_" + System.nanoTime();
         long before = System.currentTimeMillis() - 1000;
-        for (int i = 0; i < 10; i++) {
-            producer.send(new Message(topic, "T", ("x-" + i).getBytes(StandardCharsets.UTF_8)));
-        }
+        sendAll(topic, "x-", 10);
         Map<String, Integer> seen = new ConcurrentHashMap<>();
-        DefaultMQPushConsumer c = pushConsumer(group, topic, (msgs, ctx) -> {
-            msgs.forEach(m -> seen.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum));
-            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
+        DefaultMQPushConsumer c = counting(group, topic, seen);
         c.start();
         try {
             ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> seen.size() >= 10, "first 10");

@@ -1,0 +1,162 @@
+//! The broker's settings as UPDATE_BROKER_CONFIG (`mqadmin
+//! updateBrokerConfig`) leaves them: GET_BROKER_CONFIG shows them, the
+//! config file the broker started from keeps them, and `brokerPermission`
+//! applies at once (sends, pulls and registrations read it each time: the
+//! way to take a broker out of writing before stopping it). Other keys
+//! apply at the next start. RocketMQ applies some of those at once too
+//! (those its services read on each use, such as `autoCreateTopicEnable`
+//! or `fileReservedTime`); Basalt's services copy their settings when
+//! they start.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use basalt_store::StoreConfig;
+use parking_lot::Mutex;
+
+use crate::{BrokerConfig, BrokerError};
+
+/// Keys no update may set whatever `configBlackList` says (RocketMQ adds
+/// them to it).
+const ALWAYS_BLACK: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBlackList"];
+
+pub struct Settings {
+    permission: AtomicI32,
+    /// Serialises updates (and their file writes), as Java's handler is
+    /// `synchronized`.
+    current: Mutex<(BrokerConfig, StoreConfig)>,
+}
+
+/// What an update changed that the broker must act on.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Updated {
+    /// `brokerPermission` was among the keys: register again at once, with
+    /// a new data version so name servers re-read the topics' permissions.
+    pub permission: bool,
+}
+
+impl Settings {
+    pub fn new(broker: BrokerConfig, store: StoreConfig) -> Self {
+        Self {
+            permission: AtomicI32::new(broker.broker_permission),
+            current: Mutex::new((broker, store)),
+        }
+    }
+
+    /// `brokerPermission` now.
+    pub fn permission(&self) -> i32 {
+        self.permission.load(Ordering::Relaxed)
+    }
+
+    /// Every setting under its `broker.conf` key: the broker's, then the
+    /// store's (GET_BROKER_CONFIG).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let current = self.current.lock();
+        let mut out: Vec<(String, String)> = current
+            .0
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        if let Ok(serde_json::Value::Object(store)) = serde_json::to_value(&current.1) {
+            for (k, v) in store {
+                let text = match v {
+                    serde_json::Value::String(t) => t,
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                out.push((k, text));
+            }
+        }
+        out
+    }
+
+    /// Applies `pairs` all or nothing: a black-listed key or a value the
+    /// key cannot take refuses the whole update (Java ignores a bad value
+    /// silently; a refusal says which). Keys neither the broker nor the
+    /// store knows are ignored, as RocketMQ ignores keys it has no field
+    /// for. The known ones are written to the config file, if the broker
+    /// started from one.
+    pub fn update(&self, pairs: &[(String, String)]) -> Result<Updated, BrokerError> {
+        let mut current = self.current.lock();
+        let black = |key: &str| {
+            ALWAYS_BLACK.contains(&key)
+                || current
+                    .0
+                    .config_black_list
+                    .split(';')
+                    .any(|b| b.trim() == key)
+        };
+        if let Some((key, _)) = pairs.iter().find(|(k, _)| black(k)) {
+            return Err(BrokerError::NoPermission(format!(
+                "Can not update config in black list: {key}"
+            )));
+        }
+        let mut broker = current.0.clone();
+        let mut known = Vec::new();
+        for (key, value) in pairs {
+            let owned = broker.set(key, value).map_err(|e| match e {
+                BrokerError::BadConfig { key, value } => BrokerError::InvalidParameter(format!(
+                    "configuration key `{key}` has invalid value `{value}`"
+                )),
+                other => other,
+            })?;
+            if owned {
+                known.push((key.clone(), value.trim().to_owned()));
+            }
+        }
+        let (store, store_unknown) = current
+            .1
+            .with_properties(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .and_then(|(s, unknown)| s.validate().map(|()| (s, unknown)))
+            .map_err(|e| BrokerError::InvalidParameter(e.to_string()))?;
+        for (key, value) in pairs {
+            if !store_unknown.contains(key) && !known.iter().any(|(k, _)| k == key) {
+                known.push((key.clone(), value.trim().to_owned()));
+            }
+        }
+        for (key, _) in pairs
+            .iter()
+            .filter(|(k, _)| !known.iter().any(|(n, _)| n == k))
+        {
+            tracing::warn!(%key, "updateBrokerConfig: unknown key ignored");
+        }
+        tracing::info!(?known, "broker configuration updated");
+        self.permission
+            .store(broker.broker_permission, Ordering::Relaxed);
+        // Applied even when the file cannot take it (a read-only mount):
+        // RocketMQ logs that failure and keeps the change in memory too.
+        if let Some(path) = broker
+            .broker_config_path
+            .as_deref()
+            .filter(|_| !known.is_empty())
+        {
+            if let Err(e) = write_back(path, &known) {
+                tracing::warn!(error = %e, "updateBrokerConfig: the change applies but is not kept");
+            }
+        }
+        *current = (broker, store);
+        Ok(Updated {
+            permission: pairs.iter().any(|(k, _)| k == "brokerPermission"),
+        })
+    }
+}
+
+/// Sets `pairs` in the file at `path` in place (comments and other lines
+/// kept), through a temporary file and a rename.
+fn write_back(path: &Path, pairs: &[(String, String)]) -> Result<(), BrokerError> {
+    let failed = |source| BrokerError::ConfigFile {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = match std::fs::read(path) {
+        Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(failed(e)),
+    };
+    let updated = basalt_protocol::config_text::update(&text, pairs);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, updated).map_err(failed)?;
+    std::fs::rename(&tmp, path).map_err(failed)
+}
