@@ -79,6 +79,9 @@ pub struct BrokerConfig {
     /// `configBlackList`: `;`-separated keys UPDATE_BROKER_CONFIG refuses.
     /// Default: `configBlackList;brokerConfigPath`.
     pub config_black_list: String,
+    /// How often statistics are sampled (RocketMQ: 10 s; not a key, tests
+    /// shorten it).
+    pub stats_sample_period: std::time::Duration,
 }
 
 impl BrokerConfig {
@@ -113,6 +116,7 @@ impl BrokerConfig {
             trace_on: true,
             broker_config_path: None,
             config_black_list: "configBlackList;brokerConfigPath".into(),
+            stats_sample_period: std::time::Duration::from_secs(10),
         }
     }
 

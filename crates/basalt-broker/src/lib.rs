@@ -24,6 +24,7 @@ mod routes;
 pub mod schedule;
 mod serve;
 pub mod settings;
+pub mod stats;
 pub mod timer;
 pub mod topics;
 pub mod transaction;

@@ -14,7 +14,7 @@ use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
     add, add_async, add_unpin, admin, client, consumer_admin, consumer_call, locks, offset, pull,
-    query, reply, send, send_back, transaction,
+    query, reply, send, send_back, stats, transaction,
 };
 use crate::locks::Locks;
 use crate::serve::Tables;
@@ -30,6 +30,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         reregister,
         schedule,
         settings,
+        stats,
     } = t;
     // Families mirror Java's processor pools. Parked pulls hold their
     // permit while suspended, so the pull family is effectively unbounded;
@@ -85,6 +86,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         long_polling: config.long_polling_enable,
         short_polling: Duration::from_millis(config.short_polling_time_mills),
         property_filter: config.enable_property_filter,
+        stats: Arc::clone(stats),
     });
     let client_state = Arc::new(client::ClientState {
         clients: Arc::clone(clients),
@@ -110,6 +112,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         broker_addr: addr.to_string(),
         boot_ms: now_ms(),
         settings: Arc::clone(settings),
+        stats: Arc::clone(stats),
     });
     let consumer_call_state = Arc::new(consumer_call::ConsumerCallState {
         clients: Arc::clone(clients),
@@ -320,6 +323,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &admin_family,
         &admin_state,
         admin::broker_config,
+    );
+    r = add(
+        r,
+        C::ViewBrokerStatsData,
+        &admin_family,
+        &admin_state,
+        stats::view,
     );
     r = add(
         r,

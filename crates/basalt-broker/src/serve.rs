@@ -40,6 +40,7 @@ pub struct Broker {
     schedule: Arc<Schedule>,
     timers: Arc<Timers>,
     topics: Arc<Topics>,
+    stats: Arc<crate::stats::Stats>,
     stop: CancellationToken,
 }
 
@@ -80,9 +81,14 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         BrokerConfig::clone(&config),
         store.config().clone(),
     ));
+    let stats = Arc::new(crate::stats::Stats::new(
+        &config.cluster_name,
+        config.stats_sample_period,
+    ));
     let tables = Tables {
         topics,
         settings,
+        stats: Arc::clone(&stats),
         groups: Arc::clone(&groups),
         offsets: Arc::clone(&offsets),
         clients: Arc::clone(&clients),
@@ -113,6 +119,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         schedule,
         timers,
         topics,
+        stats,
         stop,
     })
 }
@@ -126,6 +133,7 @@ pub(crate) struct Tables {
     pub(crate) reregister: Arc<crate::register::Reregister>,
     pub(crate) schedule: Arc<Schedule>,
     pub(crate) settings: Arc<crate::settings::Settings>,
+    pub(crate) stats: Arc<crate::stats::Stats>,
 }
 
 impl Broker {
@@ -149,8 +157,10 @@ impl Broker {
             schedule,
             timers,
             topics,
+            stats,
             stop,
         } = self;
+        let sampling = tokio::spawn(stats.run(store.clone(), Arc::clone(&topics), stop.clone()));
         let scheduled = tokio::spawn(schedule.run(store.clone(), stop.clone()));
         let checker = Arc::new(crate::transaction::Checker::new(
             store.clone(),
@@ -196,6 +206,7 @@ impl Broker {
         let _ = scheduled.await;
         let _ = checking.await;
         let _ = timing.await;
+        let _ = sampling.await;
         offsets.persist()?;
         tokio::task::spawn_blocking(move || store.shutdown())
             .await

@@ -856,3 +856,62 @@ async fn running_info_is_asked_of_the_consumer_itself() {
     assert!(r.remark.unwrap_or_default().contains("not online"));
     b.stop().await;
 }
+
+/// VIEW_BROKER_STATS_DATA: puts (read off the queues) and gets (counted by
+/// pulls) in the minute window once sampled; the runtime info's totals
+/// and the consume stats' TPS follow.
+#[tokio::test]
+async fn puts_and_gets_show_in_the_broker_stats() {
+    use basalt_protocol::headers::admin::ViewBrokerStatsDataRequest;
+    let b = start(|c, _| c.stats_sample_period = Duration::from_millis(50)).await;
+    let c = client(b.addr).await;
+    for body in [b"s0", b"s1", b"s2"] {
+        let r = call(&c, send_cmd("StatsT", 0, body, "")).await;
+        assert_eq!(r.response_code(), ResponseCode::Success);
+    }
+    let pulled = call(&c, pull_cmd("StatsT", 0, 0, 0, 0)).await;
+    assert_eq!(records(&pulled.body).len(), 3);
+    let view = |name: &str, key: &str| {
+        RemotingCommand::request(RequestCode::ViewBrokerStatsData).with_header(
+            &ViewBrokerStatsDataRequest {
+                stats_name: name.into(),
+                stats_key: key.into(),
+            },
+        )
+    };
+    for (name, key) in [
+        ("TOPIC_PUT_NUMS", "StatsT"),
+        ("GROUP_GET_NUMS", "StatsT@cg"),
+    ] {
+        let seen = basalt_testkit::eventually(Duration::from_secs(10), || {
+            let (c, cmd) = (c.clone(), view(name, key));
+            async move {
+                let r = call(&c, cmd).await;
+                let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+                (v["statsMinute"]["sum"] == 3).then_some(v)
+            }
+        })
+        .await;
+        assert!(seen.is_ok(), "{name} {key} never summed 3 in its minute");
+    }
+    let missing = call(&c, view("TOPIC_PUT_NUMS", "NoSuchTopic")).await;
+    assert_eq!(missing.response_code(), ResponseCode::SystemError);
+
+    let info = call(
+        &c,
+        RemotingCommand::request(RequestCode::GetBrokerRuntimeInfo),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_slice(&info.body).unwrap();
+    let total = |k: &str| {
+        v["table"][k]
+            .as_str()
+            .unwrap_or("0")
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert!(total("msgPutTotalTodayNow") >= 3, "{v}");
+    assert!(total("msgGetTotalTodayNow") >= 3, "{v}");
+    assert_eq!(v["table"]["putTps"].as_str().unwrap().split(' ').count(), 3);
+    b.stop().await;
+}

@@ -102,6 +102,7 @@ code_enum! {
         UpdateNamesrvConfig = 318,
         GetNamesrvConfig = 319,
         CloneGroupOffset = 314,
+        ViewBrokerStatsData = 315,
         SendBatchMessage = 320,
         QueryDataVersion = 322,
         SendReplyMessage = 324,

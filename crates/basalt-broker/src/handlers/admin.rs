@@ -20,6 +20,7 @@ use super::Outcome;
 use crate::clients::{ClientChannel, Clients};
 use crate::groups::{GroupConfig, Groups};
 use crate::offsets::Offsets;
+use crate::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS, GROUP_GET_NUMS};
 use crate::topics::{self, now_ms, Topics};
 use crate::BrokerError;
 
@@ -36,6 +37,7 @@ pub struct AdminState {
     pub boot_ms: i64,
     /// The broker's settings (GET/UPDATE_BROKER_CONFIG).
     pub settings: Arc<crate::settings::Settings>,
+    pub stats: Arc<crate::stats::Stats>,
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -186,6 +188,7 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
         }
     };
     let mut table = BTreeMap::new();
+    let topics_asked = topics.clone();
     for topic in topics {
         let Some(config) = s.topics.get(&topic) else {
             continue;
@@ -211,8 +214,18 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
             );
         }
     }
+    // RocketMQ's figure: the group's pulls per second over the last
+    // minute, over the topics asked about.
+    let consume_tps: f64 = topics_asked
+        .iter()
+        .filter_map(|t| {
+            s.stats
+                .windows(GROUP_GET_NUMS, &format!("{t}@{}", h.consumer_group))
+        })
+        .map(|w| w.minute.tps)
+        .sum();
     let body = format!(
-        "{{\"consumeTps\":0.0,\"offsetTable\":{}}}",
+        "{{\"consumeTps\":{consume_tps:?},\"offsetTable\":{}}}",
         object_key_map(&table)
     );
     Ok(RemotingCommand::success().with_body(body.into_bytes()))
@@ -262,22 +275,55 @@ pub fn producer_connections(s: &AdminState, req: &Request) -> Outcome {
 }
 
 pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
-    let mut table = BTreeMap::new();
-    table.insert("brokerVersionDesc", "V5_3_3".to_owned());
-    table.insert("brokerVersion", BASALT_VERSION.to_string());
-    table.insert("bootTimestamp", s.boot_ms.to_string());
-    table.insert("runtime", format!("{} ms", now_ms() - s.boot_ms));
-    table.insert(
+    let mut table: BTreeMap<String, String> = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        table.insert(k.to_owned(), v);
+    };
+    put("brokerVersionDesc", "V5_3_3".to_owned());
+    put("brokerVersion", BASALT_VERSION.to_string());
+    put("bootTimestamp", s.boot_ms.to_string());
+    put("runtime", format!("{} ms", now_ms() - s.boot_ms));
+    put(
         "commitLogMinOffset",
         s.store.commit_log_min_offset().to_string(),
     );
-    table.insert(
+    put(
         "commitLogMaxOffset",
         s.store.commit_log_max_offset().to_string(),
     );
-    table.insert("brokerActive", "true".to_owned());
-    table.insert("brokerPermission", s.settings.permission().to_string());
-    table.insert("server", "basalt".to_owned());
+    put("brokerActive", "true".to_owned());
+    put("brokerPermission", s.settings.permission().to_string());
+    put("server", "basalt".to_owned());
+    // `mqadmin brokerStatus` and the console's dashboard: totals since
+    // start and at the last two midnights, and rates over the last 10 s,
+    // minute and hour (RocketMQ: 10 s, 1 min, 10 min).
+    let cluster = s.stats.cluster();
+    let m = s.stats.mornings();
+    for (prefix, name, today, yesterday) in [
+        ("msgPut", BROKER_PUT_NUMS, m.put_today, m.put_yesterday),
+        ("msgGet", BROKER_GET_NUMS, m.get_today, m.get_yesterday),
+    ] {
+        put(
+            &format!("{prefix}TotalTodayNow"),
+            s.stats.total(name, cluster).to_string(),
+        );
+        put(&format!("{prefix}TotalTodayMorning"), today.to_string());
+        put(
+            &format!("{prefix}TotalYesterdayMorning"),
+            yesterday.to_string(),
+        );
+    }
+    for (key, name) in [
+        ("putTps", BROKER_PUT_NUMS),
+        ("getTransferredTps", BROKER_GET_NUMS),
+    ] {
+        let w = s.stats.windows(name, cluster).unwrap_or_default();
+        let recent = s.stats.last_period_tps(name, cluster);
+        put(
+            key,
+            format!("{recent:.2} {:.2} {:.2}", w.minute.tps, w.hour.tps),
+        );
+    }
     let body = serde_json::json!({ "table": table });
     Ok(RemotingCommand::success().with_body(body.to_string().into_bytes()))
 }

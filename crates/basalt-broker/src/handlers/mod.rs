@@ -12,6 +12,7 @@ pub mod query;
 pub mod reply;
 pub mod send;
 pub mod send_back;
+pub mod stats;
 pub mod transaction;
 
 use std::future::Future;

@@ -40,6 +40,8 @@ pub struct PullState {
     pub short_polling: Duration,
     /// `enablePropertyFilter`: serve SQL92 subscriptions.
     pub property_filter: bool,
+    /// Messages got, per group and topic.
+    pub stats: Arc<crate::stats::Stats>,
 }
 
 /// What a pull delivers: the tag codes the ConsumeQueue is pre-filtered
@@ -130,7 +132,7 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     let result = get(&s.store, &h, offset, &filter);
     let suspend = h.sys_flag & sys_flag::SUSPEND != 0;
     if !suspend || !is_not_found(&h, &result) {
-        return Ok(respond(&h, result));
+        return Ok(respond(&s, &h, result));
     }
     let timeout = if s.long_polling {
         Duration::from_millis(u64::try_from(h.suspend_timeout_millis).unwrap_or(0))
@@ -150,7 +152,7 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     // they were. The signal comes when they are.
     let again = get(&s.store, &h, offset, &filter);
     if !is_not_found(&h, &again) {
-        return Ok(respond(&h, again));
+        return Ok(respond(&s, &h, again));
     }
     if s.store.max_offset(&h.topic, h.queue_id) > offset {
         s.store
@@ -159,9 +161,9 @@ pub async fn pull(s: Arc<PullState>, req: Request) -> Outcome {
     tokio::select! {
         () = notified => {}
         () = tokio::time::sleep(timeout) => {}
-        () = req.conn.closed() => return Ok(respond(&h, again)),
+        () = req.conn.closed() => return Ok(respond(&s, &h, again)),
     }
-    Ok(respond(&h, get(&s.store, &h, offset, &filter)))
+    Ok(respond(&s, &h, get(&s.store, &h, offset, &filter)))
 }
 
 fn get(store: &Store, h: &PullMessageRequest, offset: u64, filter: &PullFilter) -> GetResult {
@@ -283,8 +285,11 @@ fn status_name(s: GetStatus) -> &'static str {
     }
 }
 
-fn respond(h: &PullMessageRequest, r: GetResult) -> RemotingCommand {
+fn respond(s: &PullState, h: &PullMessageRequest, r: GetResult) -> RemotingCommand {
     let code = status(h, &r);
+    if code == ResponseCode::Success {
+        s.stats.got(&h.topic, &h.consumer_group, r.messages.len());
+    }
     tracing::trace!(topic = %h.topic, queue = h.queue_id, offset = h.queue_offset, status = status_name(r.status), found = r.messages.len(), "pull");
     let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     let mut reply = RemotingCommand::response(code, status_name(r.status).to_owned()).with_header(

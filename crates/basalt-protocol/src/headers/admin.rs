@@ -96,3 +96,11 @@ command_header! {
         pub offline: bool => "offline",
     }
 }
+
+command_header! {
+    /// VIEW_BROKER_STATS_DATA (315): `mqadmin statsAll`.
+    pub struct ViewBrokerStatsDataRequest {
+        pub stats_name: String => "statsName",
+        pub stats_key: String => "statsKey",
+    }
+}

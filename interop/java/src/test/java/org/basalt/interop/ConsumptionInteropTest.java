@@ -244,6 +244,14 @@ class ConsumptionInteropTest {
         }
     }
 
+    private static long minuteSum(String broker, String name, String key) {
+        try {
+            return admin.viewBrokerStatsData(broker, name, key).getStatsMinute().getSum();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
     private static long committedOffsets(String group, String topic) {
         try {
             return admin.examineConsumeStats(group, topic).getOffsetTable().entrySet().stream()
@@ -275,6 +283,12 @@ class ConsumptionInteropTest {
             assertEquals(group, admin.examineSubscriptionGroupConfig(basalt.addr("broker"), group).getGroupName());
             admin.cloneGroupOffset(group, copy, topic, true);
             assertEquals(6, committedOffsets(copy, topic));
+            // mqadmin statsAll's figures, sampled every 10 s.
+            String broker = basalt.addr("broker");
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(40),
+                () -> minuteSum(broker, "TOPIC_PUT_NUMS", topic) == 6
+                    && minuteSum(broker, "GROUP_GET_NUMS", topic + "@" + group) == 6, "stats of the minute");
+            assertTrue(Long.parseLong(admin.fetchBrokerRuntimeStats(broker).getTable().get("msgPutTotalTodayNow")) >= 6);
         } finally {
             c.shutdown();
         }

@@ -1,0 +1,347 @@
+//! Broker statistics as RocketMQ's `BrokerStatsManager` keeps them, for
+//! VIEW_BROKER_STATS_DATA (`mqadmin statsAll`, the console), the TPS in
+//! GET_BROKER_RUNTIME_INFO (`mqadmin brokerStatus`) and the consume TPS
+//! of GET_CONSUME_STATS.
+//!
+//! Each item (a stats name and key, e.g. `TOPIC_PUT_NUMS` / topic) is a
+//! running sum and a count, sampled every period (10 s) into three windows
+//! as RocketMQ's `StatsItem` does: the last 6 samples (a minute), the last
+//! 6 of every 60th (an hour) and the last 24 of every 360th (a day). A
+//! window reports the sum between its first and last sample, that sum per
+//! second, and the sum per counted call.
+//!
+//! Messages got are counted by the pull handler. Messages put are not
+//! counted on the send path at all: the sampler reads them off the
+//! ConsumeQueues (each queue's max offset only grows by the entries put),
+//! which costs sends nothing.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use basalt_store::Store;
+
+use crate::topics::{now_ms, Topics};
+
+pub const TOPIC_PUT_NUMS: &str = "TOPIC_PUT_NUMS";
+pub const GROUP_GET_NUMS: &str = "GROUP_GET_NUMS";
+pub const BROKER_PUT_NUMS: &str = "BROKER_PUT_NUMS";
+pub const BROKER_GET_NUMS: &str = "BROKER_GET_NUMS";
+
+/// Samples kept per window, and how many periods apart they are.
+const MINUTE: (usize, u64) = (7, 1);
+const HOUR: (usize, u64) = (7, 60);
+const DAY: (usize, u64) = (25, 360);
+
+/// One window's figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Snapshot {
+    pub sum: u64,
+    pub tps: f64,
+    pub avgpt: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at_ms: i64,
+    value: u64,
+    times: u64,
+}
+
+#[derive(Debug, Default)]
+struct Item {
+    value: u64,
+    times: u64,
+    minute: VecDeque<Sample>,
+    hour: VecDeque<Sample>,
+    day: VecDeque<Sample>,
+}
+
+impl Item {
+    fn sample(&mut self, tick: u64, now: i64, period_ms: i64) {
+        let now_sample = Sample {
+            at_ms: now,
+            value: self.value,
+            times: self.times,
+        };
+        for (list, (keep, every)) in [
+            (&mut self.minute, MINUTE),
+            (&mut self.hour, HOUR),
+            (&mut self.day, DAY),
+        ] {
+            if !tick.is_multiple_of(every) {
+                continue;
+            }
+            // RocketMQ starts each window with a zero sample one step back,
+            // so a new item's first window is not empty.
+            if list.is_empty() {
+                let step = period_ms.saturating_mul(i64::try_from(every).unwrap_or(i64::MAX));
+                list.push_back(Sample {
+                    at_ms: now.saturating_sub(step),
+                    value: 0,
+                    times: 0,
+                });
+            }
+            list.push_back(now_sample);
+            while list.len() > keep {
+                list.pop_front();
+            }
+        }
+    }
+}
+
+fn window(list: &VecDeque<Sample>) -> Snapshot {
+    let (Some(first), Some(last)) = (list.front(), list.back()) else {
+        return Snapshot::default();
+    };
+    let sum = last.value.saturating_sub(first.value);
+    let ms = last.at_ms.saturating_sub(first.at_ms);
+    let times = last.times.saturating_sub(first.times);
+    Snapshot {
+        sum,
+        tps: if ms > 0 {
+            sum as f64 * 1000.0 / ms as f64
+        } else {
+            0.0
+        },
+        avgpt: if times > 0 {
+            sum as f64 / times as f64
+        } else {
+            0.0
+        },
+    }
+}
+
+/// The three windows of one item.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Windows {
+    pub minute: Snapshot,
+    pub hour: Snapshot,
+    pub day: Snapshot,
+}
+
+pub struct Stats {
+    cluster: String,
+    period: Duration,
+    items: Mutex<HashMap<(&'static str, String), Item>>,
+    /// What the sampler last read off each topic's queues.
+    put_seen: Mutex<HashMap<String, u64>>,
+    mornings: Mutex<Mornings>,
+}
+
+/// The broker's put and get totals at the last two local midnights
+/// (RocketMQ's `BrokerStats`: 0 until the first midnight).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Mornings {
+    day: Option<chrono::NaiveDate>,
+    pub put_today: u64,
+    pub put_yesterday: u64,
+    pub get_today: u64,
+    pub get_yesterday: u64,
+}
+
+impl Stats {
+    pub fn new(cluster: &str, period: Duration) -> Self {
+        Self {
+            cluster: cluster.to_owned(),
+            period: period.max(Duration::from_millis(10)),
+            items: Mutex::new(HashMap::new()),
+            put_seen: Mutex::new(HashMap::new()),
+            mornings: Mutex::new(Mornings::default()),
+        }
+    }
+
+    pub fn mornings(&self) -> Mornings {
+        *self.mornings.lock()
+    }
+
+    /// Moves the midnight totals on when the local date changed.
+    fn roll_day(&self, today: chrono::NaiveDate) {
+        let (put, get) = (
+            self.total(BROKER_PUT_NUMS, &self.cluster),
+            self.total(BROKER_GET_NUMS, &self.cluster),
+        );
+        let mut m = self.mornings.lock();
+        match m.day {
+            Some(day) if day != today => {
+                m.put_yesterday = m.put_today;
+                m.get_yesterday = m.get_today;
+                m.put_today = put;
+                m.get_today = get;
+            }
+            _ => {}
+        }
+        m.day = Some(today);
+    }
+
+    /// The per-second rate over the last period alone (RocketMQ's 10 s
+    /// figure in `putTps`).
+    pub fn last_period_tps(&self, name: &'static str, key: &str) -> f64 {
+        let items = self.items.lock();
+        let Some(item) = items.get(&(name, key.to_owned())) else {
+            return 0.0;
+        };
+        let n = item.minute.len();
+        let last_two: VecDeque<Sample> = item
+            .minute
+            .iter()
+            .skip(n.saturating_sub(2))
+            .copied()
+            .collect();
+        window(&last_two).tps
+    }
+
+    fn add(&self, name: &'static str, key: String, value: u64) {
+        let mut items = self.items.lock();
+        let item = items.entry((name, key)).or_default();
+        item.value = item.value.saturating_add(value);
+        item.times = item.times.saturating_add(1);
+    }
+
+    /// A pull of `topic` by `group` that delivered `n` messages.
+    pub fn got(&self, topic: &str, group: &str, n: usize) {
+        let n = n as u64;
+        self.add(GROUP_GET_NUMS, format!("{topic}@{group}"), n);
+        self.add(BROKER_GET_NUMS, self.cluster.clone(), n);
+    }
+
+    /// An item's windows; `None` if nothing was counted under it.
+    pub fn windows(&self, name: &str, key: &str) -> Option<Windows> {
+        let name = [
+            TOPIC_PUT_NUMS,
+            GROUP_GET_NUMS,
+            BROKER_PUT_NUMS,
+            BROKER_GET_NUMS,
+        ]
+        .into_iter()
+        .find(|n| *n == name)?;
+        let items = self.items.lock();
+        let item = items.get(&(name, key.to_owned()))?;
+        Some(Windows {
+            minute: window(&item.minute),
+            hour: window(&item.hour),
+            day: window(&item.day),
+        })
+    }
+
+    /// An item's running sum (0 if nothing was counted).
+    pub fn total(&self, name: &'static str, key: &str) -> u64 {
+        self.items
+            .lock()
+            .get(&(name, key.to_owned()))
+            .map_or(0, |i| i.value)
+    }
+
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Counts the entries put since the last look, per topic.
+    fn read_puts(&self, store: &Store, topics: &Topics) {
+        let mut seen = self.put_seen.lock();
+        let mut broker = 0u64;
+        for (name, config) in topics.all() {
+            let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
+            let total: u64 = (0..queues).map(|q| store.max_offset(&name, q)).sum();
+            let before = seen.insert(name.clone(), total).unwrap_or(0);
+            // A topic deleted and made again starts from zero.
+            let put = if total >= before {
+                total - before
+            } else {
+                total
+            };
+            if put > 0 {
+                self.add(TOPIC_PUT_NUMS, name, put);
+                broker += put;
+            }
+        }
+        if broker > 0 {
+            self.add(BROKER_PUT_NUMS, self.cluster.clone(), broker);
+        }
+    }
+
+    fn sample(&self, tick: u64) {
+        let now = now_ms();
+        let period_ms = i64::try_from(self.period.as_millis()).unwrap_or(i64::MAX);
+        for item in self.items.lock().values_mut() {
+            item.sample(tick, now, period_ms);
+        }
+    }
+
+    /// Samples every period until `stop`. Puts made before the start (a
+    /// restart's store) are not counted as put now.
+    pub async fn run(self: Arc<Self>, store: Store, topics: Arc<Topics>, stop: CancellationToken) {
+        let mut seen = HashMap::new();
+        for (name, config) in topics.all() {
+            let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
+            seen.insert(
+                name.clone(),
+                (0..queues).map(|q| store.max_offset(&name, q)).sum(),
+            );
+        }
+        *self.put_seen.lock() = seen;
+        let mut every = tokio::time::interval(self.period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = 0u64;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = every.tick() => {}
+            }
+            self.read_puts(&store, &topics);
+            self.sample(tick);
+            self.roll_day(chrono::Local::now().date_naive());
+            tick = tick.wrapping_add(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_report_the_sum_between_first_and_last_sample() {
+        let stats = Stats::new("c", Duration::from_secs(10));
+        stats.got("T", "g", 5);
+        stats.sample(0);
+        stats.got("T", "g", 3);
+        stats.got("T", "g", 2);
+        stats.sample(1);
+        let w = stats.windows(GROUP_GET_NUMS, "T@g").unwrap_or_default();
+        assert_eq!(w.minute.sum, 10);
+        assert!((w.minute.avgpt - 10.0 / 3.0).abs() < 1e-9, "{w:?}");
+        assert!(w.minute.tps > 0.0);
+        // The hour and day windows took only the first tick's sample (and
+        // their zero start).
+        assert_eq!(w.hour.sum, 5);
+        assert_eq!(w.day.sum, 5);
+        assert_eq!(stats.total(BROKER_GET_NUMS, "c"), 10);
+        assert!(stats.windows(GROUP_GET_NUMS, "T@other").is_none());
+        // The minute keeps 7 samples: old counts leave it.
+        for tick in 2..20 {
+            stats.sample(tick);
+        }
+        let w = stats.windows(GROUP_GET_NUMS, "T@g").unwrap_or_default();
+        assert_eq!(w.minute.sum, 0);
+        assert_eq!(w.day.sum, 5);
+    }
+
+    #[test]
+    fn midnight_totals_move_on_when_the_date_changes() {
+        let stats = Stats::new("c", Duration::from_secs(10));
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
+        stats.roll_day(day(27));
+        stats.got("T", "g", 4);
+        stats.roll_day(day(27));
+        assert_eq!(stats.mornings().get_today, 0);
+        stats.roll_day(day(28));
+        stats.got("T", "g", 1);
+        stats.roll_day(day(29));
+        let m = stats.mornings();
+        assert_eq!((m.get_yesterday, m.get_today), (4, 5));
+    }
+}
