@@ -72,7 +72,8 @@ const SYSTEM_GROUPS: [(&str, bool); 8] = [
 
 pub struct Groups {
     path: PathBuf,
-    auto_create: bool,
+    /// `autoCreateSubscriptionGroup` (updateBrokerConfig changes it).
+    auto_create: std::sync::atomic::AtomicBool,
     table: RwLock<GroupsFile>,
     persisting: Mutex<()>,
 }
@@ -95,10 +96,15 @@ impl Groups {
         }
         Ok(Self {
             path,
-            auto_create,
+            auto_create: std::sync::atomic::AtomicBool::new(auto_create),
             table: RwLock::new(file),
             persisting: Mutex::new(()),
         })
+    }
+
+    pub fn set_auto_create(&self, on: bool) {
+        self.auto_create
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn get(&self, group: &str) -> Option<GroupConfig> {
@@ -115,7 +121,7 @@ impl Groups {
         if let Some(g) = self.get(group) {
             return Ok(Some(g));
         }
-        if !self.auto_create {
+        if !self.auto_create.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(None);
         }
         let config = GroupConfig {

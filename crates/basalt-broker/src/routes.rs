@@ -57,7 +57,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         store_host: addr,
         cluster: Pair::new("CLUSTER", &config.cluster_name),
         settings: Arc::clone(settings),
-        auto_create_topic: config.auto_create_topic_enable,
         max_message_size: config.max_message_size,
         uniq: UniqKeyGenerator::new(addr.ip(), std::process::id(), i32::from(addr.port())),
         groups: Arc::clone(groups),

@@ -41,6 +41,7 @@ pub struct Broker {
     timers: Arc<Timers>,
     topics: Arc<Topics>,
     stats: Arc<crate::stats::Stats>,
+    settings: Arc<crate::settings::Settings>,
     stop: CancellationToken,
 }
 
@@ -120,6 +121,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         timers,
         topics,
         stats,
+        settings: Arc::clone(&tables.settings),
         stop,
     })
 }
@@ -158,6 +160,7 @@ impl Broker {
             timers,
             topics,
             stats,
+            settings,
             stop,
         } = self;
         let sampling = tokio::spawn(stats.run(store.clone(), Arc::clone(&topics), stop.clone()));
@@ -166,11 +169,7 @@ impl Broker {
             store.clone(),
             Arc::clone(&offsets),
             Arc::clone(&clients),
-            crate::transaction::CheckConfig {
-                interval: Duration::from_millis(config.transaction_check_interval.max(100)),
-                timeout: Duration::from_millis(config.transaction_time_out),
-                max_checks: config.transaction_check_max,
-            },
+            Arc::clone(&settings),
             config.broker_name.clone(),
             topics,
             Arc::clone(&reregister),

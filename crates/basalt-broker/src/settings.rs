@@ -1,15 +1,17 @@
 //! The broker's settings as UPDATE_BROKER_CONFIG (`mqadmin
 //! updateBrokerConfig`) leaves them: GET_BROKER_CONFIG shows them, the
-//! config file the broker started from keeps them, and `brokerPermission`
-//! applies at once (sends, pulls and registrations read it each time: the
-//! way to take a broker out of writing before stopping it). Other keys
-//! apply at the next start. RocketMQ applies some of those at once too
-//! (those its services read on each use, such as `autoCreateTopicEnable`
-//! or `fileReservedTime`); Basalt's services copy their settings when
-//! they start.
+//! config file the broker started from keeps them, and the keys operators
+//! change on a running RocketMQ broker apply at once: `brokerPermission`
+//! (sends, pulls and registrations read it each time: the way to take a
+//! broker out of writing before stopping it), `autoCreateTopicEnable`,
+//! `autoCreateSubscriptionGroup`, the transaction checker's
+//! `transactionCheckInterval`/`transactionTimeOut`/`transactionCheckMax`
+//! (read at each pass) and retention's `fileReservedTime`/`deleteWhen`/
+//! `diskMaxUsedSpaceRatio`. Other keys (ports, paths, flush settings...)
+//! apply at the next start.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use basalt_store::StoreConfig;
 use parking_lot::Mutex;
@@ -22,6 +24,7 @@ const ALWAYS_BLACK: [&str; 3] = ["brokerConfigPath", "rocketmqHome", "configBlac
 
 pub struct Settings {
     permission: AtomicI32,
+    auto_create_topic: AtomicBool,
     /// Serialises updates (and their file writes), as Java's handler is
     /// `synchronized`.
     current: Mutex<(BrokerConfig, StoreConfig)>,
@@ -39,6 +42,7 @@ impl Settings {
     pub fn new(broker: BrokerConfig, store: StoreConfig) -> Self {
         Self {
             permission: AtomicI32::new(broker.broker_permission),
+            auto_create_topic: AtomicBool::new(broker.auto_create_topic_enable),
             current: Mutex::new((broker, store)),
         }
     }
@@ -46,6 +50,22 @@ impl Settings {
     /// `brokerPermission` now.
     pub fn permission(&self) -> i32 {
         self.permission.load(Ordering::Relaxed)
+    }
+
+    /// `autoCreateTopicEnable` now.
+    pub fn auto_create_topic(&self) -> bool {
+        self.auto_create_topic.load(Ordering::Relaxed)
+    }
+
+    /// The broker's settings now (read by services that follow updates,
+    /// such as the transaction checker at each pass).
+    pub fn broker(&self) -> BrokerConfig {
+        self.current.lock().0.clone()
+    }
+
+    /// The store's settings now.
+    pub fn store(&self) -> StoreConfig {
+        self.current.lock().1.clone()
     }
 
     /// Every setting under its `broker.conf` key: the broker's, then the
@@ -124,6 +144,8 @@ impl Settings {
         tracing::info!(?known, "broker configuration updated");
         self.permission
             .store(broker.broker_permission, Ordering::Relaxed);
+        self.auto_create_topic
+            .store(broker.auto_create_topic_enable, Ordering::Relaxed);
         // Applied even when the file cannot take it (a read-only mount):
         // RocketMQ logs that failure and keeps the change in memory too.
         if let Some(path) = broker

@@ -30,6 +30,17 @@ pub const TOPIC_PUT_NUMS: &str = "TOPIC_PUT_NUMS";
 pub const GROUP_GET_NUMS: &str = "GROUP_GET_NUMS";
 pub const BROKER_PUT_NUMS: &str = "BROKER_PUT_NUMS";
 pub const BROKER_GET_NUMS: &str = "BROKER_GET_NUMS";
+/// The broker's totals without system topics (the daily figures).
+pub const BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC: &str = "BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC";
+pub const BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC: &str = "BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC";
+const NAMES: [&str; 6] = [
+    TOPIC_PUT_NUMS,
+    GROUP_GET_NUMS,
+    BROKER_PUT_NUMS,
+    BROKER_GET_NUMS,
+    BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC,
+    BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC,
+];
 
 /// Samples kept per window, and how many periods apart they are.
 const MINUTE: (usize, u64) = (7, 1);
@@ -127,8 +138,8 @@ pub struct Stats {
     cluster: String,
     period: Duration,
     items: Mutex<HashMap<(&'static str, String), Item>>,
-    /// What the sampler last read off each topic's queues.
-    put_seen: Mutex<HashMap<String, u64>>,
+    /// What the sampler last read off each queue (topic, queue id).
+    put_seen: Mutex<HashMap<(String, i32), u64>>,
     mornings: Mutex<Mornings>,
 }
 
@@ -161,8 +172,8 @@ impl Stats {
     /// Moves the midnight totals on when the local date changed.
     fn roll_day(&self, today: chrono::NaiveDate) {
         let (put, get) = (
-            self.total(BROKER_PUT_NUMS, &self.cluster),
-            self.total(BROKER_GET_NUMS, &self.cluster),
+            self.total(BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC, &self.cluster),
+            self.total(BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC, &self.cluster),
         );
         let mut m = self.mornings.lock();
         match m.day {
@@ -177,47 +188,77 @@ impl Stats {
         m.day = Some(today);
     }
 
-    /// The per-second rate over the last period alone (RocketMQ's 10 s
-    /// figure in `putTps`).
-    pub fn last_period_tps(&self, name: &'static str, key: &str) -> f64 {
+    /// The per-second rates over the last 10 s, minute and 10 minutes
+    /// (RocketMQ's `putTps`): the last two samples of the minute list, the
+    /// minute list, and the last two of the hour list.
+    pub fn recent_tps(&self, name: &'static str, key: &str) -> [f64; 3] {
         let items = self.items.lock();
         let Some(item) = items.get(&(name, key.to_owned())) else {
-            return 0.0;
+            return [0.0; 3];
         };
-        let n = item.minute.len();
-        let last_two: VecDeque<Sample> = item
-            .minute
-            .iter()
-            .skip(n.saturating_sub(2))
-            .copied()
-            .collect();
-        window(&last_two).tps
+        let last_two = |list: &VecDeque<Sample>| {
+            let n = list.len();
+            let tail: VecDeque<Sample> = list.iter().skip(n.saturating_sub(2)).copied().collect();
+            window(&tail).tps
+        };
+        [
+            last_two(&item.minute),
+            window(&item.minute).tps,
+            last_two(&item.hour),
+        ]
     }
 
-    fn add(&self, name: &'static str, key: String, value: u64) {
-        let mut items = self.items.lock();
-        let item = items.entry((name, key)).or_default();
-        item.value = item.value.saturating_add(value);
-        item.times = item.times.saturating_add(1);
+    /// Adds `value` under each of `names` (one lock); `calls` counts one
+    /// call for the average per call (RocketMQ counts none for the broker
+    /// totals, and Basalt cannot for puts, which it samples).
+    fn add(
+        items: &mut HashMap<(&'static str, String), Item>,
+        names: &[(&'static str, &str)],
+        value: u64,
+        calls: bool,
+    ) {
+        for &(name, key) in names {
+            let item = items.entry((name, key.to_owned())).or_default();
+            item.value = item.value.saturating_add(value);
+            item.times = item.times.saturating_add(u64::from(calls));
+        }
     }
 
     /// A pull of `topic` by `group` that delivered `n` messages.
     pub fn got(&self, topic: &str, group: &str, n: usize) {
         let n = n as u64;
-        self.add(GROUP_GET_NUMS, format!("{topic}@{group}"), n);
-        self.add(BROKER_GET_NUMS, self.cluster.clone(), n);
+        let key = format!("{topic}@{group}");
+        let mut items = self.items.lock();
+        Self::add(&mut items, &[(GROUP_GET_NUMS, &key)], n, true);
+        Self::add(&mut items, &[(BROKER_GET_NUMS, &self.cluster)], n, false);
+        if !crate::topics::is_system(topic) {
+            let key = (BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC, self.cluster.as_str());
+            Self::add(&mut items, &[key], n, false);
+        }
+    }
+
+    /// Drops a deleted topic's items (RocketMQ's `onTopicDeleted`).
+    pub fn topic_deleted(&self, topic: &str) {
+        let group_prefix = format!("{topic}@");
+        self.items.lock().retain(|(name, key), _| match *name {
+            TOPIC_PUT_NUMS => key != topic,
+            GROUP_GET_NUMS => !key.starts_with(&group_prefix),
+            _ => true,
+        });
+        self.put_seen.lock().retain(|(t, _), _| t != topic);
+    }
+
+    /// Drops a deleted group's items (RocketMQ's `onGroupDeleted`).
+    pub fn group_deleted(&self, group: &str) {
+        let suffix = format!("@{group}");
+        self.items
+            .lock()
+            .retain(|(name, key), _| *name != GROUP_GET_NUMS || !key.ends_with(&suffix));
     }
 
     /// An item's windows; `None` if nothing was counted under it.
     pub fn windows(&self, name: &str, key: &str) -> Option<Windows> {
-        let name = [
-            TOPIC_PUT_NUMS,
-            GROUP_GET_NUMS,
-            BROKER_PUT_NUMS,
-            BROKER_GET_NUMS,
-        ]
-        .into_iter()
-        .find(|n| *n == name)?;
+        let name = NAMES.into_iter().find(|n| *n == name)?;
         let items = self.items.lock();
         let item = items.get(&(name, key.to_owned()))?;
         Some(Windows {
@@ -239,27 +280,40 @@ impl Stats {
         &self.cluster
     }
 
-    /// Counts the entries put since the last look, per topic.
+    /// Counts the entries put since the last look, queue by queue (a
+    /// queue's max offset only grows by the entries put to it; one that
+    /// fell was deleted and made again, and counts from zero).
     fn read_puts(&self, store: &Store, topics: &Topics) {
         let mut seen = self.put_seen.lock();
-        let mut broker = 0u64;
+        let (mut broker, mut user) = (0u64, 0u64);
+        let mut items = self.items.lock();
         for (name, config) in topics.all() {
             let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
-            let total: u64 = (0..queues).map(|q| store.max_offset(&name, q)).sum();
-            let before = seen.insert(name.clone(), total).unwrap_or(0);
-            // A topic deleted and made again starts from zero.
-            let put = if total >= before {
-                total - before
-            } else {
-                total
-            };
+            let mut put = 0u64;
+            for q in 0..queues {
+                let now = store.max_offset(&name, q);
+                let before = seen.insert((name.clone(), q), now).unwrap_or(0);
+                put += if now >= before { now - before } else { now };
+            }
             if put > 0 {
-                self.add(TOPIC_PUT_NUMS, name, put);
+                Self::add(&mut items, &[(TOPIC_PUT_NUMS, &name)], put, false);
                 broker += put;
+                if !crate::topics::is_system(&name) {
+                    user += put;
+                }
             }
         }
         if broker > 0 {
-            self.add(BROKER_PUT_NUMS, self.cluster.clone(), broker);
+            Self::add(
+                &mut items,
+                &[(BROKER_PUT_NUMS, &self.cluster)],
+                broker,
+                false,
+            );
+        }
+        if user > 0 {
+            let key = (BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC, self.cluster.as_str());
+            Self::add(&mut items, &[key], user, false);
         }
     }
 
@@ -276,11 +330,9 @@ impl Stats {
     pub async fn run(self: Arc<Self>, store: Store, topics: Arc<Topics>, stop: CancellationToken) {
         let mut seen = HashMap::new();
         for (name, config) in topics.all() {
-            let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
-            seen.insert(
-                name.clone(),
-                (0..queues).map(|q| store.max_offset(&name, q)).sum(),
-            );
+            for q in 0..config.read_queue_nums.max(config.write_queue_nums).max(0) {
+                seen.insert((name.clone(), q), store.max_offset(&name, q));
+            }
         }
         *self.put_seen.lock() = seen;
         let mut every = tokio::time::interval(self.period);
@@ -314,6 +366,9 @@ mod tests {
         let w = stats.windows(GROUP_GET_NUMS, "T@g").unwrap_or_default();
         assert_eq!(w.minute.sum, 10);
         assert!((w.minute.avgpt - 10.0 / 3.0).abs() < 1e-9, "{w:?}");
+        // Broker totals count no calls (RocketMQ's avgpt 0 there).
+        let b = stats.windows(BROKER_GET_NUMS, "c").unwrap_or_default();
+        assert_eq!((b.minute.sum, b.minute.avgpt), (10, 0.0));
         assert!(w.minute.tps > 0.0);
         // The hour and day windows took only the first tick's sample (and
         // their zero start).
@@ -328,6 +383,9 @@ mod tests {
         let w = stats.windows(GROUP_GET_NUMS, "T@g").unwrap_or_default();
         assert_eq!(w.minute.sum, 0);
         assert_eq!(w.day.sum, 5);
+        stats.group_deleted("g");
+        assert!(stats.windows(GROUP_GET_NUMS, "T@g").is_none());
+        assert!(stats.windows(BROKER_GET_NUMS, "c").is_some());
     }
 
     #[test]
@@ -336,6 +394,7 @@ mod tests {
         let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
         stats.roll_day(day(27));
         stats.got("T", "g", 4);
+        stats.got("RMQ_SYS_TRANS_HALF_TOPIC", "CID_RMQ_SYS_TRANS", 7);
         stats.roll_day(day(27));
         assert_eq!(stats.mornings().get_today, 0);
         stats.roll_day(day(28));

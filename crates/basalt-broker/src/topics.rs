@@ -34,6 +34,24 @@ const NOT_ALLOWED_SEND: [&str; 6] = [
     "OFFSET_MOVED_EVENT",
 ];
 
+/// RocketMQ's system topics (`TopicValidator.isSystemTopic`): left out of
+/// the broker's own message totals.
+pub fn is_system(topic: &str) -> bool {
+    const SYSTEM: [&str; 10] = [
+        TBW102,
+        SCHEDULE_TOPIC,
+        "BenchmarkTest",
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+        "RMQ_SYS_TRACE_TOPIC",
+        "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+        "TRANS_CHECK_MAX_TIME_TOPIC",
+        "SELF_TEST_TOPIC",
+        "OFFSET_MOVED_EVENT",
+        "CHECKPOINT_TOPIC",
+    ];
+    SYSTEM.contains(&topic) || topic.starts_with("rmq_sys_")
+}
+
 /// Checks a topic name as RocketMQ's `TopicValidator` does.
 pub fn validate(topic: &str) -> Result<(), BrokerError> {
     // The characters first: a name of legal ones is blank only when empty,

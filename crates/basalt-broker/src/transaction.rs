@@ -53,12 +53,26 @@ const PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
 const PASS_LIMIT: Duration = Duration::from_secs(60);
 
 /// Checker settings (`transactionCheckInterval`, `transactionTimeOut`,
-/// `transactionCheckMax` of broker.conf).
+/// `transactionCheckMax` of broker.conf), read from the broker's current
+/// settings at each pass, so updateBrokerConfig applies to the next one.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
     pub interval: Duration,
     pub timeout: Duration,
     pub max_checks: i32,
+    /// `fileReservedTime`, ms: older halves are parked unchecked.
+    pub reserved_ms: u64,
+}
+
+impl CheckConfig {
+    fn of(b: &crate::BrokerConfig, s: &basalt_store::StoreConfig) -> Self {
+        Self {
+            interval: Duration::from_millis(b.transaction_check_interval.max(100)),
+            timeout: Duration::from_millis(b.transaction_time_out),
+            max_checks: b.transaction_check_max,
+            reserved_ms: s.file_reserved_time.saturating_mul(3_600_000),
+        }
+    }
 }
 
 /// Turns a prepared message into its half message, in place.
@@ -149,7 +163,7 @@ pub struct Checker {
     store: Store,
     offsets: Arc<Offsets>,
     clients: Arc<Clients>,
-    config: CheckConfig,
+    settings: Arc<crate::settings::Settings>,
     broker_name: String,
     /// For the check-max topic, created on first use as RocketMQ does.
     topics: Arc<crate::topics::Topics>,
@@ -195,7 +209,7 @@ impl Checker {
         store: Store,
         offsets: Arc<Offsets>,
         clients: Arc<Clients>,
-        config: CheckConfig,
+        settings: Arc<crate::settings::Settings>,
         broker_name: String,
         topics: Arc<crate::topics::Topics>,
         reregister: Arc<crate::register::Reregister>,
@@ -215,7 +229,7 @@ impl Checker {
             store,
             offsets,
             clients,
-            config,
+            settings,
             broker_name,
             topics,
             reregister,
@@ -227,6 +241,10 @@ impl Checker {
         }
     }
 
+    fn config(&self) -> CheckConfig {
+        CheckConfig::of(&self.settings.broker(), &self.settings.store())
+    }
+
     /// The half queue's scan point: every half below it is settled.
     fn scan_point(&self) -> u64 {
         saved(&self.offsets, HALF_TOPIC).max(self.store.min_offset(HALF_TOPIC, 0))
@@ -236,7 +254,7 @@ impl Checker {
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = tokio::time::sleep(self.config.interval) => {}
+                () = tokio::time::sleep(self.config().interval) => {}
             }
             if let Err(e) = self.check_once().await {
                 tracing::warn!(error = %e, "transaction check pass failed");
@@ -275,6 +293,7 @@ impl Checker {
         let mut offset = self.scan_point();
         self.read_ops(offset)?;
         let started = now_ms();
+        let config = self.config();
         // RocketMQ's MAX_PROCESS_TIME_LIMIT: a pass ends after a minute
         // whatever is left (also if the clock steps back and copies made
         // by this pass stop looking fresh).
@@ -298,7 +317,7 @@ impl Checker {
                         continue;
                     };
                     let props = rec.properties();
-                    let step = match self.verdict(&rec, &props, started) {
+                    let step = match self.verdict(&config, &rec, &props, started) {
                         Verdict::Later => {
                             stop = true;
                             break;
@@ -341,19 +360,20 @@ impl Checker {
     /// half, in RocketMQ's order. Ages count from the producer's born
     /// time, so a copy re-stored by a check is due again at the next pass,
     /// not a whole timeout later.
-    fn verdict(&self, rec: &Record, props: &Properties, started: i64) -> Verdict {
+    fn verdict(
+        &self,
+        config: &CheckConfig,
+        rec: &Record,
+        props: &Properties,
+        started: i64,
+    ) -> Verdict {
         let age = now_ms().saturating_sub(rec.born_timestamp);
         let checks = props
             .get(CHECK_TIMES)
             .and_then(|c| c.parse::<i32>().ok())
             .unwrap_or(0);
-        let reserved = self
-            .store
-            .config()
-            .file_reserved_time
-            .saturating_mul(3_600_000);
         // Past the check maximum, or older than the CommitLog keeps files.
-        if checks >= self.config.max_checks || u64::try_from(age).is_ok_and(|a| a > reserved) {
+        if checks >= config.max_checks || u64::try_from(age).is_ok_and(|a| a > config.reserved_ms) {
             return Verdict::Discard;
         }
         // Stored by this pass (a re-stored copy) or while it ran: the
@@ -361,7 +381,7 @@ impl Checker {
         if rec.store_timestamp >= started {
             return Verdict::Later;
         }
-        let timeout = i64::try_from(self.config.timeout.as_millis()).unwrap_or(i64::MAX);
+        let timeout = i64::try_from(config.timeout.as_millis()).unwrap_or(i64::MAX);
         match props.get(CHECK_IMMUNITY) {
             Some(secs) => {
                 // An unreadable or -1 immunity is the timeout, as RocketMQ

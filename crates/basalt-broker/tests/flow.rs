@@ -863,7 +863,8 @@ async fn running_info_is_asked_of_the_consumer_itself() {
 #[tokio::test]
 async fn puts_and_gets_show_in_the_broker_stats() {
     use basalt_protocol::headers::admin::ViewBrokerStatsDataRequest;
-    let b = start(|c, _| c.stats_sample_period = Duration::from_millis(50)).await;
+    // A minute window of 1.2 s: long enough to poll within.
+    let b = start(|c, _| c.stats_sample_period = Duration::from_millis(200)).await;
     let c = client(b.addr).await;
     for body in [b"s0", b"s1", b"s2"] {
         let r = call(&c, send_cmd("StatsT", 0, body, "")).await;

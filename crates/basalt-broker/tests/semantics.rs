@@ -528,3 +528,26 @@ async fn a_half_older_than_the_file_reserved_time_is_parked_unchecked() {
     assert!(asked.lock().unwrap().is_empty());
     b.stop().await;
 }
+
+/// transactionTimeOut changed on a running broker (updateBrokerConfig)
+/// applies at the checker's next pass.
+#[tokio::test]
+async fn the_check_timeout_follows_an_update() {
+    let b = start(|c, _| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 3_600_000;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let (_producer, _asked) = committing_producer(b.addr).await;
+    prepare(&c, b"late").await;
+    let update = RemotingCommand::request(RequestCode::UpdateBrokerConfig)
+        .with_body(b"transactionTimeOut=0\n".to_vec());
+    assert_eq!(
+        call(&c, update).await.response_code(),
+        ResponseCode::Success
+    );
+    let committed = bodies_in(&c, "TxOps", 0, 1).await;
+    assert_eq!(&committed[0].body[..], b"late");
+    b.stop().await;
+}

@@ -75,3 +75,37 @@ async fn an_update_applies_the_permission_at_once_and_is_written_back_to_the_fil
     );
     b.stop().await;
 }
+
+/// The keys RocketMQ operators change on a running broker apply at once.
+#[tokio::test]
+async fn auto_creation_switches_apply_at_once() {
+    use basalt_protocol::headers::client::UpdateConsumerOffsetRequest;
+    let b = start(|_, _| {}).await;
+    let c = client(b.addr).await;
+    let r = call(
+        &c,
+        update("autoCreateTopicEnable=false\nautoCreateSubscriptionGroup=false\n"),
+    )
+    .await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let refused = call(&c, send_cmd("NeverMade", 0, b"x", "")).await;
+    assert_eq!(refused.response_code(), ResponseCode::TopicNotExist);
+    // A topic that exists takes sends; an unknown group's offsets do not.
+    let r = call(&c, update("autoCreateTopicEnable=true")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    let sent = call(&c, send_cmd("MadeNow", 0, b"x", "")).await;
+    assert_eq!(sent.response_code(), ResponseCode::Success);
+    let commit = RemotingCommand::request(RequestCode::UpdateConsumerOffset).with_header(
+        &UpdateConsumerOffsetRequest {
+            consumer_group: "group_never_made".into(),
+            topic: "MadeNow".into(),
+            queue_id: 0,
+            commit_offset: 1,
+        },
+    );
+    assert_eq!(
+        call(&c, commit).await.response_code(),
+        ResponseCode::SubscriptionGroupNotExist
+    );
+    b.stop().await;
+}

@@ -73,6 +73,7 @@ pub use delay::{DelayLevels, SCHEDULE_TOPIC};
 pub use disk::{Disk, DiskUsage, RealDisk};
 pub use error::{Result, StoreError};
 pub use flush::DurabilityListener;
+pub use retention::Retention;
 pub use store::Store;
 pub use types::{
     AppendResult, AppendResults, Appended, GetResult, GetStatus, PutOutcome, PutStatus,

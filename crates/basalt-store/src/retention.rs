@@ -18,6 +18,31 @@ use crate::store::Shared;
 /// How often the cleaner looks (RocketMQ `cleanResourceInterval`).
 const CLEAN_INTERVAL: Duration = Duration::from_secs(10);
 
+/// The retention settings, which an operator may change while the store
+/// runs (`mqadmin updateBrokerConfig`, see [`crate::Store::set_retention`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// `fileReservedTime`, hours.
+    pub file_reserved_time: u64,
+    /// `deleteWhen`: `;`-separated hours of the local day.
+    pub delete_when: String,
+    /// `diskMaxUsedSpaceRatio`, percent.
+    pub disk_max_used_space_ratio: u32,
+    /// `diskSpaceCleanForciblyRatio`, percent.
+    pub disk_space_clean_forcibly_ratio: u32,
+}
+
+impl Retention {
+    pub fn of(c: &crate::StoreConfig) -> Self {
+        Self {
+            file_reserved_time: c.file_reserved_time,
+            delete_when: c.delete_when.clone(),
+            disk_max_used_space_ratio: c.disk_max_used_space_ratio,
+            disk_space_clean_forcibly_ratio: c.disk_space_clean_forcibly_ratio,
+        }
+    }
+}
+
 pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("basalt-clean".into())
@@ -26,8 +51,8 @@ pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
                 return;
             }
             let hour = current_hour_local();
-            let timely = shared
-                .config
+            let r = shared.retention.lock().clone();
+            let timely = r
                 .delete_when
                 .split(';')
                 .any(|h| h.trim().parse::<u32>().ok() == Some(hour));
@@ -38,8 +63,8 @@ pub(crate) fn spawn_cleaner(shared: Arc<Shared>) -> Result<JoinHandle<()>> {
             // Above diskMaxUsedSpaceRatio expired files go at once, not at
             // `deleteWhen`; above diskSpaceCleanForciblyRatio even unexpired
             // ones do (RocketMQ's CleanCommitLogService).
-            let forced = used > shared.config.disk_space_clean_forcibly_ratio;
-            let crowded = used > shared.config.disk_max_used_space_ratio;
+            let forced = used > r.disk_space_clean_forcibly_ratio;
+            let crowded = used > r.disk_max_used_space_ratio;
             if timely || crowded || forced {
                 if let Err(e) = clean(&shared, SystemTime::now(), forced) {
                     tracing::warn!(error = %e, "retention pass failed");
@@ -59,7 +84,7 @@ fn current_hour_local() -> u32 {
 
 /// One retention pass. Returns how many CommitLog files were deleted.
 pub(crate) fn clean(s: &Shared, now: SystemTime, force: bool) -> Result<usize> {
-    let reserved = Duration::from_secs(s.config.file_reserved_time.saturating_mul(3600));
+    let reserved = Duration::from_secs(s.retention.lock().file_reserved_time.saturating_mul(3600));
     // A pass takes a batch and leaves the rest to the next one, which sees
     // disk usage again (RocketMQ's deleteFileBatchMax): a disk just past
     // the forcing ratio loses a few files, not the whole log.

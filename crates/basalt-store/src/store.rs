@@ -81,6 +81,8 @@ pub(crate) struct Shared {
     pub(crate) deleted_topics: Mutex<HashMap<String, u64>>,
     /// The flock on `<root>/lock`, released at shutdown (or drop).
     pub(crate) lock: Mutex<Option<fs::File>>,
+    /// Retention's settings as they are now (the config's at open).
+    pub(crate) retention: Mutex<crate::retention::Retention>,
 }
 
 impl Shared {
@@ -322,6 +324,7 @@ impl Store {
             last_store_timestamp: AtomicI64::new(0),
             deleted_topics: Mutex::new(deleted_topics),
             lock: Mutex::new(Some(lock)),
+            retention: Mutex::new(crate::retention::Retention::of(&config)),
             config,
         });
         let recovery = crate::recovery::recover(&shared, crashed, &cp_data)?;
@@ -350,6 +353,11 @@ impl Store {
     }
 
     /// The configuration in force.
+    /// Changes retention's settings for the passes to come.
+    pub fn set_retention(&self, retention: crate::retention::Retention) {
+        *self.shared.retention.lock() = retention;
+    }
+
     pub fn config(&self) -> &StoreConfig {
         &self.shared.config
     }

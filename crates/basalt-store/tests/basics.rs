@@ -332,9 +332,13 @@ async fn retention_keeps_files_younger_than_file_reserved_time() {
     assert_eq!(store.clean_expired(false).unwrap(), 0);
     assert_eq!(store.commit_log_min_offset(), 0);
     store.shutdown().unwrap();
-    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
-    cfg.file_reserved_time = 0;
-    let store = Store::open(cfg).unwrap();
+    // Changed while the store runs (updateBrokerConfig): the next pass
+    // follows the new reserve.
+    let store = Store::open(small_config(dir.path(), FlushDiskType::AsyncFlush)).unwrap();
+    assert_eq!(store.clean_expired(false).unwrap(), 0);
+    let mut retention = basalt_store::Retention::of(store.config());
+    retention.file_reserved_time = 0;
+    store.set_retention(retention);
     assert!(store.clean_expired(false).unwrap() >= 2);
     assert!(store.commit_log_min_offset() > 0);
     assert!(store.min_offset("Ret", 0) > 0);

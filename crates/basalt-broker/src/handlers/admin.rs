@@ -20,7 +20,10 @@ use super::Outcome;
 use crate::clients::{ClientChannel, Clients};
 use crate::groups::{GroupConfig, Groups};
 use crate::offsets::Offsets;
-use crate::stats::{BROKER_GET_NUMS, BROKER_PUT_NUMS, GROUP_GET_NUMS};
+use crate::stats::{
+    BROKER_GET_NUMS, BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC, BROKER_PUT_NUMS,
+    BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC, GROUP_GET_NUMS,
+};
 use crate::topics::{self, now_ms, Topics};
 use crate::BrokerError;
 
@@ -93,6 +96,7 @@ pub async fn delete_topic(s: Arc<AdminState>, req: Request) -> Outcome {
     }
     s.topics.delete(&h.topic)?;
     s.offsets.remove_topic(&h.topic);
+    s.stats.topic_deleted(&h.topic);
     s.reregister.notify_one();
     let store = s.store.clone();
     // Removing files blocks: off the executor.
@@ -218,6 +222,7 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
     // minute, over the topics asked about.
     let consume_tps: f64 = topics_asked
         .iter()
+        .filter(|t| s.topics.get(t).is_some())
         .filter_map(|t| {
             s.stats
                 .windows(GROUP_GET_NUMS, &format!("{t}@{}", h.consumer_group))
@@ -300,8 +305,18 @@ pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
     let cluster = s.stats.cluster();
     let m = s.stats.mornings();
     for (prefix, name, today, yesterday) in [
-        ("msgPut", BROKER_PUT_NUMS, m.put_today, m.put_yesterday),
-        ("msgGet", BROKER_GET_NUMS, m.get_today, m.get_yesterday),
+        (
+            "msgPut",
+            BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC,
+            m.put_today,
+            m.put_yesterday,
+        ),
+        (
+            "msgGet",
+            BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC,
+            m.get_today,
+            m.get_yesterday,
+        ),
     ] {
         put(
             &format!("{prefix}TotalTodayNow"),
@@ -317,12 +332,8 @@ pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
         ("putTps", BROKER_PUT_NUMS),
         ("getTransferredTps", BROKER_GET_NUMS),
     ] {
-        let w = s.stats.windows(name, cluster).unwrap_or_default();
-        let recent = s.stats.last_period_tps(name, cluster);
-        put(
-            key,
-            format!("{recent:.2} {:.2} {:.2}", w.minute.tps, w.hour.tps),
-        );
+        let [ten_s, minute, ten_min] = s.stats.recent_tps(name, cluster);
+        put(key, format!("{ten_s:.2} {minute:.2} {ten_min:.2}"));
     }
     let body = serde_json::json!({ "table": table });
     Ok(RemotingCommand::success().with_body(body.to_string().into_bytes()))
@@ -345,6 +356,7 @@ pub fn all_groups(s: &AdminState, _req: &Request) -> Outcome {
 pub fn delete_group(s: &AdminState, req: &Request) -> Outcome {
     let h: DeleteGroupRequest = req.cmd.header()?;
     s.groups.delete(&h.group_name)?;
+    s.stats.group_deleted(&h.group_name);
     if h.clean_offset == Some(true) {
         s.offsets.remove_group(&h.group_name);
     }
@@ -437,7 +449,14 @@ pub fn broker_config(s: &AdminState, _req: &Request) -> Outcome {
 pub fn update_broker_config(s: &AdminState, req: &Request) -> Outcome {
     let pairs = basalt_protocol::config_text::parse(&String::from_utf8_lossy(&req.cmd.body));
     tracing::info!(caller = %req.conn.peer(), ?pairs, "updateBrokerConfig");
-    if s.settings.update(&pairs)?.permission {
+    let updated = s.settings.update(&pairs)?;
+    // The keys that apply at once beyond the settings' own (see
+    // `crate::settings`).
+    s.groups
+        .set_auto_create(s.settings.broker().auto_create_subscription_group);
+    s.store
+        .set_retention(basalt_store::Retention::of(&s.settings.store()));
+    if updated.permission {
         // The change is made; a topics file that cannot be written only
         // delays the name servers' re-read to the next change.
         if let Err(e) = s.topics.touch() {

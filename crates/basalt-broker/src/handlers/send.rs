@@ -35,7 +35,6 @@ pub struct SendState {
     pub cluster: Pair,
     /// `brokerPermission` as it is now (updateBrokerConfig changes it).
     pub settings: Arc<crate::settings::Settings>,
-    pub auto_create_topic: bool,
     pub max_message_size: usize,
     pub uniq: UniqKeyGenerator,
     pub groups: Arc<Groups>,
@@ -257,7 +256,7 @@ pub(crate) fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool
             let created = if h.topic.starts_with(RETRY_PREFIX) {
                 s.topics.ensure(h.topic, 1)?;
                 s.topics.get(h.topic)
-            } else if s.auto_create_topic {
+            } else if s.settings.auto_create_topic() {
                 let template = if h.default_topic.is_empty() {
                     topics::TBW102.into()
                 } else {
