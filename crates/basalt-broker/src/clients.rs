@@ -197,6 +197,15 @@ impl Clients {
             .map(|c| Arc::clone(&c.conn))
     }
 
+    /// Every producer group with its live members.
+    pub fn all_producers(&self) -> BTreeMap<String, Vec<ClientChannel>> {
+        self.producers
+            .read()
+            .iter()
+            .map(|(g, m)| (g.clone(), m.values().cloned().collect()))
+            .collect()
+    }
+
     pub fn producer_group(&self, group: &str) -> Vec<ClientChannel> {
         self.producers
             .read()

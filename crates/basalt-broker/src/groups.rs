@@ -157,6 +157,16 @@ impl Groups {
     }
 
     /// `{"dataVersion":..,"subscriptionGroupTable":{..}}` as GET_ALL_SUBSCRIPTIONGROUP_CONFIG answers.
+    /// Every group's name.
+    pub fn names(&self) -> Vec<String> {
+        self.table
+            .read()
+            .subscription_group_table
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     pub fn encode_all(&self) -> Vec<u8> {
         serde_json::to_vec(&*self.table.read()).unwrap_or_default()
     }

@@ -13,8 +13,8 @@ use basalt_remoting::{Family, Gate, GateSender, Router};
 use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
-    add, add_async, add_unpin, admin, client, consumer_admin, consumer_call, locks, offset, pull,
-    query, reply, send, send_back, stats, transaction,
+    add, add_async, add_unpin, admin, broker_wide, client, consumer_admin, consumer_call, locks,
+    offset, pull, query, reply, send, send_back, stats, transaction,
 };
 use crate::locks::Locks;
 use crate::serve::Tables;
@@ -329,6 +329,27 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &admin_family,
         &admin_state,
         stats::view,
+    );
+    r = add(
+        r,
+        C::GetBrokerConsumeStats,
+        &admin_family,
+        &admin_state,
+        broker_wide::consume_stats,
+    );
+    r = add(
+        r,
+        C::GetAllProducerInfo,
+        &admin_family,
+        &admin_state,
+        broker_wide::producers,
+    );
+    r = add_async(
+        r,
+        C::DeleteExpiredCommitlog,
+        &admin_family,
+        &admin_state,
+        broker_wide::delete_expired_commit_log,
     );
     r = add(
         r,

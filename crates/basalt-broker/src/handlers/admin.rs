@@ -121,7 +121,7 @@ pub fn topic_config(s: &AdminState, req: &Request) -> Outcome {
     Ok(RemotingCommand::success().with_body(serde_json::to_vec(&config).unwrap_or_default()))
 }
 
-fn mq(topic: &str, broker: &str, queue_id: i32) -> MessageQueue {
+pub(crate) fn mq(topic: &str, broker: &str, queue_id: i32) -> MessageQueue {
     MessageQueue {
         broker_name: broker.to_owned(),
         queue_id,
@@ -170,11 +170,68 @@ pub fn topic_stats(s: &AdminState, req: &Request) -> Outcome {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct OffsetWrapper {
-    broker_offset: i64,
-    consumer_offset: i64,
+pub(crate) struct OffsetWrapper {
+    pub(crate) broker_offset: i64,
+    pub(crate) consumer_offset: i64,
     last_timestamp: i64,
     pull_offset: i64,
+}
+
+/// One group's committed offsets, the queues' ends and the store time of
+/// the last consumed record, on the first `queues(config)` queues of each
+/// of `topics` that exists.
+pub(crate) fn offset_table(
+    s: &AdminState,
+    group: &str,
+    topics: &[String],
+    queues: impl Fn(&TopicConfig) -> i32,
+) -> BTreeMap<MessageQueue, OffsetWrapper> {
+    let mut table = BTreeMap::new();
+    for topic in topics {
+        let Some(config) = s.topics.get(topic) else {
+            continue;
+        };
+        let committed = s.offsets.of(group, topic);
+        for q in 0..queues(&config) {
+            let max = to_i64(s.store.max_offset(topic, q));
+            let consumer = committed.get(&q).copied().unwrap_or(0);
+            let last = u64::try_from(consumer - 1)
+                .ok()
+                .and_then(|o| s.store.store_timestamp(topic, q, o))
+                .unwrap_or(0);
+            table.insert(
+                mq(topic, &s.broker_name, q),
+                OffsetWrapper {
+                    broker_offset: max,
+                    consumer_offset: consumer,
+                    last_timestamp: last,
+                    pull_offset: consumer,
+                },
+            );
+        }
+    }
+    table
+}
+
+/// A `ConsumeStats` body: the table and RocketMQ's consume TPS, the
+/// group's pulls per second over the last minute on the topics asked
+/// about.
+pub(crate) fn consume_stats_json(
+    s: &AdminState,
+    group: &str,
+    topics: &[String],
+    table: &BTreeMap<MessageQueue, OffsetWrapper>,
+) -> String {
+    let consume_tps: f64 = topics
+        .iter()
+        .filter(|t| s.topics.get(t).is_some())
+        .filter_map(|t| s.stats.windows(GROUP_GET_NUMS, &format!("{t}@{group}")))
+        .map(|w| w.minute.tps)
+        .sum();
+    format!(
+        "{{\"consumeTps\":{consume_tps:?},\"offsetTable\":{}}}",
+        object_key_map(table)
+    )
 }
 
 pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
@@ -191,48 +248,11 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
             ts
         }
     };
-    let mut table = BTreeMap::new();
-    let topics_asked = topics.clone();
-    for topic in topics {
-        let Some(config) = s.topics.get(&topic) else {
-            continue;
-        };
-        let committed = s.offsets.of(&h.consumer_group, &topic);
-        // The queues consumers read (RocketMQ's readQueueNums): after
-        // `updateTopic -w 4 -r 8` queues 4-7 still hold a backlog.
-        for q in 0..config.read_queue_nums {
-            let max = to_i64(s.store.max_offset(&topic, q));
-            let consumer = committed.get(&q).copied().unwrap_or(0);
-            let last = u64::try_from(consumer - 1)
-                .ok()
-                .and_then(|o| s.store.store_timestamp(&topic, q, o))
-                .unwrap_or(0);
-            table.insert(
-                mq(&topic, &s.broker_name, q),
-                OffsetWrapper {
-                    broker_offset: max,
-                    consumer_offset: consumer,
-                    last_timestamp: last,
-                    pull_offset: consumer,
-                },
-            );
-        }
-    }
-    // RocketMQ's figure: the group's pulls per second over the last
-    // minute, over the topics asked about.
-    let consume_tps: f64 = topics_asked
-        .iter()
-        .filter(|t| s.topics.get(t).is_some())
-        .filter_map(|t| {
-            s.stats
-                .windows(GROUP_GET_NUMS, &format!("{t}@{}", h.consumer_group))
-        })
-        .map(|w| w.minute.tps)
-        .sum();
-    let body = format!(
-        "{{\"consumeTps\":{consume_tps:?},\"offsetTable\":{}}}",
-        object_key_map(&table)
-    );
+    // The queues consumers read (RocketMQ's readQueueNums): after
+    // `updateTopic -w 4 -r 8` queues 4-7 still hold a backlog.
+    let table = offset_table(s, &h.consumer_group, &topics, |c| c.read_queue_nums);
+    let topics_asked = topics;
+    let body = consume_stats_json(s, &h.consumer_group, &topics_asked, &table);
     Ok(RemotingCommand::success().with_body(body.into_bytes()))
 }
 

@@ -2,6 +2,7 @@
 //! list of codes the broker serves.
 
 pub mod admin;
+pub mod broker_wide;
 pub mod client;
 pub mod consumer_admin;
 pub mod consumer_call;

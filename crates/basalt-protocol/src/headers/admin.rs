@@ -104,3 +104,10 @@ command_header! {
         pub stats_key: String => "statsKey",
     }
 }
+
+command_header! {
+    /// GET_BROKER_CONSUME_STATS (317): `mqadmin brokerConsumeStats`.
+    pub struct BrokerConsumeStatsRequest {
+        pub is_order: Option<bool> => "isOrder",
+    }
+}

@@ -296,6 +296,35 @@ class ConsumptionInteropTest {
         }
     }
 
+    /** mqadmin brokerConsumeStats, producer and deleteExpiredCommitLog. */
+    @Test
+    void brokerWideConsumeStatsProducersAndRetention() throws Exception {
+        String topic = createTopic("InteropWide", 2);
+        String group = "interop_wide_" + System.nanoTime();
+        String broker = basalt.addr("broker");
+        sendAll(topic, "b-", 4);
+        Map<String, Integer> seen = new ConcurrentHashMap<>();
+        DefaultMQPushConsumer c = counting(group, topic, seen);
+        c.start();
+        try {
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(60), () -> committedOffsets(group, topic) == 4, "offsets committed");
+            org.apache.rocketmq.remoting.protocol.body.ConsumeStatsList list = admin.fetchConsumeStatsInBroker(broker, false, 5000);
+            assertEquals(broker, list.getBrokerAddr());
+            long queues = list.getConsumeStatsList().stream()
+                .filter(m -> m.containsKey(group))
+                .flatMap(m -> m.get(group).stream())
+                .flatMap(cs -> cs.getOffsetTable().entrySet().stream())
+                .filter(e -> e.getKey().getTopic().equals(topic) && e.getValue().getBrokerOffset() == e.getValue().getConsumerOffset())
+                .count();
+            assertEquals(2, queues, "caught-up queues of " + topic + " in " + list.getConsumeStatsList());
+            org.apache.rocketmq.remoting.protocol.body.ProducerTableInfo producers = admin.getAllProducerInfo(broker);
+            assertTrue(producers.getData().containsKey("interop_pg2"), "producer groups: " + producers.getData().keySet());
+            assertTrue(admin.deleteExpiredCommitLogByAddr(broker));
+        } finally {
+            c.shutdown();
+        }
+    }
+
     /** mqadmin getBrokerConfig: the broker's and the store's settings as properties. */
     @Test
     void getBrokerConfigListsBrokerAndStoreSettings() throws Exception {

@@ -1,0 +1,116 @@
+//! Whole-broker admin calls: GET_BROKER_CONSUME_STATS (317, `mqadmin
+//! brokerConsumeStats`), GET_ALL_PRODUCER_INFO (328, `mqadmin producer`)
+//! and DELETE_EXPIRED_COMMITLOG (329, `mqadmin deleteExpiredCommitLog`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use basalt_protocol::headers::admin::BrokerConsumeStatsRequest;
+use basalt_protocol::RemotingCommand;
+use basalt_remoting::Request;
+use serde::Serialize;
+
+use crate::handlers::admin::{consume_stats_json, offset_table, AdminState};
+use crate::handlers::Outcome;
+use crate::topics::now_ms;
+
+/// Every group's consume stats, topic by topic (RocketMQ's
+/// `fetchAllConsumeStatsInBroker`): the topics each group has offsets on,
+/// skipping those an online group does not subscribe to, and with
+/// `isOrder` those that are not order topics; the write queues.
+pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
+    let h: BrokerConsumeStatsRequest = req.cmd.header()?;
+    let order_only = h.is_order == Some(true);
+    let mut total_diff = 0i64;
+    let mut groups = Vec::new();
+    for group in s.groups.names() {
+        let subscribed = s.clients.consumer_group(&group).map(|g| g.subscriptions);
+        let mut per_topic = Vec::new();
+        for topic in s.offsets.topics_of(&group) {
+            let Some(config) = s.topics.get(&topic) else {
+                continue;
+            };
+            if order_only && !config.order {
+                continue;
+            }
+            if subscribed
+                .as_ref()
+                .is_some_and(|subs| !subs.is_empty() && !subs.contains_key(&topic))
+            {
+                continue;
+            }
+            let topics = [topic];
+            let table = offset_table(s, &group, &topics, |c| c.write_queue_nums);
+            total_diff += table
+                .values()
+                .map(|o| (o.broker_offset - o.consumer_offset).max(0))
+                .sum::<i64>();
+            per_topic.push(consume_stats_json(s, &group, &topics, &table));
+        }
+        groups.push((group, per_topic));
+    }
+    let mut list = String::from("[");
+    for (i, (group, stats)) in groups.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        let name = serde_json::to_string(group).unwrap_or_default();
+        let _ = write!(list, "{{{name}:[{}]}}", stats.join(","));
+    }
+    list.push(']');
+    let addr = serde_json::to_string(&s.broker_addr).unwrap_or_default();
+    let body = format!(
+        "{{\"brokerAddr\":{addr},\"consumeStatsList\":{list},\"totalDiff\":{total_diff},\"totalInflightDiff\":0}}"
+    );
+    Ok(RemotingCommand::success().with_body(body.into_bytes()))
+}
+
+/// `ProducerInfo`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProducerInfo {
+    client_id: String,
+    #[serde(rename = "remoteIP")]
+    remote_ip: String,
+    language: &'static str,
+    version: i32,
+    last_update_timestamp: i64,
+}
+
+/// Every producer group with its live members (`ProducerTableInfo`).
+pub fn producers(s: &AdminState, _req: &Request) -> Outcome {
+    let now = now_ms();
+    let data: BTreeMap<String, Vec<ProducerInfo>> = s
+        .clients
+        .all_producers()
+        .into_iter()
+        .map(|(group, members)| {
+            let infos = members
+                .into_iter()
+                .map(|c| ProducerInfo {
+                    client_id: c.client_id,
+                    remote_ip: c.conn.peer().to_string(),
+                    language: c.language.name(),
+                    version: c.version,
+                    last_update_timestamp: now.saturating_sub(
+                        i64::try_from(c.last_update.elapsed().as_millis()).unwrap_or(i64::MAX),
+                    ),
+                })
+                .collect();
+            (group, infos)
+        })
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "data": data })).unwrap_or_default();
+    Ok(RemotingCommand::success().with_body(body))
+}
+
+/// A retention pass now, deleting what `fileReservedTime` has expired
+/// whatever `deleteWhen` says (RocketMQ's `executeDeleteFilesManually`).
+pub async fn delete_expired_commit_log(s: Arc<AdminState>, _req: Request) -> Outcome {
+    tracing::warn!("deleteExpiredCommitLog: retention pass requested");
+    let store = s.store.clone();
+    let deleted = tokio::task::spawn_blocking(move || store.clean_expired(false)).await??;
+    tracing::warn!(deleted, "deleteExpiredCommitLog: done");
+    Ok(RemotingCommand::success())
+}
