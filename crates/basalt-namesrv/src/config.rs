@@ -30,6 +30,13 @@ pub struct NamesrvConfig {
     /// `returnOrderTopicConfigToBroker`: answer REGISTER_BROKER with the
     /// ORDER_TOPIC_CONFIG namespace. Default: true.
     pub return_order_topic_config_to_broker: bool,
+    /// `configBlackList`: `;`-separated keys UPDATE_NAMESRV_CONFIG refuses.
+    /// Default: `configBlackList;configStorePath;kvConfigPath`.
+    pub config_black_list: String,
+    /// The file a name server on its own started from (`-c`; RocketMQ's
+    /// `configStorePath`, not a key): where UPDATE_NAMESRV_CONFIG writes
+    /// what it changes. Default: none.
+    pub config_store_path: Option<PathBuf>,
 }
 
 impl NamesrvConfig {
@@ -44,6 +51,8 @@ impl NamesrvConfig {
             enable_topic_list: true,
             order_message_enable: false,
             return_order_topic_config_to_broker: true,
+            config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
+            config_store_path: None,
         }
     }
 
@@ -63,6 +72,7 @@ impl NamesrvConfig {
             "returnOrderTopicConfigToBroker" => {
                 self.return_order_topic_config_to_broker = parse(key, value)?;
             }
+            "configBlackList" => self.config_black_list = value.trim().to_owned(),
             _ => return Ok(false),
         }
         Ok(true)
@@ -71,7 +81,7 @@ impl NamesrvConfig {
     /// The settings as `key=value` lines (GET_NAMESRV_CONFIG).
     pub fn to_properties(&self) -> String {
         format!(
-            "listenPort={}\nkvConfigPath={}\nscanNotActiveBrokerInterval={}\nbrokerChannelExpiredTime={}\nenableAllTopicList={}\nenableTopicList={}\norderMessageEnable={}\nreturnOrderTopicConfigToBroker={}\n",
+            "listenPort={}\nkvConfigPath={}\nscanNotActiveBrokerInterval={}\nbrokerChannelExpiredTime={}\nenableAllTopicList={}\nenableTopicList={}\norderMessageEnable={}\nreturnOrderTopicConfigToBroker={}\nconfigBlackList={}\n",
             self.listen_port,
             self.kv_config_path.display(),
             self.scan_not_active_broker_interval,
@@ -80,6 +90,7 @@ impl NamesrvConfig {
             self.enable_topic_list,
             self.order_message_enable,
             self.return_order_topic_config_to_broker,
+            self.config_black_list,
         )
     }
 }

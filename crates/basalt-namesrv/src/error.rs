@@ -22,4 +22,6 @@ pub enum NamesrvError {
     File(#[from] basalt_jsonfile::JsonFileError),
     #[error("configuration key `{key}` has invalid value `{value}`")]
     BadConfig { key: String, value: String },
+    #[error("Can not update config in black list: {0}")]
+    BlackListed(String),
 }

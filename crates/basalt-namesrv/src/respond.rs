@@ -23,10 +23,13 @@ pub fn reply(outcome: Result<RemotingCommand, NamesrvError>) -> RemotingCommand 
         | NamesrvError::Crc32Mismatch
         | NamesrvError::RegisterRejected(_)
         | NamesrvError::Disabled => ResponseCode::SystemError,
-        NamesrvError::File(_) | NamesrvError::BadConfig { .. } => {
+        NamesrvError::File(_) => {
             tracing::error!(error = %err, "name server failure");
             ResponseCode::SystemError
         }
+        // Only UPDATE_NAMESRV_CONFIG meets these: the client's value.
+        NamesrvError::BadConfig { .. } => ResponseCode::InvalidParameter,
+        NamesrvError::BlackListed(_) => ResponseCode::NoPermission,
     };
     let mut remark = err.to_string();
     if matches!(err, NamesrvError::TopicNotExist(_)) {

@@ -398,3 +398,51 @@ async fn route_json_follows_the_client_version() {
     );
     assert!(cluster.contains(r#"{0:"10.0.0.1:10911""#), "{cluster}");
 }
+
+/// UPDATE_NAMESRV_CONFIG: a per-request switch applies at once, the file
+/// the name server started from keeps the change (comments too), and a
+/// refused update changes nothing.
+#[tokio::test]
+async fn an_update_applies_at_once_and_is_written_back() {
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = conf_dir.path().join("namesrv.properties");
+    std::fs::write(&conf, "# ours\nlistenPort=9876\n").unwrap();
+    let path = conf.clone();
+    let s = start(move |c| c.config_store_path = Some(path)).await;
+    let c = client(s.addr).await;
+    let update = |text: &str| {
+        RemotingCommand::request(RequestCode::UpdateNamesrvConfig)
+            .with_body(text.as_bytes().to_vec())
+    };
+    let all_topics = || RemotingCommand::request(RequestCode::GetAllTopicListFromNameserver);
+    assert_eq!(
+        call(&c, all_topics()).await.response_code(),
+        ResponseCode::Success
+    );
+
+    let r = call(&c, update("enableAllTopicList=false\nnoSuchKey=1\n")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(
+        call(&c, all_topics()).await.response_code(),
+        ResponseCode::SystemError
+    );
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        "# ours\nlistenPort=9876\nenableAllTopicList=false\n"
+    );
+
+    let black = call(&c, update("enableAllTopicList=true\nkvConfigPath=/tmp/x\n")).await;
+    assert_eq!(black.response_code(), ResponseCode::NoPermission);
+    let bad = call(
+        &c,
+        update("enableAllTopicList=true\norderMessageEnable=maybe\n"),
+    )
+    .await;
+    assert_eq!(bad.response_code(), ResponseCode::InvalidParameter);
+    assert_eq!(
+        call(&c, all_topics()).await.response_code(),
+        ResponseCode::SystemError
+    );
+    let shown = call(&c, RemotingCommand::request(RequestCode::GetNamesrvConfig)).await;
+    assert!(String::from_utf8_lossy(&shown.body).contains("enableAllTopicList=false\n"));
+}

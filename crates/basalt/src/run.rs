@@ -195,6 +195,11 @@ fn configs(
         // Where updateBrokerConfig keeps what it changes, as RocketMQ
         // writes back to the -c file.
         broker.broker_config_path = Some(path.clone());
+        // A name server on its own owns its file; sharing a broker.conf
+        // (`start -c`), its keys (listenPort) mean the broker's.
+        if with_namesrv && !with_broker {
+            namesrv.config_store_path = Some(path.clone());
+        }
         for key in unknown {
             tracing::warn!(%key, file = %path.display(), "unknown configuration key ignored");
         }

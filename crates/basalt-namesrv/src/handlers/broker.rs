@@ -54,7 +54,7 @@ pub fn register(state: &BrokerState, req: &Request) -> Outcome {
     let timeout_ms = h
         .heartbeat_timeout_millis
         .and_then(|t| u64::try_from(t).ok())
-        .unwrap_or(state.default_timeout_ms);
+        .unwrap_or_else(|| state.config.read().broker_channel_expired_time);
     let result = state
         .routes
         .write()
@@ -81,7 +81,7 @@ pub fn register(state: &BrokerState, req: &Request) -> Outcome {
         ha_server_addr: result.ha_server_addr,
         master_addr: result.master_addr,
     });
-    if state.return_order_topic_config {
+    if state.config.read().return_order_topic_config_to_broker {
         if let Some(table) = state.kv.namespace(ORDER_TOPIC_CONFIG) {
             reply = reply.with_body(KvTable { table }.encode());
         }

@@ -2,6 +2,7 @@
 //! list of codes the name server serves.
 
 pub mod broker;
+pub mod config;
 pub mod kv;
 pub mod route;
 
@@ -31,15 +32,16 @@ fn add<S: Send + Sync + 'static>(
 pub struct BrokerState {
     pub routes: Arc<RwLock<RouteTable>>,
     pub kv: Arc<KvConfig>,
-    pub default_timeout_ms: u64,
-    pub return_order_topic_config: bool,
+    /// The settings as they are now (UPDATE_NAMESRV_CONFIG changes them).
+    pub config: Arc<RwLock<NamesrvConfig>>,
 }
 
 /// What the route-reading handlers use.
 pub struct RouteState {
     pub routes: Arc<RwLock<RouteTable>>,
     pub kv: Arc<KvConfig>,
-    pub config: NamesrvConfig,
+    /// The settings as they are now (UPDATE_NAMESRV_CONFIG changes them).
+    pub config: Arc<RwLock<NamesrvConfig>>,
 }
 
 /// The name server's router.
@@ -52,16 +54,16 @@ pub fn router(
     // client pool for route queries; the limits mirror that split.
     let admin = Family::new("namesrv-default", 8, 10_000);
     let client = Family::new("namesrv-client", 8, 50_000);
+    let live = Arc::new(RwLock::new(config.clone()));
     let brokers = Arc::new(BrokerState {
         routes: Arc::clone(&routes),
         kv: Arc::clone(&kv),
-        default_timeout_ms: config.broker_channel_expired_time,
-        return_order_topic_config: config.return_order_topic_config_to_broker,
+        config: Arc::clone(&live),
     });
     let reads = Arc::new(RouteState {
         routes: Arc::clone(&routes),
         kv: Arc::clone(&kv),
-        config: config.clone(),
+        config: live,
     });
     let mut r = Router::new();
     r = add(r, C::RegisterBroker, &admin, &brokers, broker::register);
@@ -166,6 +168,7 @@ pub fn router(
         &reads,
         route::namesrv_config,
     );
+    r = add(r, C::UpdateNamesrvConfig, &admin, &reads, config::update);
     r = add(r, C::PutKvConfig, &admin, &kv, kv::put);
     r = add(r, C::GetKvConfig, &admin, &kv, kv::get);
     r = add(r, C::DeleteKvConfig, &admin, &kv, kv::delete);

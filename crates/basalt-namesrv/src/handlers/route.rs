@@ -27,7 +27,7 @@ pub fn route_by_topic(state: &RouteState, req: &Request) -> Outcome {
         .read()
         .route(&h.topic)
         .ok_or_else(|| NamesrvError::TopicNotExist(h.topic.clone()))?;
-    if state.config.order_message_enable {
+    if state.config.read().order_message_enable {
         route.order_topic_conf = state.kv.get(ORDER_TOPIC_CONFIG, &h.topic);
     }
     // As RocketMQ: standard JSON for clients from 4.9.4 on or that ask for
@@ -61,14 +61,14 @@ fn topic_list(topics: std::collections::BTreeSet<String>) -> RemotingCommand {
 }
 
 pub fn all_topics(state: &RouteState, _req: &Request) -> Outcome {
-    if !state.config.enable_all_topic_list {
+    if !state.config.read().enable_all_topic_list {
         return Err(NamesrvError::Disabled);
     }
     Ok(topic_list(state.routes.read().topics_where(|_| true)))
 }
 
 pub fn topics_by_cluster(state: &RouteState, req: &Request) -> Outcome {
-    if !state.config.enable_topic_list {
+    if !state.config.read().enable_topic_list {
         return Err(NamesrvError::Disabled);
     }
     let h: GetTopicsByClusterRequest = req.cmd.header()?;
@@ -95,7 +95,7 @@ pub fn system_topics(state: &RouteState, _req: &Request) -> Outcome {
 }
 
 fn unit_list(state: &RouteState, pred: fn(&QueueData) -> bool) -> Outcome {
-    if !state.config.enable_topic_list {
+    if !state.config.read().enable_topic_list {
         return Err(NamesrvError::Disabled);
     }
     Ok(topic_list(state.routes.read().topics_where(pred)))
@@ -135,5 +135,5 @@ pub fn register_topic(state: &RouteState, req: &Request) -> Outcome {
 }
 
 pub fn namesrv_config(state: &RouteState, _req: &Request) -> Outcome {
-    Ok(RemotingCommand::success().with_body(state.config.to_properties().into_bytes()))
+    Ok(RemotingCommand::success().with_body(state.config.read().to_properties().into_bytes()))
 }

@@ -103,6 +103,32 @@ class NamesrvInteropTest {
         assertTrue(p.getProperty("kvConfigPath").startsWith(basalt.dataDir.toString()), p.toString());
     }
 
+    /**
+     * mqadmin updateNamesrvConfig: a switch the name server reads per
+     * request applies at once; black-listed keys and bad values are refused.
+     */
+    @Test
+    void updateNamesrvConfigAppliesAtOnce() throws Exception {
+        Properties off = new Properties();
+        off.setProperty("enableAllTopicList", "false");
+        admin.updateNameServerConfig(off, List.of(namesrv));
+        try {
+            assertEquals("false", admin.getNameServerConfig(List.of(namesrv)).get(namesrv).getProperty("enableAllTopicList"));
+            assertThrows(Exception.class, () -> admin.fetchAllTopicList());
+            Properties black = new Properties();
+            black.setProperty("kvConfigPath", "/tmp/elsewhere.json");
+            assertThrows(Exception.class, () -> admin.updateNameServerConfig(black, List.of(namesrv)));
+            Properties bad = new Properties();
+            bad.setProperty("orderMessageEnable", "maybe");
+            assertThrows(Exception.class, () -> admin.updateNameServerConfig(bad, List.of(namesrv)));
+        } finally {
+            Properties on = new Properties();
+            on.setProperty("enableAllTopicList", "true");
+            admin.updateNameServerConfig(on, List.of(namesrv));
+        }
+        assertNotNull(admin.fetchAllTopicList());
+    }
+
     private RemotingCommand register(String cluster, String brokerName, String addr, String topic,
         SerializeType serializeType) throws Exception {
         TopicConfig tc = new TopicConfig(topic, 4, 4, 6);

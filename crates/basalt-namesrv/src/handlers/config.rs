@@ -1,0 +1,64 @@
+//! UPDATE_NAMESRV_CONFIG (318, `mqadmin updateNamesrvConfig`): the body
+//! is `key=value` lines. Applied all or nothing (a black-listed key or a
+//! value its key cannot take refuses the update; keys the name server does
+//! not know are ignored, as RocketMQ ignores them). The switches handlers
+//! read per request (`orderMessageEnable`, `enableAllTopicList`,
+//! `enableTopicList`, `returnOrderTopicConfigToBroker`,
+//! `brokerChannelExpiredTime`) apply at once, the rest at the next start.
+//! A name server started on its own from a file writes the changed keys
+//! back to it (in place, comments kept).
+
+use basalt_protocol::config_text;
+use basalt_protocol::RemotingCommand;
+use basalt_remoting::Request;
+
+use super::{Outcome, RouteState};
+use crate::NamesrvError;
+
+/// Keys no update may set whatever `configBlackList` says.
+const ALWAYS_BLACK: [&str; 4] = [
+    "configBlackList",
+    "configStorePath",
+    "kvConfigPath",
+    "rocketmqHome",
+];
+
+pub fn update(state: &RouteState, req: &Request) -> Outcome {
+    let pairs = config_text::parse(&String::from_utf8_lossy(&req.cmd.body));
+    tracing::info!(caller = %req.conn.peer(), ?pairs, "updateNamesrvConfig");
+    let mut config = state.config.write();
+    let black = |key: &str| {
+        ALWAYS_BLACK.contains(&key) || config.config_black_list.split(';').any(|b| b.trim() == key)
+    };
+    if let Some((key, _)) = pairs.iter().find(|(k, _)| black(k)) {
+        return Err(NamesrvError::BlackListed(key.clone()));
+    }
+    let mut next = config.clone();
+    let mut known = Vec::new();
+    for (key, value) in &pairs {
+        if next.set(key, value)? {
+            known.push((key.clone(), value.trim().to_owned()));
+        } else {
+            tracing::warn!(%key, "updateNamesrvConfig: unknown key ignored");
+        }
+    }
+    if let Some(path) = next
+        .config_store_path
+        .as_deref()
+        .filter(|_| !known.is_empty())
+    {
+        // Applied even when the file cannot take it, as RocketMQ does.
+        let text = std::fs::read(path)
+            .map(|raw| String::from_utf8_lossy(&raw).into_owned())
+            .unwrap_or_default();
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let written = std::fs::write(&tmp, config_text::update(&text, &known))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, file = %path.display(), "updateNamesrvConfig: the change applies but is not kept");
+        }
+    }
+    *config = next;
+    Ok(RemotingCommand::success())
+}
