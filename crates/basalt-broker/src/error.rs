@@ -44,12 +44,6 @@ pub enum BrokerError {
     ReplyNotPushed(String),
     #[error("{0}")]
     Startup(String),
-    /// The config file an update is written back to.
-    #[error("cannot write {path}: {source}")]
-    ConfigFile {
-        path: String,
-        source: std::io::Error,
-    },
     /// A blocking task (file work moved off the executor) panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

@@ -21,7 +21,6 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         BrokerError::File(_)
         | BrokerError::BadConfig { .. }
         | BrokerError::Startup(_)
-        | BrokerError::ConfigFile { .. }
         | BrokerError::Task(_)
         | BrokerError::Encode(_) => {
             tracing::error!(error = %err, "broker failure");

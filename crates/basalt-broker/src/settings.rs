@@ -10,7 +10,6 @@
 //! `diskMaxUsedSpaceRatio`. Other keys (ports, paths, flush settings...)
 //! apply at the next start.
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use basalt_store::StoreConfig;
@@ -153,7 +152,7 @@ impl Settings {
             .as_deref()
             .filter(|_| !known.is_empty())
         {
-            if let Err(e) = write_back(path, &known) {
+            if let Err(e) = basalt_protocol::config_text::update_file(path, &known) {
                 tracing::warn!(error = %e, "updateBrokerConfig: the change applies but is not kept");
             }
         }
@@ -162,23 +161,4 @@ impl Settings {
             permission: pairs.iter().any(|(k, _)| k == "brokerPermission"),
         })
     }
-}
-
-/// Sets `pairs` in the file at `path` in place (comments and other lines
-/// kept), through a temporary file and a rename.
-fn write_back(path: &Path, pairs: &[(String, String)]) -> Result<(), BrokerError> {
-    let failed = |source| BrokerError::ConfigFile {
-        path: path.display().to_string(),
-        source,
-    };
-    let text = match std::fs::read(path) {
-        Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(failed(e)),
-    };
-    let updated = basalt_protocol::config_text::update(&text, pairs);
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, updated).map_err(failed)?;
-    std::fs::rename(&tmp, path).map_err(failed)
 }

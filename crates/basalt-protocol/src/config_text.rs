@@ -92,6 +92,20 @@ pub fn update(text: &str, updates: &[(String, String)]) -> String {
     out
 }
 
+/// Sets `updates` in the properties file at `path` (see [`update`]),
+/// through a temporary file and a rename; a missing file is made.
+pub fn update_file(path: &std::path::Path, updates: &[(String, String)]) -> std::io::Result<()> {
+    let text = match std::fs::read(path) {
+        Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, update(&text, updates))?;
+    std::fs::rename(&tmp, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,14 +48,7 @@ pub fn update(state: &RouteState, req: &Request) -> Outcome {
         .filter(|_| !known.is_empty())
     {
         // Applied even when the file cannot take it, as RocketMQ does.
-        let text = std::fs::read(path)
-            .map(|raw| String::from_utf8_lossy(&raw).into_owned())
-            .unwrap_or_default();
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let written = std::fs::write(&tmp, config_text::update(&text, &known))
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(e) = written {
+        if let Err(e) = config_text::update_file(path, &known) {
             tracing::warn!(error = %e, file = %path.display(), "updateNamesrvConfig: the change applies but is not kept");
         }
     }
