@@ -19,6 +19,10 @@ pub struct BrokerConfig {
     /// `brokerIP1`: the address clients dial, and the store host in message
     /// ids. Default: 127.0.0.1.
     pub broker_ip1: IpAddr,
+    /// `brokerIP1` when it names a host (as RocketMQ allows): registered as
+    /// `host:port` for clients to resolve; `broker_ip1` then holds the
+    /// address it resolved to at start, for message ids. Default: none.
+    pub broker_host: Option<String>,
     /// `listenPort`. Default: 10911. The fast port is `listenPort - 2`.
     pub listen_port: u16,
     /// `namesrvAddr`: `;`-separated name servers. Default: none (embedded
@@ -91,6 +95,7 @@ impl BrokerConfig {
             broker_name: "broker-a".into(),
             broker_id: 0,
             broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            broker_host: None,
             listen_port: 10911,
             namesrv_addr: Vec::new(),
             auto_create_topic_enable: true,
@@ -127,7 +132,16 @@ impl BrokerConfig {
             "brokerClusterName" => self.cluster_name = v.to_owned(),
             "brokerName" => self.broker_name = v.to_owned(),
             "brokerId" => self.broker_id = parse(key, v)?,
-            "brokerIP1" => self.broker_ip1 = parse(key, v)?,
+            "brokerIP1" => match v.parse::<IpAddr>() {
+                Ok(ip) => {
+                    self.broker_ip1 = ip;
+                    self.broker_host = None;
+                }
+                Err(_) => {
+                    self.broker_ip1 = resolve(key, v)?;
+                    self.broker_host = Some(v.to_owned());
+                }
+            },
             "listenPort" => self.listen_port = parse(key, v)?,
             "namesrvAddr" => {
                 self.namesrv_addr = v
@@ -169,7 +183,12 @@ impl BrokerConfig {
             ("brokerClusterName", self.cluster_name.clone()),
             ("brokerName", self.broker_name.clone()),
             ("brokerId", self.broker_id.to_string()),
-            ("brokerIP1", self.broker_ip1.to_string()),
+            (
+                "brokerIP1",
+                self.broker_host
+                    .clone()
+                    .unwrap_or_else(|| self.broker_ip1.to_string()),
+            ),
             ("listenPort", self.listen_port.to_string()),
             ("namesrvAddr", self.namesrv_addr.join(";")),
             (
@@ -228,15 +247,55 @@ impl BrokerConfig {
         ]
     }
 
-    /// `brokerIP1:listenPort`, as registered and as written in message ids.
+    /// `brokerIP1:listenPort` as an address: the store host written in
+    /// message ids.
     pub fn broker_addr(&self) -> SocketAddr {
         SocketAddr::new(self.broker_ip1, self.listen_port)
+    }
+
+    /// `brokerIP1:listenPort` as registered with name servers (a host name
+    /// stays a name, as RocketMQ registers it).
+    pub fn advertised_addr(&self) -> String {
+        self.advertised_at(self.listen_port)
+    }
+
+    /// `brokerIP1` with another port (the HA address).
+    pub fn advertised_at(&self, port: u16) -> String {
+        match &self.broker_host {
+            Some(host) => format!("{host}:{port}"),
+            None => SocketAddr::new(self.broker_ip1, port).to_string(),
+        }
     }
 
     /// Directory of the JSON metadata files.
     pub fn config_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("config")
     }
+}
+
+/// The address a `brokerIP1` host name resolves to now (IPv4 first, as a
+/// broker's store host usually is).
+fn resolve(key: &str, host: &str) -> Result<IpAddr, BrokerError> {
+    use std::net::ToSocketAddrs;
+    let bad = || BrokerError::BadConfig {
+        key: key.to_owned(),
+        value: host.to_owned(),
+    };
+    let plain = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if !plain {
+        return Err(bad());
+    }
+    let addrs: Vec<SocketAddr> = (host, 0).to_socket_addrs().map_err(|_| bad())?.collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .map(SocketAddr::ip)
+        .ok_or_else(bad)
 }
 
 /// `value` as a `T`; booleans in any case (Java's `Boolean.parseBoolean`
@@ -274,5 +333,20 @@ mod tests {
         assert!(again.set("traceOn", "TRUE").unwrap());
         assert!(again.trace_on);
         assert!(again.set("traceOn", "yes").is_err());
+    }
+
+    #[test]
+    fn broker_ip1_may_name_a_host() {
+        let mut c = BrokerConfig::new(std::path::Path::new("/data"));
+        c.listen_port = 10911;
+        assert!(c.set("brokerIP1", "localhost").unwrap());
+        assert!(c.broker_ip1.is_loopback(), "{:?}", c.broker_ip1);
+        assert_eq!(c.advertised_addr(), "localhost:10911");
+        assert_eq!(c.advertised_at(10912), "localhost:10912");
+        assert!(c.pairs().contains(&("brokerIP1", "localhost".to_owned())));
+        assert!(c.set("brokerIP1", "not a host!").is_err());
+        assert!(c.set("brokerIP1", "10.0.0.7").unwrap());
+        assert_eq!(c.advertised_addr(), "10.0.0.7:10911");
+        assert_eq!(c.broker_host, None);
     }
 }

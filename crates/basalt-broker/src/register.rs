@@ -157,12 +157,14 @@ impl Registrar {
         }
         .encode();
         let crc = i32::try_from(crc32fast::hash(&body) & 0x7FFF_FFFF).unwrap_or(0);
-        let addr = self.config.broker_addr();
         let header = RegisterBrokerRequest {
             broker_name: self.config.broker_name.clone(),
-            broker_addr: addr.to_string(),
+            broker_addr: self.config.advertised_addr(),
             cluster_name: self.config.cluster_name.clone(),
-            ha_server_addr: Some(format!("{}:{}", addr.ip(), addr.port().saturating_add(1))),
+            ha_server_addr: Some(
+                self.config
+                    .advertised_at(self.config.listen_port.saturating_add(1)),
+            ),
             broker_id: self.config.broker_id,
             heartbeat_timeout_millis: None,
             enable_acting_master: Some(false),
@@ -198,7 +200,7 @@ impl Registrar {
     async fn unregister_all(&self) {
         let header = UnregisterBrokerRequest {
             broker_name: self.config.broker_name.clone(),
-            broker_addr: self.config.broker_addr().to_string(),
+            broker_addr: self.config.advertised_addr(),
             cluster_name: self.config.cluster_name.clone(),
             broker_id: self.config.broker_id,
         };

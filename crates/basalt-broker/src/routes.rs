@@ -108,7 +108,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         clients: Arc::clone(clients),
         reregister: Arc::clone(reregister),
         broker_name: config.broker_name.clone(),
-        broker_addr: addr.to_string(),
+        broker_addr: config.advertised_addr(),
         boot_ms: now_ms(),
         settings: Arc::clone(settings),
         stats: Arc::clone(stats),

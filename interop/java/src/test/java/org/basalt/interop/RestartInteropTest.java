@@ -240,4 +240,26 @@ class RestartInteropTest {
         }
     }
 
+    /** brokerIP1 may name a host: routes carry the name, clients resolve it. */
+    @Test
+    void brokerIp1MayNameAHost(@TempDir Path dir) throws Exception {
+        Path conf = dir.resolve("broker.conf");
+        Files.writeString(conf, "brokerIP1=localhost\n");
+        String topic = "HostNamedT_" + System.nanoTime();
+        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        DefaultMQAdminExt admin = admin(b.addr("namesrv"));
+        try {
+            DefaultMQProducer p = producer(b.addr("namesrv"));
+            SendResult r = p.send(new Message(topic, "h".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(SendStatus.SEND_OK, r.getSendStatus());
+            p.shutdown();
+            TopicRouteData route = admin.examineTopicRouteInfo(topic);
+            String addr = route.getBrokerDatas().get(0).getBrokerAddrs().get(0L);
+            assertTrue(addr.startsWith("localhost:"), addr);
+        } finally {
+            admin.shutdown();
+            b.close();
+        }
+    }
+
 }
