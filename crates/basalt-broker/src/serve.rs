@@ -84,6 +84,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
     ));
     let stats = Arc::new(crate::stats::Stats::new(
         &config.cluster_name,
+        &config.broker_name,
         config.stats_sample_period,
     ));
     let tables = Tables {

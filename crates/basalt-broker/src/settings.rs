@@ -27,6 +27,8 @@ pub struct Settings {
     /// Serialises updates (and their file writes), as Java's handler is
     /// `synchronized`.
     current: Mutex<(BrokerConfig, StoreConfig)>,
+    /// Taken before `current` is released: file writes follow update order.
+    file: Mutex<()>,
 }
 
 /// What an update changed that the broker must act on.
@@ -43,6 +45,7 @@ impl Settings {
             permission: AtomicI32::new(broker.broker_permission),
             auto_create_topic: AtomicBool::new(broker.auto_create_topic_enable),
             current: Mutex::new((broker, store)),
+            file: Mutex::new(()),
         }
     }
 
@@ -94,9 +97,15 @@ impl Settings {
     /// key cannot take refuses the whole update (Java ignores a bad value
     /// silently; a refusal says which). Keys neither the broker nor the
     /// store knows are ignored, as RocketMQ ignores keys it has no field
-    /// for. The known ones are written to the config file, if the broker
-    /// started from one.
-    pub fn update(&self, pairs: &[(String, String)]) -> Result<Updated, BrokerError> {
+    /// for. `apply` hands the new settings to the services that follow
+    /// them, before another update can run. The known keys are then
+    /// written to the config file, if the broker started from one, in the
+    /// order the updates were made.
+    pub fn update(
+        &self,
+        pairs: &[(String, String)],
+        apply: impl FnOnce(&BrokerConfig, &StoreConfig),
+    ) -> Result<Updated, BrokerError> {
         let mut current = self.current.lock();
         let black = |key: &str| {
             ALWAYS_BLACK.contains(&key)
@@ -145,18 +154,19 @@ impl Settings {
             .store(broker.broker_permission, Ordering::Relaxed);
         self.auto_create_topic
             .store(broker.auto_create_topic_enable, Ordering::Relaxed);
-        // Applied even when the file cannot take it (a read-only mount):
-        // RocketMQ logs that failure and keeps the change in memory too.
-        if let Some(path) = broker
-            .broker_config_path
-            .as_deref()
-            .filter(|_| !known.is_empty())
-        {
-            if let Err(e) = basalt_protocol::config_text::update_file(path, &known) {
+        apply(&broker, &store);
+        let path = broker.broker_config_path.clone();
+        *current = (broker, store);
+        // The file outside the settings' lock (the checker reads them), in
+        // update order. Applied even when the file cannot take it (a
+        // read-only mount): RocketMQ logs that and keeps the change too.
+        let _turn = self.file.lock();
+        drop(current);
+        if let Some(path) = path.filter(|_| !known.is_empty()) {
+            if let Err(e) = basalt_protocol::config_text::update_file(&path, &known) {
                 tracing::warn!(error = %e, "updateBrokerConfig: the change applies but is not kept");
             }
         }
-        *current = (broker, store);
         Ok(Updated {
             permission: pairs.iter().any(|(k, _)| k == "brokerPermission"),
         })

@@ -136,6 +136,7 @@ pub struct Windows {
 
 pub struct Stats {
     cluster: String,
+    broker: String,
     period: Duration,
     items: Mutex<HashMap<(&'static str, String), Item>>,
     /// What the sampler last read off each queue (topic, queue id).
@@ -155,9 +156,10 @@ pub struct Mornings {
 }
 
 impl Stats {
-    pub fn new(cluster: &str, period: Duration) -> Self {
+    pub fn new(cluster: &str, broker: &str, period: Duration) -> Self {
         Self {
             cluster: cluster.to_owned(),
+            broker: broker.to_owned(),
             period: period.max(Duration::from_millis(10)),
             items: Mutex::new(HashMap::new()),
             put_seen: Mutex::new(HashMap::new()),
@@ -231,7 +233,7 @@ impl Stats {
         let mut items = self.items.lock();
         Self::add(&mut items, &[(GROUP_GET_NUMS, &key)], n, true);
         Self::add(&mut items, &[(BROKER_GET_NUMS, &self.cluster)], n, false);
-        if !crate::topics::is_system(topic) {
+        if !self.is_system(topic) {
             let key = (BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC, self.cluster.as_str());
             Self::add(&mut items, &[key], n, false);
         }
@@ -284,37 +286,63 @@ impl Stats {
     /// queue's max offset only grows by the entries put to it; one that
     /// fell was deleted and made again, and counts from zero).
     fn read_puts(&self, store: &Store, topics: &Topics) {
-        let mut seen = self.put_seen.lock();
-        let (mut broker, mut user) = (0u64, 0u64);
-        let mut items = self.items.lock();
-        for (name, config) in topics.all() {
-            let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
-            let mut put = 0u64;
-            for q in 0..queues {
-                let now = store.max_offset(&name, q);
-                let before = seen.insert((name.clone(), q), now).unwrap_or(0);
-                put += if now >= before { now - before } else { now };
-            }
-            if put > 0 {
-                Self::add(&mut items, &[(TOPIC_PUT_NUMS, &name)], put, false);
-                broker += put;
-                if !crate::topics::is_system(&name) {
-                    user += put;
+        // Counted apart from the items: pulls wait on their lock, not on
+        // this scan of every queue.
+        let mut puts = Vec::new();
+        {
+            let mut seen = self.put_seen.lock();
+            for (name, config) in topics.all() {
+                let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
+                let mut put = 0u64;
+                for q in 0..queues {
+                    let now = store.max_offset(&name, q);
+                    let before = match seen.get_mut(&(name.clone(), q)) {
+                        Some(slot) => std::mem::replace(slot, now),
+                        None => {
+                            seen.insert((name.clone(), q), now);
+                            0
+                        }
+                    };
+                    put += if now >= before { now - before } else { now };
+                }
+                if put > 0 {
+                    puts.push((name, put));
                 }
             }
         }
-        if broker > 0 {
-            Self::add(
-                &mut items,
-                &[(BROKER_PUT_NUMS, &self.cluster)],
-                broker,
-                false,
-            );
+        if puts.is_empty() {
+            return;
         }
+        let (mut broker, mut user) = (0u64, 0u64);
+        let mut items = self.items.lock();
+        for (name, put) in &puts {
+            Self::add(&mut items, &[(TOPIC_PUT_NUMS, name)], *put, false);
+            broker += put;
+            if !self.is_system(name) {
+                user += put;
+            }
+        }
+        Self::add(
+            &mut items,
+            &[(BROKER_PUT_NUMS, &self.cluster)],
+            broker,
+            false,
+        );
         if user > 0 {
             let key = (BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC, self.cluster.as_str());
             Self::add(&mut items, &[key], user, false);
         }
+    }
+
+    /// RocketMQ's system topics, with the ones named after this broker:
+    /// its cluster, its name, and the cluster's reply topic.
+    fn is_system(&self, topic: &str) -> bool {
+        crate::topics::is_system(topic)
+            || topic == self.cluster
+            || topic == self.broker
+            || topic
+                .strip_suffix("_REPLY_TOPIC")
+                .is_some_and(|c| c == self.cluster)
     }
 
     fn sample(&self, tick: u64) {
@@ -357,7 +385,7 @@ mod tests {
 
     #[test]
     fn windows_report_the_sum_between_first_and_last_sample() {
-        let stats = Stats::new("c", Duration::from_secs(10));
+        let stats = Stats::new("c", "b", Duration::from_secs(10));
         stats.got("T", "g", 5);
         stats.sample(0);
         stats.got("T", "g", 3);
@@ -390,7 +418,7 @@ mod tests {
 
     #[test]
     fn midnight_totals_move_on_when_the_date_changes() {
-        let stats = Stats::new("c", Duration::from_secs(10));
+        let stats = Stats::new("c", "b", Duration::from_secs(10));
         let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
         stats.roll_day(day(27));
         stats.got("T", "g", 4);

@@ -92,18 +92,33 @@ pub fn update(text: &str, updates: &[(String, String)]) -> String {
     out
 }
 
-/// Sets `updates` in the properties file at `path` (see [`update`]),
-/// through a temporary file and a rename; a missing file is made.
+/// Sets `updates` in the properties file at `path` (see [`update`]): the
+/// previous text kept as `<file>.bak` (as RocketMQ keeps it), the new one
+/// through a temporary file and a rename, with the file's permissions, at
+/// the file a symlink points to. A missing file is made.
 pub fn update_file(path: &std::path::Path, updates: &[(String, String)]) -> std::io::Result<()> {
-    let text = match std::fs::read(path) {
-        Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let old = match std::fs::read(&real) {
+        Ok(raw) => Some(raw),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    let text = old
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let sibling = |ext: &str| {
+        let mut p = real.as_os_str().to_owned();
+        p.push(ext);
+        std::path::PathBuf::from(p)
+    };
+    let tmp = sibling(".tmp");
     std::fs::write(&tmp, update(&text, updates))?;
-    std::fs::rename(&tmp, path)
+    if let Some(raw) = &old {
+        std::fs::write(sibling(".bak"), raw)?;
+        std::fs::set_permissions(&tmp, std::fs::metadata(&real)?.permissions())?;
+    }
+    std::fs::rename(&tmp, &real)
 }
 
 #[cfg(test)]

@@ -352,12 +352,13 @@ impl Store {
         self.recovery
     }
 
-    /// The configuration in force.
     /// Changes retention's settings for the passes to come.
     pub fn set_retention(&self, retention: crate::retention::Retention) {
         *self.shared.retention.lock() = retention;
     }
 
+    /// The configuration the store was opened with (retention's part may
+    /// have changed since: see [`Self::set_retention`]).
     pub fn config(&self) -> &StoreConfig {
         &self.shared.config
     }

@@ -469,13 +469,13 @@ pub fn broker_config(s: &AdminState, _req: &Request) -> Outcome {
 pub fn update_broker_config(s: &AdminState, req: &Request) -> Outcome {
     let pairs = basalt_protocol::config_text::parse(&String::from_utf8_lossy(&req.cmd.body));
     tracing::info!(caller = %req.conn.peer(), ?pairs, "updateBrokerConfig");
-    let updated = s.settings.update(&pairs)?;
     // The keys that apply at once beyond the settings' own (see
     // `crate::settings`).
-    s.groups
-        .set_auto_create(s.settings.broker().auto_create_subscription_group);
-    s.store
-        .set_retention(basalt_store::Retention::of(&s.settings.store()));
+    let updated = s.settings.update(&pairs, |broker, store| {
+        s.groups
+            .set_auto_create(broker.auto_create_subscription_group);
+        s.store.set_retention(basalt_store::Retention::of(store));
+    })?;
     if updated.permission {
         // The change is made; a topics file that cannot be written only
         // delays the name servers' re-read to the next change.

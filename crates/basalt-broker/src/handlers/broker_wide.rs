@@ -44,7 +44,7 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
             let table = offset_table(s, &group, &topics, |c| c.write_queue_nums);
             total_diff += table
                 .values()
-                .map(|o| (o.broker_offset - o.consumer_offset).max(0))
+                .map(|o| o.broker_offset - o.consumer_offset)
                 .sum::<i64>();
             per_topic.push(consume_stats_json(s, &group, &topics, &table));
         }
@@ -85,12 +85,14 @@ pub fn producers(s: &AdminState, _req: &Request) -> Outcome {
         .clients
         .all_producers()
         .into_iter()
+        .filter(|(_, members)| !members.is_empty())
         .map(|(group, members)| {
             let infos = members
                 .into_iter()
                 .map(|c| ProducerInfo {
                     client_id: c.client_id,
-                    remote_ip: c.conn.peer().to_string(),
+                    // Java's `remoteAddress().toString()`: "/ip:port".
+                    remote_ip: format!("/{}", c.conn.peer()),
                     language: c.language.name(),
                     version: c.version,
                     last_update_timestamp: now.saturating_sub(
@@ -105,12 +107,23 @@ pub fn producers(s: &AdminState, _req: &Request) -> Outcome {
     Ok(RemotingCommand::success().with_body(body))
 }
 
-/// A retention pass now, deleting what `fileReservedTime` has expired
-/// whatever `deleteWhen` says (RocketMQ's `executeDeleteFilesManually`).
+/// Retention passes now, deleting what `fileReservedTime` has expired
+/// whatever `deleteWhen` says: up to 20 passes of a batch each, as
+/// RocketMQ's `executeDeleteFilesManually` marks its next 20 passes.
 pub async fn delete_expired_commit_log(s: Arc<AdminState>, _req: Request) -> Outcome {
-    tracing::warn!("deleteExpiredCommitLog: retention pass requested");
+    tracing::warn!("deleteExpiredCommitLog: retention passes requested");
     let store = s.store.clone();
-    let deleted = tokio::task::spawn_blocking(move || store.clean_expired(false)).await??;
+    let deleted = tokio::task::spawn_blocking(move || {
+        let mut deleted = 0;
+        for _ in 0..20 {
+            match store.clean_expired(false)? {
+                0 => break,
+                n => deleted += n,
+            }
+        }
+        Ok::<_, basalt_store::StoreError>(deleted)
+    })
+    .await??;
     tracing::warn!(deleted, "deleteExpiredCommitLog: done");
     Ok(RemotingCommand::success())
 }

@@ -42,16 +42,17 @@ pub fn update(state: &RouteState, req: &Request) -> Outcome {
             tracing::warn!(%key, "updateNamesrvConfig: unknown key ignored");
         }
     }
-    if let Some(path) = next
-        .config_store_path
-        .as_deref()
-        .filter(|_| !known.is_empty())
-    {
+    let path = next.config_store_path.clone();
+    *config = next;
+    // Route queries read the settings: the file is written after the swap,
+    // under its own lock, taken first so writes follow update order.
+    let _turn = state.config_file.lock();
+    drop(config);
+    if let Some(path) = path.filter(|_| !known.is_empty()) {
         // Applied even when the file cannot take it, as RocketMQ does.
-        if let Err(e) = config_text::update_file(path, &known) {
+        if let Err(e) = config_text::update_file(&path, &known) {
             tracing::warn!(error = %e, file = %path.display(), "updateNamesrvConfig: the change applies but is not kept");
         }
     }
-    *config = next;
     Ok(RemotingCommand::success())
 }

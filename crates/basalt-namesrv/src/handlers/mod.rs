@@ -42,6 +42,8 @@ pub struct RouteState {
     pub kv: Arc<KvConfig>,
     /// The settings as they are now (UPDATE_NAMESRV_CONFIG changes them).
     pub config: Arc<RwLock<NamesrvConfig>>,
+    /// Serialises writes of the config file.
+    pub config_file: parking_lot::Mutex<()>,
 }
 
 /// The name server's router.
@@ -64,6 +66,7 @@ pub fn router(
         routes: Arc::clone(&routes),
         kv: Arc::clone(&kv),
         config: live,
+        config_file: parking_lot::Mutex::new(()),
     });
     let mut r = Router::new();
     r = add(r, C::RegisterBroker, &admin, &brokers, broker::register);
