@@ -153,6 +153,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     );
     r = add_async(
         r,
+        C::ResumeCheckHalfMessage,
+        &admin_family,
+        &end_state,
+        transaction::resume_check,
+    );
+    r = add_async(
+        r,
         C::ConsumerSendMsgBack,
         &send_family,
         &send_back_state,

@@ -114,6 +114,25 @@ async fn producer_of_pg(
     producer
 }
 
+/// A producer of group pg (client `id`) that never answers check-backs
+/// and counts them.
+async fn silent_producer(
+    addr: std::net::SocketAddr,
+    id: &str,
+) -> (
+    Arc<basalt_remoting::Connection>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let fam = Family::new("checks", 4, 16);
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = Arc::clone(&count);
+    let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |_req| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { RemotingCommand::success() }
+    });
+    (producer_of_pg(addr, id, router).await, count)
+}
+
 /// A half message whose producer group has no live producer stays; once a
 /// producer of the group heartbeats, the check-back reaches it and its
 /// commit delivers the message.
@@ -343,14 +362,8 @@ async fn check_backs_go_round_the_groups_producers() {
     let mut counters = Vec::new();
     let mut producers = Vec::new();
     for id in ["producer-a", "producer-b"] {
-        let fam = Family::new("checks", 4, 16);
-        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let seen = Arc::clone(&count);
-        let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |_req| {
-            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            async { RemotingCommand::success() }
-        });
-        producers.push(producer_of_pg(b.addr, id, router).await);
+        let (producer, count) = silent_producer(b.addr, id).await;
+        producers.push(producer);
         counters.push(count);
     }
     prepare(&c, b"open").await;
@@ -492,14 +505,7 @@ async fn half_ages_count_from_the_born_time() {
     })
     .await;
     let c = client(b.addr).await;
-    let fam = Family::new("checks", 4, 16);
-    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let seen = Arc::clone(&count);
-    let router = Router::new().route(RequestCode::CheckTransactionState, &fam, move |_req| {
-        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        async { RemotingCommand::success() }
-    });
-    let _producer = producer_of_pg(b.addr, "silent", router).await;
+    let (_producer, count) = silent_producer(b.addr, "silent").await;
     prepare_with(&c, b"old", "", 2 * 3_600_000).await;
     let checked_twice = basalt_testkit::eventually(Duration::from_secs(10), || {
         let count = Arc::clone(&count);
@@ -549,5 +555,49 @@ async fn the_check_timeout_follows_an_update() {
     );
     let committed = bodies_in(&c, "TxOps", 0, 1).await;
     assert_eq!(&committed[0].body[..], b"late");
+    b.stop().await;
+}
+
+/// RESUME_CHECK_HALF_MESSAGE (mqadmin resumeCheckHalfMessage): a half
+/// parked after too many checks goes back to the half queue with its
+/// check count at 0 and is asked about again.
+#[tokio::test]
+async fn a_parked_half_resumed_is_checked_again() {
+    let b = start(|c, _| {
+        c.transaction_check_interval = 100;
+        c.transaction_time_out = 100;
+        c.transaction_check_max = 1;
+    })
+    .await;
+    let c = client(b.addr).await;
+    let (_producer, count) = silent_producer(b.addr, "silent").await;
+    prepare(&c, b"parked").await;
+    let parked = bodies_in(&c, "TRANS_CHECK_MAX_TIME_TOPIC", 0, 1).await;
+    let checks_before = count.load(std::sync::atomic::Ordering::SeqCst);
+    let id = basalt_message::encode_offset_msg_id(parked[0].store_host, parked[0].physical_offset);
+    let resume = |msg_id: &str| {
+        RemotingCommand::request(RequestCode::ResumeCheckHalfMessage).with_header(
+            &basalt_protocol::headers::transaction::ResumeCheckHalfMessageRequest {
+                topic: Some("TRANS_CHECK_MAX_TIME_TOPIC".into()),
+                msg_id: msg_id.into(),
+            },
+        )
+    };
+    let r = call(&c, resume(&id)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let asked_again =
+        basalt_testkit::eventually(Duration::from_secs(10), || {
+            let count = Arc::clone(&count);
+            async move {
+                (count.load(std::sync::atomic::Ordering::SeqCst) > checks_before).then_some(())
+            }
+        })
+        .await;
+    assert!(asked_again.is_ok(), "the resumed half was never checked");
+    let unknown = basalt_message::encode_offset_msg_id(parked[0].store_host, 1 << 40);
+    assert_eq!(
+        call(&c, resume(&unknown)).await.response_code(),
+        ResponseCode::SystemError
+    );
     b.stop().await;
 }

@@ -106,6 +106,7 @@ code_enum! {
         GetBrokerConsumeStats = 317,
         SendBatchMessage = 320,
         QueryDataVersion = 322,
+        ResumeCheckHalfMessage = 323,
         SendReplyMessage = 324,
         SendReplyMessageV2 = 325,
         PushReplyMessageToClient = 326,

@@ -28,3 +28,11 @@ command_header! {
         pub bname: Option<String> => "bname",
     }
 }
+
+command_header! {
+    /// RESUME_CHECK_HALF_MESSAGE (323): `mqadmin resumeCheckHalfMessage`.
+    pub struct ResumeCheckHalfMessageRequest {
+        pub topic: Option<String> => "topic",
+        pub msg_id: String => "msgId",
+    }
+}

@@ -21,6 +21,7 @@ import org.apache.rocketmq.client.producer.TransactionMQProducer;
 import org.apache.rocketmq.common.consumer.ConsumeFromWhere;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.tools.admin.DefaultMQAdminExt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +31,7 @@ class TransactionInteropTest {
     /** Decides by body; answers check-backs with COMMIT and counts them. */
     static final class Listener implements TransactionListener {
         final Set<String> checked = ConcurrentHashMap.newKeySet();
-        final boolean answerChecks;
+        volatile boolean answerChecks;
 
         Listener(boolean answerChecks) {
             this.answerChecks = answerChecks;
@@ -64,6 +65,21 @@ class TransactionInteropTest {
         return p;
     }
 
+    /** A started push consumer of `topic` from its start, keeping each body in `got`. */
+    private static DefaultMQPushConsumer collecting(String namesrv, String topic, Set<String> got) throws Exception {
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer("tx_cg_" + System.nanoTime());
+        c.setNamesrvAddr(namesrv);
+        c.setInstanceName("c-" + UUID.randomUUID());
+        c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+        c.subscribe(topic, "*");
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            msgs.forEach(m -> got.add(new String(m.getBody(), StandardCharsets.UTF_8)));
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        c.start();
+        return c;
+    }
+
     @Test
     void commitRollbackAndCheckBackAcrossAProducerRestart(@TempDir Path dir) throws Exception {
         Path conf = dir.resolve("broker.conf");
@@ -82,16 +98,7 @@ class TransactionInteropTest {
                 assertEquals(SendStatus.SEND_OK, st, body);
             }
             Set<String> got = ConcurrentHashMap.newKeySet();
-            DefaultMQPushConsumer c = new DefaultMQPushConsumer("tx_cg_" + System.nanoTime());
-            c.setNamesrvAddr(namesrv);
-            c.setInstanceName("c-" + UUID.randomUUID());
-            c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-            c.subscribe(topic, "*");
-            c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-                msgs.forEach(m -> got.add(new String(m.getBody(), StandardCharsets.UTF_8)));
-                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-            });
-            c.start();
+            DefaultMQPushConsumer c = collecting(namesrv, topic, got);
             try {
                 ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> got.contains("commit-1"), "committed message");
                 ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> got.contains("unknown-1"),
@@ -124,6 +131,52 @@ class TransactionInteropTest {
             }
             assertFalse(got.contains("rollback-1"), "rolled back message was delivered");
         } finally {
+            b.close();
+        }
+    }
+
+    /**
+     * mqadmin resumeCheckHalfMessage: a half parked in
+     * TRANS_CHECK_MAX_TIME_TOPIC after transactionCheckMax checks goes back
+     * to be checked again, and a producer that now answers commits it.
+     */
+    @Test
+    void aParkedHalfResumedIsCheckedAndCommitted(@TempDir Path dir) throws Exception {
+        Path conf = dir.resolve("broker.conf");
+        Files.writeString(conf, "transactionCheckInterval=500\ntransactionTimeOut=500\ntransactionCheckMax=1\n");
+        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        String namesrv = b.addr("namesrv");
+        String topic = "TxResume_" + System.nanoTime();
+        Listener undecided = new Listener(false);
+        TransactionMQProducer p = producer(namesrv, "tx_resume_pg_" + System.nanoTime(), undecided);
+        DefaultMQAdminExt admin = new DefaultMQAdminExt(5000);
+        admin.setNamesrvAddr(namesrv);
+        admin.setInstanceName("admin-" + UUID.randomUUID());
+        admin.start();
+        try {
+            String msgId = p.sendMessageInTransaction(new Message(topic, "resumed".getBytes(StandardCharsets.UTF_8)), null)
+                .getMsgId();
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> {
+                try {
+                    return admin.viewMessage("TRANS_CHECK_MAX_TIME_TOPIC", msgId) != null;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "the half parked after its checks");
+            assertTrue(undecided.checked.contains("resumed"));
+            undecided.answerChecks = true;
+            assertTrue(admin.resumeCheckHalfMessage("TRANS_CHECK_MAX_TIME_TOPIC", msgId));
+            Set<String> got = ConcurrentHashMap.newKeySet();
+            DefaultMQPushConsumer c = collecting(namesrv, topic, got);
+            try {
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> got.contains("resumed"),
+                    "the resumed half committed through a check-back");
+            } finally {
+                c.shutdown();
+            }
+        } finally {
+            admin.shutdown();
+            p.shutdown();
             b.close();
         }
     }
