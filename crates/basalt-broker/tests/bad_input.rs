@@ -168,3 +168,48 @@ async fn unknown_topics_are_refused_when_auto_create_is_off() {
     .await;
     b.stop().await;
 }
+
+/// A CommitLog write stuck in the kernel (a slow disk) longer than
+/// osPageCacheBusyTimeOutMills: sends are refused SYSTEM_BUSY at once, as
+/// RocketMQ's rejectRequest does, pulls are still served, and sends are
+/// taken again once the write is through.
+#[tokio::test]
+async fn sends_are_refused_busy_while_a_commit_is_stalled() {
+    let b = start(|c, _| c.os_page_cache_busy_time_out_mills = 200).await;
+    let store = b.store.clone();
+    let c = client(b.addr).await;
+    let sent = call(&c, send_cmd("StallT", 0, b"before", "")).await;
+    assert_eq!(sent.response_code(), ResponseCode::Success);
+    let stall = std::time::Duration::from_millis(1500);
+    tokio::task::spawn_blocking(move || store.stall_commits_for(stall))
+        .await
+        .unwrap();
+    // Past the limit (a send that came earlier would have been staged and
+    // waited for the write, as its RocketMQ counterpart waits for the lock).
+    let stuck = basalt_testkit::eventually(std::time::Duration::from_secs(5), || {
+        let busy = b.store.commit_busy_ms();
+        async move { (busy > 200).then_some(()) }
+    })
+    .await;
+    assert!(stuck.is_ok(), "the stall never showed");
+    let busy = call(&c, send_cmd("StallT", 0, b"during", "")).await;
+    assert_eq!(
+        busy.response_code(),
+        ResponseCode::SystemBusy,
+        "{:?}",
+        busy.remark
+    );
+    assert!(busy.remark.unwrap_or_default().contains("[REJECTREQUEST]"));
+    let pulled = call(&c, pull_cmd("StallT", 0, 0, 0, 0)).await;
+    assert_eq!(&records(&pulled.body)[0].body[..], b"before");
+    let again = basalt_testkit::eventually(std::time::Duration::from_secs(10), || {
+        let c = c.clone();
+        async move {
+            let r = call(&c, send_cmd("StallT", 0, b"after", "")).await;
+            (r.response_code() == ResponseCode::Success).then_some(())
+        }
+    })
+    .await;
+    assert!(again.is_ok(), "sends never taken again");
+    b.stop().await;
+}
