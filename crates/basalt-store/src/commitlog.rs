@@ -46,11 +46,6 @@ impl CommitLog {
         self.stager.busy_ms()
     }
 
-    /// One look of the write watchdog.
-    pub(crate) fn watch_commits(&self, seen: &mut Option<(u64, std::time::Instant)>) {
-        self.stager.watch(seen);
-    }
-
     /// A write that takes `period` (tests of a stalled disk).
     pub(crate) fn stall_commits(&self, period: std::time::Duration) {
         self.stager.stall(period);

@@ -144,9 +144,9 @@ impl Store {
         self.shared.commitlog.segments().min_offset()
     }
 
-    /// How long the CommitLog write in progress has been seen stuck, in ms
-    /// (0 when none; measured every 100 ms): over a second, the kernel is
-    /// holding it back (a slow disk), and RocketMQ refuses sends meanwhile.
+    /// How long the CommitLog write in progress has taken so far, in ms (0
+    /// when none): over a second, the kernel is holding it back (a slow
+    /// disk), and RocketMQ refuses sends meanwhile.
     pub fn commit_busy_ms(&self) -> u64 {
         self.shared.commitlog.commit_busy_ms()
     }

@@ -336,7 +336,6 @@ impl Store {
             crate::flush::spawn_queue_flusher(Arc::clone(&shared))?,
         ];
         threads.push(crate::retention::spawn_cleaner(Arc::clone(&shared))?);
-        threads.push(crate::transient::spawn_watchdog(Arc::clone(&shared))?);
         threads.extend(crate::warm::spawn_warmer(Arc::clone(&shared))?);
         Ok(Self {
             threads: Arc::new(Background {

@@ -20,7 +20,7 @@
 //! on a crash: only the transient store pool acknowledges them before
 //! they are committed.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -44,18 +44,11 @@ pub(crate) struct Stager {
     /// holds the buffer the next commit swaps in. Taken before `active`.
     committing: Mutex<Vec<u8>>,
     file_size: usize,
-    /// Writes started and finished, one count each: odd while a write is
-    /// in progress. No clock is read on the write path; the watchdog
-    /// (`watch`) times a write it sees in progress twice.
-    writes: AtomicU64,
-    /// Something may be staged: set with every staged record, cleared when
-    /// a commit takes them (both under `active`).
-    pending: AtomicBool,
-    /// How long the write in progress has been seen stuck (ms; 0 when
-    /// none): a write held in the kernel (dirty pages over their limit on
+    /// When the write in progress started (ms since the epoch; 0 when
+    /// none): a write stuck in the kernel (dirty pages over their limit on
     /// a slow disk) shows here, and sends are refused while it lasts, as
     /// RocketMQ refuses them while its page cache is busy.
-    stuck_ms: AtomicU64,
+    busy_since_ms: AtomicI64,
 }
 
 impl Stager {
@@ -64,9 +57,7 @@ impl Stager {
             active: Mutex::new(None),
             committing: Mutex::new(Vec::new()),
             file_size: usize::try_from(file_size).unwrap_or(usize::MAX),
-            writes: AtomicU64::new(0),
-            pending: AtomicBool::new(false),
-            stuck_ms: AtomicU64::new(0),
+            busy_since_ms: AtomicI64::new(0),
         }
     }
 
@@ -139,7 +130,6 @@ impl Stager {
         }
         st.len += len;
         st.full = fill_to_end;
-        self.pending.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -162,15 +152,18 @@ impl Stager {
     /// on into a fresh buffer while the bytes are written.
     pub(crate) fn commit(&self) -> std::io::Result<()> {
         // Nothing staged: no wait behind a write in progress (a burst whose
-        // sends were all refused must not block its connection on it). A
-        // record staged after this look is committed by its own caller.
-        if !self.pending.load(Ordering::Acquire) {
+        // sends were all refused must not block its connection on it).
+        if self
+            .active
+            .lock()
+            .as_ref()
+            .is_none_or(|st| st.buf.is_empty() && !st.full)
+        {
             return Ok(());
         }
         let mut spare = self.committing.lock();
         let taken = {
             let mut active = self.active.lock();
-            self.pending.store(false, Ordering::Release);
             if active.as_ref().is_some_and(|st| st.full) {
                 active.take()
             } else {
@@ -195,38 +188,20 @@ impl Stager {
         }
     }
 
-    /// Runs a write counted in `writes`.
+    /// Runs a write with its start on record (see `busy_since_ms`).
     fn timed<T>(&self, write: impl FnOnce() -> T) -> T {
-        self.writes.fetch_add(1, Ordering::AcqRel);
+        self.busy_since_ms
+            .store(crate::append::now_ms().max(1), Ordering::Release);
         let out = write();
-        self.writes.fetch_add(1, Ordering::AcqRel);
-        self.stuck_ms.store(0, Ordering::Release);
+        self.busy_since_ms.store(0, Ordering::Release);
         out
     }
 
-    /// How long the write in progress has been seen stuck (0: none, or not
-    /// for a whole watchdog period yet).
+    /// How long the write in progress has taken so far (0 when none).
     pub(crate) fn busy_ms(&self) -> u64 {
-        self.stuck_ms.load(Ordering::Acquire)
-    }
-
-    /// One look of the watchdog: `seen` is the write it saw in progress
-    /// last time and when it first saw it.
-    pub(crate) fn watch(&self, seen: &mut Option<(u64, std::time::Instant)>) {
-        let now = self.writes.load(Ordering::Acquire);
-        if now.is_multiple_of(2) {
-            *seen = None;
-            return;
-        }
-        match *seen {
-            Some((write, since)) if write == now => {
-                let ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
-                // Still the same write: publish unless it ended meanwhile.
-                if self.writes.load(Ordering::Acquire) == now {
-                    self.stuck_ms.store(ms.max(1), Ordering::Release);
-                }
-            }
-            _ => *seen = Some((now, std::time::Instant::now())),
+        match self.busy_since_ms.load(Ordering::Acquire) {
+            0 => 0,
+            since => u64::try_from(crate::append::now_ms().saturating_sub(since)).unwrap_or(0),
         }
     }
 
@@ -251,7 +226,6 @@ impl Stager {
     /// no later file was staged (moving to one commits this one first).
     fn restore(&self, failed: Staging) {
         let mut active = self.active.lock();
-        self.pending.store(true, Ordering::Release);
         match active.as_mut() {
             Some(cur) if cur.seg.start == failed.seg.start => {
                 let mut buf = failed.buf;
@@ -290,24 +264,6 @@ impl Stager {
         }
         Ok(())
     }
-}
-
-/// How often the watchdog looks at the write in progress.
-const WATCH_PERIOD: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// The thread that times CommitLog writes (see [`Stager::watch`]).
-pub(crate) fn spawn_watchdog(
-    shared: Arc<crate::store::Shared>,
-) -> Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("basalt-watch".into())
-        .spawn(move || {
-            let mut seen = None;
-            while !shared.pause(WATCH_PERIOD) {
-                shared.commitlog.watch_commits(&mut seen);
-            }
-        })
-        .map_err(|e| StoreError::io("spawn watchdog", "", e))
 }
 
 #[cfg(test)]
