@@ -76,9 +76,6 @@ pub struct BrokerConfig {
     pub region_id: String,
     /// `traceOn`, answered to every send (`TRACE_ON`). Default: true.
     pub trace_on: bool,
-    /// `osPageCacheBusyTimeOutMills`: sends are refused SYSTEM_BUSY while a
-    /// CommitLog write has taken longer than this. Default: 1000.
-    pub os_page_cache_busy_time_out_mills: u64,
     /// The config file the broker started from (RocketMQ's
     /// `brokerConfigPath`, set by `-c`, not a key): where
     /// UPDATE_BROKER_CONFIG writes what it changes. Default: none.
@@ -122,7 +119,6 @@ impl BrokerConfig {
             store_path_root_dir: data_dir.join("store"),
             region_id: "DefaultRegion".into(),
             trace_on: true,
-            os_page_cache_busy_time_out_mills: 1000,
             broker_config_path: None,
             config_black_list: "configBlackList;brokerConfigPath".into(),
             stats_sample_period: std::time::Duration::from_secs(10),
@@ -175,9 +171,6 @@ impl BrokerConfig {
             "regionId" => self.region_id = v.to_owned(),
             "traceOn" => self.trace_on = parse(key, v)?,
             "configBlackList" => self.config_black_list = v.to_owned(),
-            "osPageCacheBusyTimeOutMills" => {
-                self.os_page_cache_busy_time_out_mills = parse(key, v)?;
-            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -251,10 +244,6 @@ impl BrokerConfig {
             ("regionId", self.region_id.clone()),
             ("traceOn", self.trace_on.to_string()),
             ("configBlackList", self.config_black_list.clone()),
-            (
-                "osPageCacheBusyTimeOutMills",
-                self.os_page_cache_busy_time_out_mills.to_string(),
-            ),
         ]
     }
 

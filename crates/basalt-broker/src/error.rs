@@ -44,10 +44,6 @@ pub enum BrokerError {
     ReplyNotPushed(String),
     #[error("{0}")]
     Startup(String),
-    /// Refused while the store cannot keep up (SYSTEM_BUSY: the client
-    /// retries another broker).
-    #[error("{0}")]
-    Busy(String),
     /// A blocking task (file work moved off the executor) panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

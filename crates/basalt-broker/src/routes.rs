@@ -65,7 +65,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         locks: Arc::clone(&lock_state),
         region_id: config.region_id.clone(),
         trace_on: if config.trace_on { "true" } else { "false" },
-        page_cache_busy_ms: config.os_page_cache_busy_time_out_mills,
     });
     let send_back_state = Arc::new(send_back::SendBackState {
         store: store.clone(),
@@ -75,7 +74,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         reregister: Arc::clone(reregister),
         store_host: addr,
         settings: Arc::clone(settings),
-        page_cache_busy_ms: config.os_page_cache_busy_time_out_mills,
     });
     let pull_state = Arc::new(pull::PullState {
         store: store.clone(),

@@ -140,11 +140,6 @@ pub(crate) struct Tables {
 }
 
 impl Broker {
-    /// The broker's store (tests of faults reach it through here).
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Serves until `shutdown` resolves, then unregisters, persists offsets
     /// and shuts the store down cleanly (checkpoint written, abort marker
     /// removed).

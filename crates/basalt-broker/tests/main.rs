@@ -29,7 +29,6 @@ use tokio::sync::oneshot;
 pub struct TestBroker {
     pub addr: std::net::SocketAddr,
     pub dir: Arc<tempfile::TempDir>,
-    pub store: basalt_store::Store,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -65,7 +64,6 @@ pub async fn start_in(
     store.max_index_num = 4000;
     tune(&mut config, &mut store);
     let broker = basalt_broker::open(config, store).await.unwrap();
-    let store = broker.store().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         broker
@@ -84,7 +82,6 @@ pub async fn start_in(
     TestBroker {
         addr,
         dir,
-        store,
         stop: Some(tx),
         task: Some(task),
     }

@@ -22,7 +22,7 @@ pub(crate) struct CommitLog {
     /// Appends are staged and written to the file in bursts (see
     /// `transient`): through the mapping, each new page cost a page fault
     /// and each flush write-protected the pages again.
-    stager: Arc<Stager>,
+    stager: Stager,
     /// End of the zero-written stretch ahead of the appender (see `warm`).
     warmed: AtomicU64,
 }
@@ -31,7 +31,7 @@ impl CommitLog {
     pub(crate) fn open(dir: &std::path::Path, file_size: u64, disk: Arc<dyn Disk>) -> Result<Self> {
         Ok(Self {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
-            stager: Arc::new(Stager::new(file_size)),
+            stager: Stager::new(file_size),
             warmed: AtomicU64::new(0),
         })
     }
@@ -39,16 +39,6 @@ impl CommitLog {
     /// Commits staged bytes to the file.
     pub(crate) fn commit_staged(&self) -> std::io::Result<()> {
         self.stager.commit()
-    }
-
-    /// How long the write of staged bytes in progress has taken (0: none).
-    pub(crate) fn commit_busy_ms(&self) -> u64 {
-        self.stager.busy_ms()
-    }
-
-    /// A write that takes `period` (tests of a stalled disk).
-    pub(crate) fn stall_commits(&self, period: std::time::Duration) {
-        self.stager.stall(period);
     }
 
     /// Zero-writes `zeros` into `seg` at `at` (relative), past every

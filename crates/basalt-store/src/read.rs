@@ -144,20 +144,6 @@ impl Store {
         self.shared.commitlog.segments().min_offset()
     }
 
-    /// How long the CommitLog write in progress has taken so far, in ms (0
-    /// when none): over a second, the kernel is holding it back (a slow
-    /// disk), and RocketMQ refuses sends meanwhile.
-    pub fn commit_busy_ms(&self) -> u64 {
-        self.shared.commitlog.commit_busy_ms()
-    }
-
-    /// Holds CommitLog writes for `period`, as a stalled disk would; returns
-    /// once the hold began. For tests.
-    #[doc(hidden)]
-    pub fn stall_commits_for(&self, period: std::time::Duration) {
-        self.shared.commitlog.stall_commits(period);
-    }
-
     /// One past the last written commit-log byte.
     pub fn commit_log_max_offset(&self) -> u64 {
         self.shared.commitlog.segments().max_offset()

@@ -20,7 +20,6 @@
 //! on a crash: only the transient store pool acknowledges them before
 //! they are committed.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -44,11 +43,6 @@ pub(crate) struct Stager {
     /// holds the buffer the next commit swaps in. Taken before `active`.
     committing: Mutex<Vec<u8>>,
     file_size: usize,
-    /// When the write in progress started (ms since the epoch; 0 when
-    /// none): a write stuck in the kernel (dirty pages over their limit on
-    /// a slow disk) shows here, and sends are refused while it lasts, as
-    /// RocketMQ refuses them while its page cache is busy.
-    busy_since_ms: AtomicI64,
 }
 
 impl Stager {
@@ -57,7 +51,6 @@ impl Stager {
             active: Mutex::new(None),
             committing: Mutex::new(Vec::new()),
             file_size: usize::try_from(file_size).unwrap_or(usize::MAX),
-            busy_since_ms: AtomicI64::new(0),
         }
     }
 
@@ -95,8 +88,7 @@ impl Stager {
             let mut spare = self.committing.lock();
             active = self.active.lock();
             if let Some(old) = active.take_if(|st| st.seg.start != seg.start) {
-                let written = self.timed(|| Self::write(old, &mut spare, self.file_size));
-                if let Err((old, e)) = written {
+                if let Err((old, e)) = Self::write(old, &mut spare, self.file_size) {
                     let path = old.seg.path().to_owned();
                     *active = Some(old);
                     return Err(StoreError::io("commit", path, e));
@@ -151,16 +143,6 @@ impl Stager {
     /// Writes the staged bytes to the file and publishes them. Appends go
     /// on into a fresh buffer while the bytes are written.
     pub(crate) fn commit(&self) -> std::io::Result<()> {
-        // Nothing staged: no wait behind a write in progress (a burst whose
-        // sends were all refused must not block its connection on it).
-        if self
-            .active
-            .lock()
-            .as_ref()
-            .is_none_or(|st| st.buf.is_empty() && !st.full)
-        {
-            return Ok(());
-        }
         let mut spare = self.committing.lock();
         let taken = {
             let mut active = self.active.lock();
@@ -178,7 +160,7 @@ impl Stager {
         let Some(st) = taken else { return Ok(()) };
         // `spare` (the `committing` guard) lives until the bytes of a failed
         // write are back: no other commit may write meanwhile.
-        match self.timed(|| Self::write(st, &mut spare, self.file_size)) {
+        match Self::write(st, &mut spare, self.file_size) {
             Ok(()) => Ok(()),
             Err((failed, e)) => {
                 self.restore(failed);
@@ -186,38 +168,6 @@ impl Stager {
                 Err(e)
             }
         }
-    }
-
-    /// Runs a write with its start on record (see `busy_since_ms`).
-    fn timed<T>(&self, write: impl FnOnce() -> T) -> T {
-        self.busy_since_ms
-            .store(crate::append::now_ms().max(1), Ordering::Release);
-        let out = write();
-        self.busy_since_ms.store(0, Ordering::Release);
-        out
-    }
-
-    /// How long the write in progress has taken so far (0 when none).
-    pub(crate) fn busy_ms(&self) -> u64 {
-        match self.busy_since_ms.load(Ordering::Acquire) {
-            0 => 0,
-            since => u64::try_from(crate::append::now_ms().saturating_sub(since)).unwrap_or(0),
-        }
-    }
-
-    /// Holds the commit lock for `period` on a thread of its own, marked as
-    /// a write in progress: a disk stall, for tests.
-    pub(crate) fn stall(self: &Arc<Self>, period: std::time::Duration) {
-        let (taken, wait) = std::sync::mpsc::channel();
-        let me = Arc::clone(self);
-        std::thread::spawn(move || {
-            let _held = me.committing.lock();
-            me.timed(|| {
-                let _ = taken.send(());
-                std::thread::sleep(period);
-            });
-        });
-        let _ = wait.recv();
     }
 
     /// Puts back what a failed commit took, ahead of whatever was staged

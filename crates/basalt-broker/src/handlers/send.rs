@@ -43,8 +43,6 @@ pub struct SendState {
     /// Orderly consumers' queue locks: a group holding one sends exhausted
     /// retries to its DLQ.
     pub locks: Arc<crate::locks::Locks>,
-    /// `osPageCacheBusyTimeOutMills`.
-    pub page_cache_busy_ms: u64,
     /// `regionId` and `traceOn`, answered to every send.
     pub region_id: String,
     pub trace_on: &'static str,
@@ -242,22 +240,7 @@ fn finish_properties(s: &SendState, m: &mut MessageExtBrokerInner) {
     m.properties.insert_pair(&s.cluster);
 }
 
-/// RocketMQ's `rejectRequest` for sends: a CommitLog write stuck longer
-/// than `osPageCacheBusyTimeOutMills` (the kernel holding back a slow
-/// disk's dirty pages) refuses new sends at once, SYSTEM_BUSY, which
-/// clients retry on another broker, instead of queueing them behind it.
-pub(crate) fn refuse_if_busy(store: &Store, limit_ms: u64) -> Result<(), BrokerError> {
-    let busy = store.commit_busy_ms();
-    if busy > limit_ms {
-        return Err(BrokerError::Busy(format!(
-            "[REJECTREQUEST]system busy, start flow control for a while (a CommitLog write has taken {busy}ms)"
-        )));
-    }
-    Ok(())
-}
-
 pub(crate) fn check(s: &SendState, h: &SendHeader<'_>) -> Result<(SendView, bool), BrokerError> {
-    refuse_if_busy(&s.store, s.page_cache_busy_ms)?;
     if s.settings.permission() & perm::WRITE == 0 {
         return Err(BrokerError::NoPermission(format!(
             "the broker[{}] sending message is forbidden",

@@ -34,12 +34,9 @@ pub struct SendBackState {
     pub store_host: std::net::SocketAddr,
     /// `brokerPermission` as it is now (updateBrokerConfig changes it).
     pub settings: Arc<crate::settings::Settings>,
-    /// `osPageCacheBusyTimeOutMills`.
-    pub page_cache_busy_ms: u64,
 }
 
 pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
-    crate::handlers::send::refuse_if_busy(&s.store, s.page_cache_busy_ms)?;
     let h: ConsumerSendMsgBackRequest = req.cmd.header()?;
     let group = s
         .groups
