@@ -104,8 +104,9 @@ impl Item {
     }
 }
 
-fn window(list: &VecDeque<Sample>) -> Snapshot {
-    let (Some(first), Some(last)) = (list.front(), list.back()) else {
+/// The figures between two samples (none: all zero).
+fn between(first: Option<&Sample>, last: Option<&Sample>) -> Snapshot {
+    let (Some(first), Some(last)) = (first, last) else {
         return Snapshot::default();
     };
     let sum = last.value.saturating_sub(first.value);
@@ -124,6 +125,16 @@ fn window(list: &VecDeque<Sample>) -> Snapshot {
             0.0
         },
     }
+}
+
+/// A whole window: its first and last sample.
+fn window(list: &VecDeque<Sample>) -> Snapshot {
+    between(list.front(), list.back())
+}
+
+/// The last step of a window: its last two samples.
+fn last_step(list: &VecDeque<Sample>) -> Snapshot {
+    between(list.iter().rev().nth(1), list.back())
 }
 
 /// The three windows of one item.
@@ -198,32 +209,26 @@ impl Stats {
         let Some(item) = items.get(&(name, key.to_owned())) else {
             return [0.0; 3];
         };
-        let last_two = |list: &VecDeque<Sample>| {
-            let n = list.len();
-            let tail: VecDeque<Sample> = list.iter().skip(n.saturating_sub(2)).copied().collect();
-            window(&tail).tps
-        };
         [
-            last_two(&item.minute),
+            last_step(&item.minute).tps,
             window(&item.minute).tps,
-            last_two(&item.hour),
+            last_step(&item.hour).tps,
         ]
     }
 
-    /// Adds `value` under each of `names` (one lock); `calls` counts one
-    /// call for the average per call (RocketMQ counts none for the broker
-    /// totals, and Basalt cannot for puts, which it samples).
+    /// Adds `value` to an item; `calls` counts one call for the average
+    /// per call (RocketMQ counts none for the broker totals, and Basalt
+    /// cannot for puts, which it samples).
     fn add(
         items: &mut HashMap<(&'static str, String), Item>,
-        names: &[(&'static str, &str)],
+        name: &'static str,
+        key: &str,
         value: u64,
         calls: bool,
     ) {
-        for &(name, key) in names {
-            let item = items.entry((name, key.to_owned())).or_default();
-            item.value = item.value.saturating_add(value);
-            item.times = item.times.saturating_add(u64::from(calls));
-        }
+        let item = items.entry((name, key.to_owned())).or_default();
+        item.value = item.value.saturating_add(value);
+        item.times = item.times.saturating_add(u64::from(calls));
     }
 
     /// A pull of `topic` by `group` that delivered `n` messages.
@@ -231,11 +236,11 @@ impl Stats {
         let n = n as u64;
         let key = format!("{topic}@{group}");
         let mut items = self.items.lock();
-        Self::add(&mut items, &[(GROUP_GET_NUMS, &key)], n, true);
-        Self::add(&mut items, &[(BROKER_GET_NUMS, &self.cluster)], n, false);
+        Self::add(&mut items, GROUP_GET_NUMS, &key, n, true);
+        Self::add(&mut items, BROKER_GET_NUMS, &self.cluster, n, false);
         if !self.is_system(topic) {
-            let key = (BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC, self.cluster.as_str());
-            Self::add(&mut items, &[key], n, false);
+            let name = BROKER_GET_NUMS_WITHOUT_SYSTEM_TOPIC;
+            Self::add(&mut items, name, &self.cluster, n, false);
         }
     }
 
@@ -291,18 +296,11 @@ impl Stats {
         let mut puts = Vec::new();
         {
             let mut seen = self.put_seen.lock();
-            for (name, config) in topics.all() {
-                let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
+            for (name, ends) in queue_ends(store, topics) {
                 let mut put = 0u64;
-                for q in 0..queues {
-                    let now = store.max_offset(&name, q);
-                    let before = match seen.get_mut(&(name.clone(), q)) {
-                        Some(slot) => std::mem::replace(slot, now),
-                        None => {
-                            seen.insert((name.clone(), q), now);
-                            0
-                        }
-                    };
+                for (q, now) in ends.into_iter().enumerate() {
+                    let q = i32::try_from(q).unwrap_or(i32::MAX);
+                    let before = seen.insert((name.clone(), q), now).unwrap_or(0);
                     put += if now >= before { now - before } else { now };
                 }
                 if put > 0 {
@@ -316,21 +314,16 @@ impl Stats {
         let (mut broker, mut user) = (0u64, 0u64);
         let mut items = self.items.lock();
         for (name, put) in &puts {
-            Self::add(&mut items, &[(TOPIC_PUT_NUMS, name)], *put, false);
+            Self::add(&mut items, TOPIC_PUT_NUMS, name, *put, false);
             broker += put;
             if !self.is_system(name) {
                 user += put;
             }
         }
-        Self::add(
-            &mut items,
-            &[(BROKER_PUT_NUMS, &self.cluster)],
-            broker,
-            false,
-        );
+        Self::add(&mut items, BROKER_PUT_NUMS, &self.cluster, broker, false);
         if user > 0 {
-            let key = (BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC, self.cluster.as_str());
-            Self::add(&mut items, &[key], user, false);
+            let name = BROKER_PUT_NUMS_WITHOUT_SYSTEM_TOPIC;
+            Self::add(&mut items, name, &self.cluster, user, false);
         }
     }
 
@@ -357,9 +350,9 @@ impl Stats {
     /// restart's store) are not counted as put now.
     pub async fn run(self: Arc<Self>, store: Store, topics: Arc<Topics>, stop: CancellationToken) {
         let mut seen = HashMap::new();
-        for (name, config) in topics.all() {
-            for q in 0..config.read_queue_nums.max(config.write_queue_nums).max(0) {
-                seen.insert((name.clone(), q), store.max_offset(&name, q));
+        for (name, ends) in queue_ends(&store, &topics) {
+            for (q, end) in ends.into_iter().enumerate() {
+                seen.insert((name.clone(), i32::try_from(q).unwrap_or(i32::MAX)), end);
             }
         }
         *self.put_seen.lock() = seen;
@@ -377,6 +370,19 @@ impl Stats {
             tick = tick.wrapping_add(1);
         }
     }
+}
+
+/// Every topic's queue ends (max offsets), queue 0 first.
+fn queue_ends(store: &Store, topics: &Topics) -> Vec<(String, Vec<u64>)> {
+    topics
+        .all()
+        .into_iter()
+        .map(|(name, config)| {
+            let queues = config.read_queue_nums.max(config.write_queue_nums).max(0);
+            let ends = (0..queues).map(|q| store.max_offset(&name, q)).collect();
+            (name, ends)
+        })
+        .collect()
 }
 
 #[cfg(test)]
