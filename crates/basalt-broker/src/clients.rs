@@ -154,6 +154,16 @@ impl Clients {
         self.consumers.read().get(group).cloned()
     }
 
+    /// Whether `group` is online with subscriptions, none of them to
+    /// `topic` (RocketMQ then leaves the topic out of the group's admin
+    /// views and offset clones).
+    pub fn subscribes_elsewhere(&self, group: &str, topic: &str) -> bool {
+        self.consumers
+            .read()
+            .get(group)
+            .is_some_and(|g| !g.subscriptions.is_empty() && !g.subscriptions.contains_key(topic))
+    }
+
     /// Consumer groups online with a subscription to `topic`.
     pub fn groups_subscribing(&self, topic: &str) -> Vec<String> {
         self.consumers

@@ -107,15 +107,12 @@ impl Settings {
         apply: impl FnOnce(&BrokerConfig, &StoreConfig),
     ) -> Result<Updated, BrokerError> {
         let mut current = self.current.lock();
-        let black = |key: &str| {
-            ALWAYS_BLACK.contains(&key)
-                || current
-                    .0
-                    .config_black_list
-                    .split(';')
-                    .any(|b| b.trim() == key)
-        };
-        if let Some((key, _)) = pairs.iter().find(|(k, _)| black(k)) {
+        let black = basalt_protocol::config_text::black_listed(
+            pairs,
+            &ALWAYS_BLACK,
+            &current.0.config_black_list,
+        );
+        if let Some(key) = black {
             return Err(BrokerError::NoPermission(format!(
                 "Can not update config in black list: {key}"
             )));

@@ -92,6 +92,19 @@ pub fn update(text: &str, updates: &[(String, String)]) -> String {
     out
 }
 
+/// The first key of `pairs` an update may not set: one of `always`, or
+/// of the `;`-separated `configured` list (RocketMQ's `configBlackList`).
+pub fn black_listed<'a>(
+    pairs: &'a [(String, String)],
+    always: &[&str],
+    configured: &str,
+) -> Option<&'a str> {
+    pairs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .find(|k| always.contains(k) || configured.split(';').any(|b| b.trim() == *k))
+}
+
 /// Sets `updates` in the properties file at `path` (see [`update`]): the
 /// previous text kept as `<file>.bak` (as RocketMQ keeps it), the new one
 /// through a temporary file and a rename, with the file's permissions, at
@@ -164,6 +177,16 @@ mod tests {
                 ("fileReservedTime".into(), "24".into()),
             ]
         );
+        let pairs = [
+            ("a".to_owned(), "1".to_owned()),
+            ("kvConfigPath".to_owned(), "x".to_owned()),
+        ];
+        assert_eq!(
+            black_listed(&pairs, &["kvConfigPath"], ""),
+            Some("kvConfigPath")
+        );
+        assert_eq!(black_listed(&pairs, &[], "b; a"), Some("a"));
+        assert_eq!(black_listed(&pairs, &["z"], "b;c"), None);
         // A key set twice keeps one line, the first.
         assert_eq!(update("a=1\na=2\n", &[("a".into(), "3".into())]), "a=3\n");
         // A continued value of another key is kept whole, even a line of it

@@ -25,7 +25,6 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
     let mut total_diff = 0i64;
     let mut groups = Vec::new();
     for group in s.groups.names() {
-        let subscribed = s.clients.consumer_group(&group).map(|g| g.subscriptions);
         let mut per_topic = Vec::new();
         for topic in s.offsets.topics_of(&group) {
             let Some(config) = s.topics.get(&topic) else {
@@ -34,10 +33,7 @@ pub fn consume_stats(s: &AdminState, req: &Request) -> Outcome {
             if order_only && !config.order {
                 continue;
             }
-            if subscribed
-                .as_ref()
-                .is_some_and(|subs| !subs.is_empty() && !subs.contains_key(&topic))
-            {
+            if s.clients.subscribes_elsewhere(&group, &topic) {
                 continue;
             }
             let topics = [topic];

@@ -61,19 +61,12 @@ pub fn clone_offsets(s: &AdminState, req: &Request) -> Outcome {
         Some(t) if !t.is_empty() => vec![t.to_owned()],
         _ => s.offsets.topics_of(&h.src_group),
     };
-    let subscribed = s
-        .clients
-        .consumer_group(&h.src_group)
-        .map(|g| g.subscriptions);
     for topic in topics {
         if s.topics.get(&topic).is_none() {
             tracing::warn!(%topic, "cloneGroupOffset: no such topic");
             continue;
         }
-        let online_elsewhere = subscribed
-            .as_ref()
-            .is_some_and(|subs| !subs.is_empty() && !subs.contains_key(&topic));
-        if !h.offline && online_elsewhere {
+        if !h.offline && s.clients.subscribes_elsewhere(&h.src_group, &topic) {
             tracing::warn!(%topic, group = %h.src_group, "cloneGroupOffset: not subscribed; skipped");
             continue;
         }

@@ -27,11 +27,8 @@ pub fn update(state: &RouteState, req: &Request) -> Outcome {
     let pairs = config_text::parse(&String::from_utf8_lossy(&req.cmd.body));
     tracing::info!(caller = %req.conn.peer(), ?pairs, "updateNamesrvConfig");
     let mut config = state.config.write();
-    let black = |key: &str| {
-        ALWAYS_BLACK.contains(&key) || config.config_black_list.split(';').any(|b| b.trim() == key)
-    };
-    if let Some((key, _)) = pairs.iter().find(|(k, _)| black(k)) {
-        return Err(NamesrvError::BlackListed(key.clone()));
+    if let Some(key) = config_text::black_listed(&pairs, &ALWAYS_BLACK, &config.config_black_list) {
+        return Err(NamesrvError::BlackListed(key.to_owned()));
     }
     let mut next = config.clone();
     let mut known = Vec::new();
