@@ -133,6 +133,16 @@ async fn silent_producer(
     (producer_of_pg(addr, id, router).await, count)
 }
 
+/// Whether `n` check-backs have arrived, waiting up to 10 s.
+async fn checks_reach(count: &Arc<std::sync::atomic::AtomicUsize>, n: usize) -> bool {
+    basalt_testkit::eventually(Duration::from_secs(10), || {
+        let count = Arc::clone(count);
+        async move { (count.load(std::sync::atomic::Ordering::SeqCst) >= n).then_some(()) }
+    })
+    .await
+    .is_ok()
+}
+
 /// A half message whose producer group has no live producer stays; once a
 /// producer of the group heartbeats, the check-back reaches it and its
 /// commit delivers the message.
@@ -507,12 +517,7 @@ async fn half_ages_count_from_the_born_time() {
     let c = client(b.addr).await;
     let (_producer, count) = silent_producer(b.addr, "silent").await;
     prepare_with(&c, b"old", "", 2 * 3_600_000).await;
-    let checked_twice = basalt_testkit::eventually(Duration::from_secs(10), || {
-        let count = Arc::clone(&count);
-        async move { (count.load(std::sync::atomic::Ordering::SeqCst) >= 2).then_some(()) }
-    })
-    .await;
-    assert!(checked_twice.is_ok(), "checks: {count:?}");
+    assert!(checks_reach(&count, 2).await, "checks: {count:?}");
     b.stop().await;
 }
 
@@ -585,15 +590,10 @@ async fn a_parked_half_resumed_is_checked_again() {
     };
     let r = call(&c, resume(&id)).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
-    let asked_again =
-        basalt_testkit::eventually(Duration::from_secs(10), || {
-            let count = Arc::clone(&count);
-            async move {
-                (count.load(std::sync::atomic::Ordering::SeqCst) > checks_before).then_some(())
-            }
-        })
-        .await;
-    assert!(asked_again.is_ok(), "the resumed half was never checked");
+    assert!(
+        checks_reach(&count, checks_before + 1).await,
+        "the resumed half was never checked"
+    );
     let unknown = basalt_message::encode_offset_msg_id(parked[0].store_host, 1 << 40);
     assert_eq!(
         call(&c, resume(&unknown)).await.response_code(),

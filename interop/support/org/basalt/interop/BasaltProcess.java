@@ -46,6 +46,17 @@ public final class BasaltProcess implements AutoCloseable {
         return b;
     }
 
+    /** Writes {@code conf} to dir/broker.conf and starts basalt on dir/data with it. */
+    public static BasaltProcess startWithConf(Path dir, String conf) throws IOException, InterruptedException {
+        Files.writeString(dir.resolve("broker.conf"), conf);
+        return startWithConf(dir);
+    }
+
+    /** Starts basalt on dir/data with the dir/broker.conf already there (a restart). */
+    public static BasaltProcess startWithConf(Path dir) throws IOException, InterruptedException {
+        return startIn(dir.resolve("data"), "-c", dir.resolve("broker.conf").toString());
+    }
+
     /** Starts basalt on an existing data dir (to restart over the same store). */
     public static BasaltProcess startIn(Path dataDir, String... extra) throws IOException, InterruptedException {
         String bin = System.getProperty("basalt.bin");

@@ -363,9 +363,7 @@ class ConsumptionInteropTest {
     void restartedConsumerResumesFromCommittedOffset() throws Exception {
         String topic = createTopic("InteropResume", 2);
         String group = "interop_resume_" + System.nanoTime();
-        for (int i = 0; i < 10; i++) {
-            producer.send(new Message(topic, "T", ("r-" + i).getBytes(StandardCharsets.UTF_8)));
-        }
+        sendAll(topic, "r-", 10);
         List<String> first = new CopyOnWriteArrayList<>();
         DefaultMQPushConsumer c = pushConsumer(group, topic, (msgs, ctx) -> {
             msgs.forEach(m -> first.add(new String(m.getBody(), StandardCharsets.UTF_8)));

@@ -95,10 +95,8 @@ class RestartInteropTest {
 
     @Test
     void everyAcknowledgedMessageSurvivesKillNineUnderSyncFlush(@TempDir Path dir) throws Exception {
-        Path conf = dir.resolve("broker.conf");
-        Files.writeString(conf, "flushDiskType=SYNC_FLUSH\n");
         String topic = "Kill9T_" + System.nanoTime();
-        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess b = BasaltProcess.startWithConf(dir, "flushDiskType=SYNC_FLUSH\n");
         DefaultMQProducer p = producer(b.addr("namesrv"));
         p.setRetryTimesWhenSendFailed(0);
         Set<String> acked = ConcurrentHashMap.newKeySet();
@@ -124,7 +122,7 @@ class RestartInteropTest {
         p.shutdown();
         Set<String> ackedAtKill = Set.copyOf(acked);
 
-        BasaltProcess again = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess again = BasaltProcess.startWithConf(dir);
         try {
             Set<String> got = ConcurrentHashMap.newKeySet();
             DefaultMQPushConsumer c = consumer(again.addr("namesrv"), "kill9_g_" + System.nanoTime(), topic, got);
@@ -193,10 +191,8 @@ class RestartInteropTest {
      */
     @Test
     void updateBrokerConfigAppliesThePermissionAndKeepsTheFile(@TempDir Path dir) throws Exception {
-        Path conf = dir.resolve("broker.conf");
-        Files.writeString(conf, "# kept\nbrokerName=broker-a\n");
         String topic = "UpdCfgT_" + System.nanoTime();
-        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess b = BasaltProcess.startWithConf(dir, "# kept\nbrokerName=broker-a\n");
         DefaultMQAdminExt admin = admin(b.addr("namesrv"));
         try {
             DefaultMQProducer p = producer(b.addr("namesrv"));
@@ -212,7 +208,7 @@ class RestartInteropTest {
             assertThrows(Exception.class, () -> p.send(new Message(topic, "r".getBytes(StandardCharsets.UTF_8))));
             // Registered again at once: the route says read-only.
             ProducerConsumerInteropTest.await(Duration.ofSeconds(10), () -> routePerm(admin, topic) == 4, "route perm 4");
-            String text = Files.readString(conf);
+            String text = Files.readString(dir.resolve("broker.conf"));
             assertTrue(text.startsWith("# kept\nbrokerName=broker-a\n"), text);
             assertTrue(text.contains("brokerPermission=4\n") && text.contains("fileReservedTime=24\n"), text);
 
@@ -228,7 +224,7 @@ class RestartInteropTest {
             admin.shutdown();
             b.close();
         }
-        BasaltProcess restarted = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess restarted = BasaltProcess.startWithConf(dir);
         DefaultMQAdminExt admin2 = admin(restarted.addr("namesrv"));
         try {
             java.util.Properties p = admin2.getBrokerConfig(restarted.addr("broker"));
@@ -243,10 +239,8 @@ class RestartInteropTest {
     /** brokerIP1 may name a host: routes carry the name, clients resolve it. */
     @Test
     void brokerIp1MayNameAHost(@TempDir Path dir) throws Exception {
-        Path conf = dir.resolve("broker.conf");
-        Files.writeString(conf, "brokerIP1=localhost\n");
         String topic = "HostNamedT_" + System.nanoTime();
-        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess b = BasaltProcess.startWithConf(dir, "brokerIP1=localhost\n");
         DefaultMQAdminExt admin = admin(b.addr("namesrv"));
         try {
             DefaultMQProducer p = producer(b.addr("namesrv"));

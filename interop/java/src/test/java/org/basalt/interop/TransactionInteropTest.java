@@ -82,10 +82,8 @@ class TransactionInteropTest {
 
     @Test
     void commitRollbackAndCheckBackAcrossAProducerRestart(@TempDir Path dir) throws Exception {
-        Path conf = dir.resolve("broker.conf");
         // Check every second, messages older than two seconds.
-        Files.writeString(conf, "transactionCheckInterval=1000\ntransactionTimeOut=2000\n");
-        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess b = BasaltProcess.startWithConf(dir, "transactionCheckInterval=1000\ntransactionTimeOut=2000\n");
         try {
             String namesrv = b.addr("namesrv");
             String topic = "TxT_" + System.nanoTime();
@@ -142,9 +140,7 @@ class TransactionInteropTest {
      */
     @Test
     void aParkedHalfResumedIsCheckedAndCommitted(@TempDir Path dir) throws Exception {
-        Path conf = dir.resolve("broker.conf");
-        Files.writeString(conf, "transactionCheckInterval=500\ntransactionTimeOut=500\ntransactionCheckMax=1\n");
-        BasaltProcess b = BasaltProcess.startIn(dir.resolve("data"), "-c", conf.toString());
+        BasaltProcess b = BasaltProcess.startWithConf(dir, "transactionCheckInterval=500\ntransactionTimeOut=500\ntransactionCheckMax=1\n");
         String namesrv = b.addr("namesrv");
         String topic = "TxResume_" + System.nanoTime();
         Listener undecided = new Listener(false);
