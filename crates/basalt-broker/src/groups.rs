@@ -58,6 +58,30 @@ struct GroupsFile {
     subscription_group_table: BTreeMap<String, GroupConfig>,
 }
 
+/// Longest group name RocketMQ accepts.
+const GROUP_MAX_LEN: usize = 120;
+
+/// Checks a group name as RocketMQ's `TopicValidator.validateGroup` does,
+/// in its order (blank, characters, length).
+pub fn validate_name(group: &str) -> Result<(), BrokerError> {
+    if group.trim().is_empty() {
+        return Err(BrokerError::InvalidParameter(
+            "The specified group is blank.".into(),
+        ));
+    }
+    if !crate::topics::legal_chars(group) {
+        return Err(BrokerError::InvalidParameter(format!(
+            "The specified group: {group}, contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+        )));
+    }
+    if group.len() > GROUP_MAX_LEN {
+        return Err(BrokerError::InvalidParameter(format!(
+            "The specified group: {group}, is longer than group max length: {GROUP_MAX_LEN}"
+        )));
+    }
+    Ok(())
+}
+
 /// RocketMQ's system consumer groups and whether each consumes broadcast.
 const SYSTEM_GROUPS: [(&str, bool); 8] = [
     ("TOOLS_CONSUMER", false),
@@ -133,10 +157,17 @@ impl Groups {
     }
 
     pub fn upsert(&self, config: GroupConfig) -> Result<(), BrokerError> {
+        self.upsert_all(vec![config])
+    }
+
+    /// Creates or replaces groups, with one new data version and one write.
+    pub fn upsert_all(&self, configs: Vec<GroupConfig>) -> Result<(), BrokerError> {
         {
             let mut t = self.table.write();
-            t.subscription_group_table
-                .insert(config.group_name.clone(), config);
+            for config in configs {
+                t.subscription_group_table
+                    .insert(config.group_name.clone(), config);
+            }
             t.data_version.counter += 1;
             t.data_version.timestamp = now_ms();
         }

@@ -14,7 +14,7 @@ use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
     add, add_async, add_unpin, admin, broker_wide, client, consumer_admin, consumer_call, locks,
-    offset, pull, query, reply, send, send_back, stats, transaction,
+    offset, pull, query, queue_view, reply, send, send_back, stats, transaction,
 };
 use crate::locks::Locks;
 use crate::serve::Tables;
@@ -434,6 +434,69 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         &admin_family,
         &admin_state,
         admin::delete_group,
+    );
+    r = add_async(
+        r,
+        C::UpdateAndCreateTopicList,
+        &admin_family,
+        &admin_state,
+        admin::create_topic_list,
+    );
+    r = add(
+        r,
+        C::UpdateAndCreateSubscriptionGroupList,
+        &admin_family,
+        &admin_state,
+        admin::upsert_group_list,
+    );
+    r = add(
+        r,
+        C::QueryConsumeQueue,
+        &admin_family,
+        &admin_state,
+        queue_view::consume_queue,
+    );
+    r = add(
+        r,
+        C::QueryConsumeTimeSpan,
+        &admin_family,
+        &admin_state,
+        queue_view::consume_time_span,
+    );
+    r = add(
+        r,
+        C::QuerySubscriptionByConsumer,
+        &admin_family,
+        &admin_state,
+        queue_view::subscription,
+    );
+    r = add(
+        r,
+        C::GetSystemTopicListFromBroker,
+        &admin_family,
+        &admin_state,
+        queue_view::system_topics,
+    );
+    r = add_async(
+        r,
+        C::CleanExpiredConsumeQueue,
+        &admin_family,
+        &admin_state,
+        broker_wide::clean_expired_queues,
+    );
+    r = add_async(
+        r,
+        C::CleanUnusedTopic,
+        &admin_family,
+        &admin_state,
+        broker_wide::clean_unused_topics,
+    );
+    r = add_async(
+        r,
+        C::InvokeBrokerToGetConsumerStatus,
+        &admin_family,
+        &consumer_call_state,
+        consumer_call::consumer_status,
     );
     let clients = Arc::clone(clients);
     let groups = Arc::clone(groups);

@@ -34,22 +34,31 @@ const NOT_ALLOWED_SEND: [&str; 6] = [
     "OFFSET_MOVED_EVENT",
 ];
 
-/// RocketMQ's system topics (`TopicValidator.isSystemTopic`): left out of
-/// the broker's own message totals.
+/// RocketMQ's set of system topics (`TopicValidator.getSystemTopicSet`).
+pub const SYSTEM_TOPICS: [&str; 10] = [
+    TBW102,
+    SCHEDULE_TOPIC,
+    "BenchmarkTest",
+    "RMQ_SYS_TRANS_HALF_TOPIC",
+    "RMQ_SYS_TRACE_TOPIC",
+    "RMQ_SYS_TRANS_OP_HALF_TOPIC",
+    "TRANS_CHECK_MAX_TIME_TOPIC",
+    "SELF_TEST_TOPIC",
+    "OFFSET_MOVED_EVENT",
+    "CHECKPOINT_TOPIC",
+];
+
+/// RocketMQ's system topics (`TopicValidator.isSystemTopic`): the set and
+/// every `rmq_sys_` name. Left out of the broker's own message totals.
 pub fn is_system(topic: &str) -> bool {
-    const SYSTEM: [&str; 10] = [
-        TBW102,
-        SCHEDULE_TOPIC,
-        "BenchmarkTest",
-        "RMQ_SYS_TRANS_HALF_TOPIC",
-        "RMQ_SYS_TRACE_TOPIC",
-        "RMQ_SYS_TRANS_OP_HALF_TOPIC",
-        "TRANS_CHECK_MAX_TIME_TOPIC",
-        "SELF_TEST_TOPIC",
-        "OFFSET_MOVED_EVENT",
-        "CHECKPOINT_TOPIC",
-    ];
-    SYSTEM.contains(&topic) || topic.starts_with("rmq_sys_")
+    SYSTEM_TOPICS.contains(&topic) || topic.starts_with("rmq_sys_")
+}
+
+/// Whether every character is one RocketMQ allows in topic and group
+/// names: `^[%|a-zA-Z0-9_-]+$`.
+pub(crate) fn legal_chars(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'))
 }
 
 /// Checks a topic name as RocketMQ's `TopicValidator` does.
@@ -57,10 +66,7 @@ pub fn validate(topic: &str) -> Result<(), BrokerError> {
     // The characters first: a name of legal ones is blank only when empty,
     // so the (Unicode) trim is left to names already refused (it cost half
     // of this check on every send). The errors come in Java's order.
-    let legal = !topic.is_empty()
-        && topic
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'%' | b'|' | b'_' | b'-'));
+    let legal = !topic.is_empty() && legal_chars(topic);
     if !legal && topic.trim().is_empty() {
         return Err(BrokerError::InvalidTopic(
             "the specified topic is blank".into(),
@@ -261,9 +267,16 @@ impl Topics {
 
     /// Creates or replaces a topic.
     pub fn upsert(&self, config: TopicConfig) -> Result<(), BrokerError> {
+        self.upsert_all(vec![config])
+    }
+
+    /// Creates or replaces topics, with one new data version and one write.
+    pub fn upsert_all(&self, configs: Vec<TopicConfig>) -> Result<(), BrokerError> {
         {
             let mut t = self.table.write();
-            t.put(config);
+            for config in configs {
+                t.put(config);
+            }
             bump(&mut t.data_version);
         }
         self.persist()

@@ -9,6 +9,7 @@
 
 mod bad_input;
 mod flow;
+mod queue_admin;
 mod semantics;
 mod settings;
 

@@ -36,6 +36,10 @@ pub use language::LanguageCode;
 /// pulls need >= 232, standard route JSON >= 401), so it must not be lower.
 pub const BASALT_VERSION: i32 = 479;
 
+/// `MQVersion` ordinal of V3_0_7_SNAPSHOT: older consumers cannot report
+/// their offsets to the broker (GET_CONSUMER_STATUS_FROM_CLIENT).
+pub const VERSION_V3_0_7_SNAPSHOT: i32 = 28;
+
 /// `MQVersion` ordinal of V3_0_11: older brokers register a bare topic config.
 pub const VERSION_V3_0_11: i32 = 37;
 

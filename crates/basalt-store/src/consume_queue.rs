@@ -322,6 +322,28 @@ impl ConsumeQueueSet {
         self.queues.write().remove(topic).filter(|q| !q.is_empty())
     }
 
+    /// Forgets one queue (its files stay until the caller removes them),
+    /// and its topic once it has no queue left.
+    pub(crate) fn remove_queue(&self, topic: &str, queue_id: i32) -> Option<Arc<ConsumeQueue>> {
+        let mut all = self.queues.write();
+        let per_topic = all.get_mut(topic)?;
+        let cq = per_topic.remove(&queue_id);
+        if per_topic.is_empty() {
+            all.remove(topic);
+        }
+        cq
+    }
+
+    /// The topics with at least one queue.
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.queues
+            .read()
+            .iter()
+            .filter(|(_, qs)| !qs.is_empty())
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+
     /// Every queue with its topic and id.
     pub(crate) fn all(&self) -> Vec<(String, i32, Arc<ConsumeQueue>)> {
         self.queues

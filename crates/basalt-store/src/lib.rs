@@ -54,6 +54,7 @@ mod flush;
 mod index;
 pub mod inspect;
 mod mmap;
+mod queue_admin;
 mod read;
 mod recovery;
 mod retention;
@@ -73,6 +74,7 @@ pub use delay::{DelayLevels, SCHEDULE_TOPIC};
 pub use disk::{Disk, DiskUsage, RealDisk};
 pub use error::{Result, StoreError};
 pub use flush::DurabilityListener;
+pub use queue_admin::{QueueEntries, MAX_QUEUE_ENTRIES};
 pub use retention::Retention;
 pub use store::Store;
 pub use types::{

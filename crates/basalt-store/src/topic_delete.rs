@@ -112,12 +112,23 @@ impl Store {
     /// files. The CommitLog records stay until retention removes them and are
     /// not dispatched again by recovery. Blocking (file deletion).
     pub fn delete_topic(&self, topic: &str) -> Result<bool> {
+        self.delete_topic_if(topic, || true)
+    }
+
+    /// [`Store::delete_topic`] if `still_wanted` holds once no put can
+    /// reach the topic's queues: a caller deleting topics it found unused
+    /// checks there that none was created since.
+    pub fn delete_topic_if(
+        &self,
+        topic: &str,
+        still_wanted: impl FnOnce() -> bool,
+    ) -> Result<bool> {
         validate_topic(topic, 0)?;
         let s = &self.shared;
         let root = &s.config.store_path_root_dir;
         // Under the append lock no put assigns this topic's offsets meanwhile.
         let mut st = s.append.lock();
-        if !s.queues.has_topic(topic) {
+        if !s.queues.has_topic(topic) || !still_wanted() {
             return Ok(false);
         }
         // The tombstone is durable before anything is forgotten: a failed
@@ -143,24 +154,36 @@ impl Store {
         // the lock creates the topic's directory anew, and deleting by name
         // took that one (the queue then wrote to unlinked files and failed
         // at its next file).
-        let dir = s.config.consume_queue_dir().join(topic);
-        let mut trash = root.join(trash_name());
-        match fs::rename(&dir, &trash) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
-            // Another file system (a linked queue directory): deleted in
-            // place, after the lock, as before.
-            Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => trash = dir,
-            Err(e) => return Err(StoreError::io("move aside", dir, e)),
-            Ok(()) => {}
-        }
+        let trash = move_aside(root, &s.config.consume_queue_dir().join(topic))?;
         drop(st);
-        match fs::remove_dir_all(&trash) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(StoreError::io("delete", trash, e));
-            }
-            _ => {}
+        if let Some(trash) = trash {
+            remove(&trash)?;
         }
         tracing::info!(topic, queues = queues.len(), "topic deleted from the store");
         Ok(true)
+    }
+}
+
+/// Moves a forgotten queue directory into the trash (under the append
+/// lock), to be [`remove`]d after it; `None` when it is not there.
+pub(crate) fn move_aside(root: &Path, dir: &Path) -> Result<Option<PathBuf>> {
+    let trash = root.join(trash_name());
+    match fs::rename(dir, &trash) {
+        Ok(()) => Ok(Some(trash)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // Another file system (a linked queue directory): deleted in
+        // place, after the lock.
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(Some(dir.to_owned())),
+        Err(e) => Err(StoreError::io("move aside", dir, e)),
+    }
+}
+
+/// Deletes what [`move_aside`] moved.
+pub(crate) fn remove(trash: &Path) -> Result<()> {
+    match fs::remove_dir_all(trash) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(StoreError::io("delete", trash, e))
+        }
+        _ => Ok(()),
     }
 }

@@ -12,5 +12,6 @@ mod faults;
 mod flush;
 mod interop;
 mod kill9;
+mod queue_admin;
 mod recovery;
 mod transient;

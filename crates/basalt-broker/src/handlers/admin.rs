@@ -49,25 +49,7 @@ fn to_i64(v: u64) -> i64 {
 
 pub async fn create_topic(s: Arc<AdminState>, req: Request) -> Outcome {
     let h: CreateTopicRequest = req.cmd.header()?;
-    topics::validate(&h.topic)?;
-    if topics::check_send_allowed(&h.topic).is_err() || h.topic == topics::TBW102 {
-        return Err(BrokerError::InvalidParameter(format!(
-            "The topic[{}] is conflict with system topic.",
-            h.topic
-        )));
-    }
-    if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
-        return Err(BrokerError::InvalidParameter(
-            "queue nums must be positive".into(),
-        ));
-    }
-    if h.read_queue_nums.max(h.write_queue_nums) > topics::MAX_QUEUE_NUMS {
-        return Err(BrokerError::InvalidParameter(format!(
-            "queue nums must be at most {}",
-            topics::MAX_QUEUE_NUMS
-        )));
-    }
-    s.topics.upsert(TopicConfig {
+    let config = checked_topic(TopicConfig {
         topic_name: h.topic,
         read_queue_nums: h.read_queue_nums,
         write_queue_nums: h.write_queue_nums,
@@ -77,11 +59,60 @@ pub async fn create_topic(s: Arc<AdminState>, req: Request) -> Outcome {
         order: h.order.unwrap_or(false),
         ..TopicConfig::default()
     })?;
+    s.topics.upsert(config)?;
     // Answered once the name servers know the route, as in Java.
     s.reregister
         .registered(crate::register::REGISTER_WAIT)
         .await;
     Ok(RemotingCommand::success())
+}
+
+/// UPDATE_AND_CREATE_TOPIC_LIST (`mqadmin updateTopicList`): every topic
+/// is checked before any is written. RocketMQ answers at the first topic
+/// that is already as asked and skips the rest of the list; here every
+/// topic of the list is written.
+pub async fn create_topic_list(s: Arc<AdminState>, req: Request) -> Outcome {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CreateTopicListBody {
+        #[serde(default)]
+        topic_config_list: Vec<TopicConfig>,
+    }
+    let body: CreateTopicListBody =
+        basalt_protocol::fastjson::from_slice("CreateTopicListRequestBody", &req.cmd.body)?;
+    let configs = body
+        .topic_config_list
+        .into_iter()
+        .map(checked_topic)
+        .collect::<Result<Vec<_>, _>>()?;
+    s.topics.upsert_all(configs)?;
+    s.reregister
+        .registered(crate::register::REGISTER_WAIT)
+        .await;
+    Ok(RemotingCommand::success())
+}
+
+/// A topic an admin may create or change, as RocketMQ checks it.
+fn checked_topic(config: TopicConfig) -> Result<TopicConfig, BrokerError> {
+    let topic = &config.topic_name;
+    topics::validate(topic)?;
+    if topics::check_send_allowed(topic).is_err() || topic == topics::TBW102 {
+        return Err(BrokerError::InvalidParameter(format!(
+            "The topic[{topic}] is conflict with system topic."
+        )));
+    }
+    if config.read_queue_nums <= 0 || config.write_queue_nums <= 0 {
+        return Err(BrokerError::InvalidParameter(
+            "queue nums must be positive".into(),
+        ));
+    }
+    if config.read_queue_nums.max(config.write_queue_nums) > topics::MAX_QUEUE_NUMS {
+        return Err(BrokerError::InvalidParameter(format!(
+            "queue nums must be at most {}",
+            topics::MAX_QUEUE_NUMS
+        )));
+    }
+    Ok(config)
 }
 
 /// Drops the topic's config, consumer offsets and ConsumeQueues (RocketMQ
@@ -362,10 +393,26 @@ pub fn runtime_info(s: &AdminState, _req: &Request) -> Outcome {
 pub fn upsert_group(s: &AdminState, req: &Request) -> Outcome {
     let config: GroupConfig =
         basalt_protocol::fastjson::from_slice("SubscriptionGroupConfig", &req.cmd.body)?;
-    if config.group_name.trim().is_empty() {
-        return Err(BrokerError::InvalidParameter("groupName is blank".into()));
+    crate::groups::validate_name(&config.group_name)?;
+    s.groups.upsert_all(vec![config])?;
+    Ok(RemotingCommand::success())
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST (`mqadmin updateSubGroupList`):
+/// every name is checked before any group is written.
+pub fn upsert_group_list(s: &AdminState, req: &Request) -> Outcome {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SubscriptionGroupList {
+        #[serde(default)]
+        group_config_list: Vec<GroupConfig>,
     }
-    s.groups.upsert(config)?;
+    let body: SubscriptionGroupList =
+        basalt_protocol::fastjson::from_slice("SubscriptionGroupList", &req.cmd.body)?;
+    for config in &body.group_config_list {
+        crate::groups::validate_name(&config.group_name)?;
+    }
+    s.groups.upsert_all(body.group_config_list)?;
     Ok(RemotingCommand::success())
 }
 

@@ -1,6 +1,8 @@
 //! Whole-broker admin calls: GET_BROKER_CONSUME_STATS (317, `mqadmin
-//! brokerConsumeStats`), GET_ALL_PRODUCER_INFO (328, `mqadmin producer`)
-//! and DELETE_EXPIRED_COMMITLOG (329, `mqadmin deleteExpiredCommitLog`).
+//! brokerConsumeStats`), GET_ALL_PRODUCER_INFO (328, `mqadmin producer`),
+//! DELETE_EXPIRED_COMMITLOG (329, `mqadmin deleteExpiredCommitLog`),
+//! CLEAN_EXPIRED_CONSUMEQUEUE (306, `mqadmin cleanExpiredCQ`) and
+//! CLEAN_UNUSED_TOPIC (316, `mqadmin cleanUnusedTopic`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,7 +15,7 @@ use serde::Serialize;
 
 use crate::handlers::admin::{consume_stats_json, offset_table, AdminState};
 use crate::handlers::Outcome;
-use crate::topics::now_ms;
+use crate::topics::{self, now_ms};
 
 /// Every group's consume stats, topic by topic (RocketMQ's
 /// `fetchAllConsumeStatsInBroker`): the topics each group has offsets on,
@@ -121,5 +123,50 @@ pub async fn delete_expired_commit_log(s: Arc<AdminState>, _req: Request) -> Out
     })
     .await??;
     tracing::warn!(deleted, "deleteExpiredCommitLog: done");
+    Ok(RemotingCommand::success())
+}
+
+/// Removes the ConsumeQueues whose every record retention has taken
+/// (system topics' kept, as in RocketMQ); a later message to such a queue
+/// starts at offset 0 again.
+pub async fn clean_expired_queues(s: Arc<AdminState>, _req: Request) -> Outcome {
+    let store = s.store.clone();
+    let removed =
+        tokio::task::spawn_blocking(move || store.clean_expired_queues(topics::is_system))
+            .await??;
+    tracing::info!(removed, "cleanExpiredCQ: done");
+    Ok(RemotingCommand::success())
+}
+
+/// Deletes the ConsumeQueues of topics the topic table no longer has
+/// (left by a topic deleted elsewhere, or a table edited by hand), except
+/// system topics, as RocketMQ's `cleanUnusedTopic`. Their records stay in
+/// the CommitLog until retention. The groups' offsets on them go too (as
+/// with a deleted topic; RocketMQ keeps them), so a topic created again
+/// under the name does not start its consumers past its end.
+pub async fn clean_unused_topics(s: Arc<AdminState>, _req: Request) -> Outcome {
+    let unused: Vec<String> = s
+        .store
+        .queue_topics()
+        .into_iter()
+        .filter(|t| !topics::is_system(t) && s.topics.get(t).is_none())
+        .collect();
+    let state = Arc::clone(&s);
+    let deleted = tokio::task::spawn_blocking(move || {
+        let mut deleted = 0;
+        for topic in unused {
+            // Checked again where no put can run: a topic is in the table
+            // before its first message is stored, so one created since the
+            // list was made keeps its queues.
+            let unused = || state.topics.get(&topic).is_none();
+            if state.store.delete_topic_if(&topic, unused)? {
+                state.offsets.remove_topic(&topic);
+                deleted += 1;
+            }
+        }
+        Ok::<_, basalt_store::StoreError>(deleted)
+    })
+    .await??;
+    tracing::warn!(deleted, "cleanUnusedTopic: done");
     Ok(RemotingCommand::success())
 }

@@ -10,6 +10,7 @@ pub mod locks;
 pub mod offset;
 pub mod pull;
 pub mod query;
+pub mod queue_view;
 pub mod reply;
 pub mod send;
 pub mod send_back;

@@ -111,3 +111,33 @@ command_header! {
         pub is_order: Option<bool> => "isOrder",
     }
 }
+
+command_header! {
+    /// QUERY_CONSUME_QUEUE (321): `mqadmin queryCq`.
+    pub struct QueryConsumeQueueRequest {
+        pub topic: String => "topic",
+        pub queue_id: i32 => "queueId",
+        pub index: i64 => "index",
+        pub count: i32 => "count",
+        pub consumer_group: Option<String> => "consumerGroup",
+    }
+}
+
+command_header! {
+    /// QUERY_CONSUME_TIME_SPAN (303), INVOKE_BROKER_TO_GET_CONSUMER_STATUS
+    /// (223, `mqadmin getConsumerStatus`; with the client to ask) and
+    /// GET_CONSUMER_STATUS_FROM_CLIENT (221, the broker to the consumer).
+    pub struct GroupTopicRequest {
+        pub topic: String => "topic",
+        pub group: String => "group",
+        pub client_addr: Option<String> => "clientAddr",
+    }
+}
+
+command_header! {
+    /// QUERY_SUBSCRIPTION_BY_CONSUMER (345).
+    pub struct QuerySubscriptionRequest {
+        pub group: String => "group",
+        pub topic: Option<String> => "topic",
+    }
+}
