@@ -76,6 +76,7 @@ impl Store {
         let mut trash = Vec::new();
         let mut removed = 0;
         {
+            let _files = s.queue_files.lock();
             // No put assigns offsets in these queues meanwhile.
             let mut st = s.append.lock();
             let min = s.commitlog.segments().min_offset();
@@ -94,6 +95,15 @@ impl Store {
                 if !expired {
                     continue;
                 }
+                cq.segments().settle_ahead();
+                let dir = s
+                    .config
+                    .consume_queue_dir()
+                    .join(&topic)
+                    .join(queue_id.to_string());
+                trash.extend(move_aside(root, &dir)?);
+                // Forgotten only once its files are out of the way (see
+                // `Store::delete_topic`).
                 s.queues.remove_queue(&topic, queue_id);
                 if let Some(slots) = st.queue_offsets.get_mut(&topic) {
                     slots.remove(&queue_id);
@@ -101,15 +111,8 @@ impl Store {
                         st.queue_offsets.remove(&topic);
                     }
                 }
-                cq.segments().settle_ahead();
-                let dir = s
-                    .config
-                    .consume_queue_dir()
-                    .join(&topic)
-                    .join(queue_id.to_string());
                 removed += 1;
                 tracing::info!(topic, queue_id, "expired ConsumeQueue removed");
-                trash.extend(move_aside(root, &dir)?);
                 if !s.queues.has_topic(&topic) {
                     // Its last queue went; empty now, and only a put (which
                     // waits for the lock) could fill it again.

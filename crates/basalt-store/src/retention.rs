@@ -106,6 +106,7 @@ pub(crate) fn clean(s: &Shared, now: SystemTime, force: bool) -> Result<usize> {
         return Ok(0);
     }
     let min = s.commitlog.segments().min_offset();
+    let _files = s.queue_files.lock();
     for (_, _, cq) in s.queues.all() {
         cq.segments().remove_front_while(|seg| {
             seg.wrote() >= seg.size()

@@ -83,6 +83,11 @@ pub(crate) struct Shared {
     pub(crate) lock: Mutex<Option<fs::File>>,
     /// Retention's settings as they are now (the config's at open).
     pub(crate) retention: Mutex<crate::retention::Retention>,
+    /// Held while ConsumeQueue files are removed: by retention trimming a
+    /// queue's front, and by a topic or expired queue taking a whole
+    /// directory. Retention deletes files by path, so a queue it listed
+    /// must not be swapped for a new one of the same name meanwhile.
+    pub(crate) queue_files: Mutex<()>,
 }
 
 impl Shared {
@@ -325,6 +330,7 @@ impl Store {
             deleted_topics: Mutex::new(deleted_topics),
             lock: Mutex::new(Some(lock)),
             retention: Mutex::new(crate::retention::Retention::of(&config)),
+            queue_files: Mutex::new(()),
             config,
         });
         let recovery = crate::recovery::recover(&shared, crashed, &cp_data)?;

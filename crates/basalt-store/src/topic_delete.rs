@@ -126,6 +126,7 @@ impl Store {
         validate_topic(topic, 0)?;
         let s = &self.shared;
         let root = &s.config.store_path_root_dir;
+        let _files = s.queue_files.lock();
         // Under the append lock no put assigns this topic's offsets meanwhile.
         let mut st = s.append.lock();
         if !s.queues.has_topic(topic) || !still_wanted() {
@@ -143,10 +144,7 @@ impl Store {
             save(root, &next)?;
             *tombstones = next;
         }
-        // Queues are created only under the append lock, which is held.
-        let queues = s.queues.remove_topic(topic).unwrap_or_default();
-        st.queue_offsets.remove(topic);
-        for cq in queues.values() {
+        for (_, _, cq) in s.queues.all().iter().filter(|(t, _, _)| t == topic) {
             // A file being created ahead must not land in the removed directory.
             cq.segments().settle_ahead();
         }
@@ -155,6 +153,12 @@ impl Store {
         // took that one (the queue then wrote to unlinked files and failed
         // at its next file).
         let trash = move_aside(root, &s.config.consume_queue_dir().join(topic))?;
+        // Forgotten only once their files are out of the way: a put to a
+        // forgotten queue whose files were still there would reopen them at
+        // their old end while numbering its messages from 0. (Queues are
+        // created only under the append lock, which is held.)
+        let queues = s.queues.remove_topic(topic).unwrap_or_default();
+        st.queue_offsets.remove(topic);
         drop(st);
         if let Some(trash) = trash {
             remove(&trash)?;
@@ -164,16 +168,19 @@ impl Store {
     }
 }
 
-/// Moves a forgotten queue directory into the trash (under the append
-/// lock), to be [`remove`]d after it; `None` when it is not there.
+/// Takes a queue directory out of the store, under the append lock: moved
+/// into the trash, returned to be [`remove`]d after the lock; on another
+/// file system (a linked queue directory) deleted in place at once, before
+/// a put can create it anew. `None` when nothing is left to remove.
 pub(crate) fn move_aside(root: &Path, dir: &Path) -> Result<Option<PathBuf>> {
     let trash = root.join(trash_name());
     match fs::rename(dir, &trash) {
         Ok(()) => Ok(Some(trash)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        // Another file system (a linked queue directory): deleted in
-        // place, after the lock.
-        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => Ok(Some(dir.to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            remove(dir)?;
+            Ok(None)
+        }
         Err(e) => Err(StoreError::io("move aside", dir, e)),
     }
 }

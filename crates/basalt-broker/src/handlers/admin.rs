@@ -92,8 +92,11 @@ pub async fn create_topic_list(s: Arc<AdminState>, req: Request) -> Outcome {
     Ok(RemotingCommand::success())
 }
 
-/// A topic an admin may create or change, as RocketMQ checks it.
-fn checked_topic(config: TopicConfig) -> Result<TopicConfig, BrokerError> {
+/// A topic an admin may create or change, as RocketMQ checks it. Topic
+/// attributes (`+message.type=...`) are not kept: Basalt does not act on
+/// them, and UPDATE_AND_CREATE_TOPIC has never stored them either.
+fn checked_topic(mut config: TopicConfig) -> Result<TopicConfig, BrokerError> {
+    config.attributes.clear();
     let topic = &config.topic_name;
     topics::validate(topic)?;
     if topics::check_send_allowed(topic).is_err() || topic == topics::TBW102 {
