@@ -39,6 +39,30 @@ pub struct Updated {
     pub permission: bool,
 }
 
+/// Every setting under its `broker.conf` key, once: the broker's, then the
+/// store's (GET_BROKER_CONFIG, `basalt broker -p`). A key both list
+/// (`storePathRootDir`) has the broker's value.
+pub fn pairs(broker: &BrokerConfig, store: &StoreConfig) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = broker
+        .pairs()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(store) {
+        for (k, v) in fields {
+            let text = match v {
+                serde_json::Value::String(t) => t,
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            if !out.iter().any(|(known, _)| *known == k) {
+                out.push((k, text));
+            }
+        }
+    }
+    out
+}
+
 impl Settings {
     pub fn new(broker: BrokerConfig, store: StoreConfig) -> Self {
         Self {
@@ -70,27 +94,10 @@ impl Settings {
         self.current.lock().1.clone()
     }
 
-    /// Every setting under its `broker.conf` key: the broker's, then the
-    /// store's (GET_BROKER_CONFIG).
+    /// Every setting under its `broker.conf` key (GET_BROKER_CONFIG).
     pub fn pairs(&self) -> Vec<(String, String)> {
         let current = self.current.lock();
-        let mut out: Vec<(String, String)> = current
-            .0
-            .pairs()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        if let Ok(serde_json::Value::Object(store)) = serde_json::to_value(&current.1) {
-            for (k, v) in store {
-                let text = match v {
-                    serde_json::Value::String(t) => t,
-                    serde_json::Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                out.push((k, text));
-            }
-        }
-        out
+        pairs(&current.0, &current.1)
     }
 
     /// Applies `pairs` all or nothing: a black-listed key or a value the

@@ -66,4 +66,11 @@ pub struct RoleArgs {
     /// Address to bind.
     #[arg(long, env = "BASALT_BIND", default_value = "0.0.0.0")]
     pub bind: String,
+    /// Print every setting (defaults, then the config file and flags) as
+    /// `key=value` lines and exit, as `mqbroker -p` does.
+    #[arg(short = 'p', long = "print-config")]
+    pub print_config: bool,
+    /// Print the important settings only and exit (`mqbroker -m`).
+    #[arg(short = 'm', long = "print-important", conflicts_with = "print_config")]
+    pub print_important: bool,
 }

@@ -6,6 +6,7 @@
 
 mod cli;
 mod inspect;
+mod print_config;
 mod properties;
 mod run;
 

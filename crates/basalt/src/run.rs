@@ -42,14 +42,23 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Broker(a) => (a, false, true),
         Command::Inspect(_) => anyhow::bail!("inspect does not run a role"),
     };
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let mut cfg = configs(
         &args,
         with_namesrv,
         with_broker,
         std::env::var("NAMESRV_ADDR").ok(),
     )?;
+    if args.print_config || args.print_important {
+        let text = crate::print_config::text(
+            with_namesrv.then_some(&cfg.namesrv),
+            with_broker.then_some((&cfg.broker, &cfg.store)),
+            args.print_important,
+        );
+        print!("{text}");
+        return Ok(());
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
     let mut ready = Ready {
         pid: std::process::id(),
         ..Ready::default()
@@ -322,6 +331,8 @@ mod tests {
             broker_port: None,
             namesrv_addr: namesrv_addr.map(str::to_owned),
             bind: "127.0.0.1".into(),
+            print_config: false,
+            print_important: false,
         }
     }
 

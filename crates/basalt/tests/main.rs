@@ -78,6 +78,61 @@ async fn properties_file_is_read_and_flags_override_it() {
     assert!(kv.exists(), "kvConfigPath from the properties file is used");
 }
 
+/// `-p` / `-m` print the settings a role would run with, file and flags
+/// applied, and start nothing (no data dir is made).
+#[test]
+fn print_config_shows_the_settings_without_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &conf,
+        "brokerName=broker-x\nflushDiskType=SYNC_FLUSH\nfileReservedTime=9\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let print = |flag: &str| {
+        let out = std::process::Command::new(bin())
+            .args([
+                "broker",
+                flag,
+                "-n",
+                "127.0.0.1:9",
+                "--broker-port",
+                "10111",
+                "-c",
+            ])
+            .arg(&conf)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = print("-p");
+    for line in [
+        "brokerName=broker-x",
+        "flushDiskType=SYNC_FLUSH",
+        "fileReservedTime=9",
+        "listenPort=10111",
+        "namesrvAddr=127.0.0.1:9",
+    ] {
+        assert!(all.lines().any(|l| l == line), "{line} in\n{all}");
+    }
+    let important = print("-m");
+    assert!(
+        important.lines().any(|l| l == "flushDiskType=SYNC_FLUSH"),
+        "{important}"
+    );
+    assert!(!important.contains("brokerName="), "{important}");
+    assert!(important.lines().count() < all.lines().count());
+    assert!(!data.exists());
+}
+
 #[test]
 fn unreadable_config_fails_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
