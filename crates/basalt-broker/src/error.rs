@@ -44,6 +44,9 @@ pub enum BrokerError {
     ReplyNotPushed(String),
     #[error("{0}")]
     Startup(String),
+    /// Flow control: the client should try another broker.
+    #[error("{0}")]
+    SystemBusy(String),
     /// A blocking task (file work moved off the executor) panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

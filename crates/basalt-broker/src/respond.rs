@@ -30,6 +30,7 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
             ResponseCode::InvalidParameter
         }
         BrokerError::NoPermission(_) => ResponseCode::NoPermission,
+        BrokerError::SystemBusy(_) => ResponseCode::SystemBusy,
         BrokerError::TopicNotExist(_) => ResponseCode::TopicNotExist,
         BrokerError::GroupNotExist(_) => ResponseCode::SubscriptionGroupNotExist,
         BrokerError::SubscriptionNotExist { .. } => ResponseCode::SubscriptionNotExist,

@@ -125,10 +125,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     let staged = store.clone();
     let mut r = Router::new()
         .with_gate(durability_gate(store))
-        .on_burst_end(move || {
-            // A failure poisons the store (and says so); later sends fail.
-            let _ = staged.commit_staged();
-        });
+        .on_burst_end(move |end| commit_through(&staged, end));
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_unpin(r, code, &send_family, &send_state, send::send);
     }
@@ -518,6 +515,32 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
 /// FLUSH_DISK_TIMEOUT (the record stays stored), as Java's broker does; a
 /// failed sync answers SERVICE_NOT_AVAILABLE, which producers retry on
 /// another broker.
+/// How long a burst waits on its worker for another connection's commit:
+/// a normal one takes tens of microseconds.
+const COMMIT_PATIENCE: Duration = Duration::from_millis(10);
+
+/// Commits a burst's staged records through `end`. Behind a commit stuck on
+/// the disk, the wait moves off the async worker (`block_in_place`), so the
+/// connections it serves, the name server's in one process too, go on
+/// meanwhile; and sends are refused while the write is stuck (see
+/// `send::send`). A failure poisons the store (and says so); later sends
+/// fail.
+fn commit_through(store: &Store, end: u64) {
+    if store.try_commit_through(end, COMMIT_PATIENCE).is_some() {
+        return;
+    }
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    let commit = || {
+        let _ = store.commit_through(end);
+    };
+    if multi_thread {
+        tokio::task::block_in_place(commit);
+    } else {
+        commit();
+    }
+}
+
 fn durability_gate(store: &Store) -> Gate {
     let timeout = Duration::from_millis(store.config().sync_flush_timeout);
     let (tx, gate) = Gate::new(0, timeout, flush_timed_out, flush_failed);

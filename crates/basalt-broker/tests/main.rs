@@ -12,6 +12,7 @@ mod flow;
 mod queue_admin;
 mod semantics;
 mod settings;
+mod stall;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use tokio::sync::oneshot;
 pub struct TestBroker {
     pub addr: std::net::SocketAddr,
     pub dir: Arc<tempfile::TempDir>,
+    pub store: basalt_store::Store,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -65,6 +67,7 @@ pub async fn start_in(
     store.max_index_num = 4000;
     tune(&mut config, &mut store);
     let broker = basalt_broker::open(config, store).await.unwrap();
+    let store = broker.store();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         broker
@@ -83,6 +86,7 @@ pub async fn start_in(
     TestBroker {
         addr,
         dir,
+        store,
         stop: Some(tx),
         task: Some(task),
     }

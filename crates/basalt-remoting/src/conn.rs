@@ -258,6 +258,9 @@ const MAX_BURST: usize = 64;
 #[derive(Default)]
 struct Burst {
     started: usize,
+    /// The furthest position the burst's answers wait for (see
+    /// [`crate::Reply::Staged`]); 0 for none.
+    hook_position: u64,
     replies: Vec<Outbound>,
     later: Vec<Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>>,
 }
@@ -271,7 +274,7 @@ impl Burst {
             return true;
         }
         self.started = 0;
-        router.burst_end();
+        router.burst_end(std::mem::take(&mut self.hook_position));
         for fut in self.later.drain(..) {
             let tx = conn.tx.clone();
             drop(tokio::spawn(async move {
@@ -375,8 +378,11 @@ async fn read_loop(
                 };
                 burst.started += 1;
                 match start_request(&router, req).await {
-                    Some(Started::Now(Some(out))) => burst.replies.push(out),
-                    Some(Started::Now(None)) | None => {}
+                    Some(Started::Now(out, position)) => {
+                        burst.hook_position = burst.hook_position.max(position);
+                        burst.replies.extend(out);
+                    }
+                    None => {}
                     Some(Started::Later(fut)) => burst.later.push(fut),
                 }
             }

@@ -34,6 +34,20 @@ pub enum Reply {
     /// A response to write once the router's gate reaches `until` (or to
     /// rewrite as a timeout or failure if it does not).
     Held { cmd: RemotingCommand, until: u64 },
+    /// A response to write once the router's burst hook has run for a
+    /// position at or past `end` (the broker: its staged records are
+    /// committed). A oneway request's position counts too.
+    Staged { cmd: RemotingCommand, end: u64 },
+}
+
+impl Reply {
+    /// The position the burst hook must reach first; 0 for none.
+    pub(crate) fn hook_position(&self) -> u64 {
+        match self {
+            Reply::Staged { end, .. } => *end,
+            Reply::Now(_) | Reply::Held { .. } => 0,
+        }
+    }
 }
 
 impl From<RemotingCommand> for Reply {

@@ -56,7 +56,7 @@ where
 }
 
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
-type BurstHook = Arc<dyn Fn() + Send + Sync>;
+type BurstHook = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// A group of request codes that share a concurrency limit, like one of
 /// Java's processor thread pools. Requests beyond `limit` wait; beyond
@@ -268,16 +268,19 @@ impl Router {
 
     /// Runs `hook` each time a connection has started every request it had
     /// read (up to a burst's limit), before their responses go to the
-    /// writer: Netty's `channelReadComplete`. Work a burst of handlers left
-    /// for later (the broker's staged appends) is finished there, once.
-    pub fn on_burst_end(mut self, hook: impl Fn() + Send + Sync + 'static) -> Self {
+    /// writer (Netty's `channelReadComplete`), when any of them answered
+    /// [`Reply::Staged`]: with the furthest position they wait for. Work a
+    /// burst of handlers left for later (the broker's staged appends) is
+    /// finished there, once. A request that finishes outside a burst runs
+    /// it for its own position.
+    pub fn on_burst_end(mut self, hook: impl Fn(u64) + Send + Sync + 'static) -> Self {
         self.burst_end = Some(Arc::new(hook));
         self
     }
 
-    pub(crate) fn burst_end(&self) {
-        if let Some(hook) = &self.burst_end {
-            hook();
+    pub(crate) fn burst_end(&self, position: u64) {
+        if let Some(hook) = self.burst_end.as_ref().filter(|_| position > 0) {
+            hook(position);
         }
     }
 
@@ -306,7 +309,7 @@ impl Router {
                 ResponseCode::RequestCodeNotSupported,
                 format!(" request type {} not supported", meta.code),
             );
-            return Started::Now(meta.finish(unsupported.into(), None));
+            return Started::Now(meta.finish(unsupported.into(), None), 0);
         };
         let Ok(permit) = Arc::clone(&family.permits).try_acquire_owned() else {
             // The handler runs once a permit frees, outside any burst: what
@@ -316,9 +319,7 @@ impl Router {
             let burst_end = self.burst_end.clone();
             return Started::Later(Box::pin(async move {
                 let (reply, permit) = family.run(handler, req).await;
-                if let Some(hook) = burst_end {
-                    hook();
-                }
+                run_hook(burst_end.as_ref(), &reply);
                 meta.finish(reply, permit)
             }));
         };
@@ -326,16 +327,31 @@ impl Router {
         // answers a processor's exception: the client learns at once
         // instead of at its timeout.
         match std::panic::catch_unwind(AssertUnwindSafe(|| handler(req, cx))) {
-            Err(_) => Started::Now(meta.finish(handler_failed(meta.code), Some(permit))),
-            Ok(Poll::Ready(reply)) => Started::Now(meta.finish(reply, Some(permit))),
-            Ok(Poll::Pending(fut)) => Started::Later(Box::pin(async move {
-                let reply = AssertUnwindSafe(fut)
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|_| handler_failed(meta.code));
-                meta.finish(reply, Some(permit))
-            })),
+            Err(_) => Started::Now(meta.finish(handler_failed(meta.code), Some(permit)), 0),
+            Ok(Poll::Ready(reply)) => {
+                let position = reply.hook_position();
+                Started::Now(meta.finish(reply, Some(permit)), position)
+            }
+            Ok(Poll::Pending(fut)) => {
+                let burst_end = self.burst_end.clone();
+                Started::Later(Box::pin(async move {
+                    let reply = AssertUnwindSafe(fut)
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| handler_failed(meta.code));
+                    run_hook(burst_end.as_ref(), &reply);
+                    meta.finish(reply, Some(permit))
+                }))
+            }
         }
+    }
+}
+
+/// A reply that finished outside a burst waits for the hook itself.
+fn run_hook(hook: Option<&BurstHook>, reply: &Reply) {
+    let position = reply.hook_position();
+    if let Some(hook) = hook.filter(|_| position > 0) {
+        hook(position);
     }
 }
 
@@ -348,9 +364,11 @@ fn handler_failed(code: i32) -> Reply {
     .into()
 }
 
-/// A started request (see [`Router::start`]).
+/// A started request (see [`Router::start`]): answered at once, with the
+/// position the burst hook must reach before the answer goes out (0 for
+/// none), or later.
 pub(crate) enum Started {
-    Now(Option<Outbound>),
+    Now(Option<Outbound>, u64),
     Later(Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>),
 }
 
@@ -368,7 +386,8 @@ impl Meta {
     /// answered (not even on error).
     fn finish(self, reply: Reply, permit: Option<OwnedSemaphorePermit>) -> Option<Outbound> {
         let (mut response, until) = match reply {
-            Reply::Now(cmd) => (cmd, None),
+            // The caller ran the hook (or leaves it to the burst's end).
+            Reply::Now(cmd) | Reply::Staged { cmd, .. } => (cmd, None),
             Reply::Held { cmd, until } => (cmd, Some(until)),
         };
         if self.oneway {

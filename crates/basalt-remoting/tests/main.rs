@@ -307,9 +307,13 @@ async fn a_request_waiting_for_a_permit_runs_after_it_and_gets_the_hook() {
         })
         .route_unpin(RequestCode::SendMessageV2, &fam, move |_req| {
             after.store(rel.load(Ordering::SeqCst), Ordering::SeqCst);
-            std::future::ready(RemotingCommand::success())
+            std::future::ready(basalt_remoting::Reply::Staged {
+                cmd: RemotingCommand::success(),
+                end: 7,
+            })
         })
-        .on_burst_end(move || {
+        .on_burst_end(move |end| {
+            assert_eq!(end, 7);
             h.fetch_add(1, Ordering::SeqCst);
         });
     let (addr, _stop) = server(router, ServerConfig::default()).await;
@@ -336,7 +340,6 @@ async fn a_request_waiting_for_a_permit_runs_after_it_and_gets_the_hook() {
     })
     .await
     .unwrap();
-    let hooks_before = hooked.load(Ordering::SeqCst);
     released.store(true, Ordering::SeqCst);
     gate.notify_one();
     assert_eq!(first.await.unwrap().response_code(), ResponseCode::Success);
@@ -345,9 +348,11 @@ async fn a_request_waiting_for_a_permit_runs_after_it_and_gets_the_hook() {
         ran_after_release.load(Ordering::SeqCst),
         "the waiting request ran before its permit"
     );
-    assert!(
-        hooked.load(Ordering::SeqCst) > hooks_before,
-        "no hook after the deferred request"
+    // Only the staged reply asks for the hook, once.
+    assert_eq!(
+        hooked.load(Ordering::SeqCst),
+        1,
+        "hooks after the deferred request"
     );
 }
 
@@ -364,11 +369,18 @@ async fn a_burst_of_requests_runs_the_hook_once_before_its_responses() {
     let router = Router::new()
         .route(RequestCode::HeartBeat, &fam, move |_req| {
             let n = s.fetch_add(1, Ordering::SeqCst) + 1;
-            async move { RemotingCommand::response(ResponseCode::Success, n.to_string()) }
+            async move {
+                basalt_remoting::Reply::Staged {
+                    cmd: RemotingCommand::response(ResponseCode::Success, n.to_string()),
+                    end: n as u64,
+                }
+            }
         })
-        .on_burst_end(move || {
+        .on_burst_end(move |end| {
             h.fetch_add(1, Ordering::SeqCst);
-            c.store(s2.load(Ordering::SeqCst), Ordering::SeqCst);
+            // The burst's furthest position: every request started so far.
+            assert_eq!(end as usize, s2.load(Ordering::SeqCst));
+            c.fetch_max(end as usize, Ordering::SeqCst);
         });
     let (addr, _stop) = server(router, ServerConfig::default()).await;
     let mut raw = TcpStream::connect(addr).await.unwrap();

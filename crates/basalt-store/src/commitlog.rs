@@ -41,6 +41,26 @@ impl CommitLog {
         self.stager.commit()
     }
 
+    /// [`Self::commit_staged`] unless a commit in progress still runs after
+    /// `patience` (`None`).
+    pub(crate) fn commit_staged_within(
+        &self,
+        patience: std::time::Duration,
+    ) -> Option<std::io::Result<()>> {
+        self.stager.commit_within(patience)
+    }
+
+    /// How long the commit write in progress has run, if one is.
+    pub(crate) fn writing_for(&self) -> Option<std::time::Duration> {
+        self.stager.writing_for()
+    }
+
+    /// Holds commits up as a stuck write would (tests); `held` runs once
+    /// they are.
+    pub(crate) fn stall_then(&self, how_long: std::time::Duration, held: impl FnOnce()) {
+        self.stager.stall(how_long, held);
+    }
+
     /// Zero-writes `zeros` into `seg` at `at` (relative), past every
     /// appended byte; false when appends got there first.
     pub(crate) fn zero_ahead(&self, seg: &Segment, at: u64, zeros: &[u8]) -> std::io::Result<bool> {

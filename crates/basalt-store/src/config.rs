@@ -52,6 +52,11 @@ pub struct StoreConfig {
     /// How long a SYNC_FLUSH put waits for durability before answering
     /// FLUSH_DISK_TIMEOUT (the record stays stored). Default: 5000.
     pub sync_flush_timeout: u64,
+    /// A CommitLog write stuck longer than this (a stalled disk) makes the
+    /// broker refuse sends with SYSTEM_BUSY until it finishes, so clients
+    /// turn to other brokers (RocketMQ's page-cache-busy flow control).
+    /// Default: 1000.
+    pub os_page_cache_busy_time_out_mills: u64,
     /// Basalt only. Under SYNC_FLUSH and load, the least time between the
     /// starts of two group-commit syncs, in microseconds.
     /// Each sync costs the machine ~0.1 ms of CPU (kernel, wake-ups), so
@@ -143,6 +148,7 @@ impl Default for StoreConfig {
             mapped_file_size_consume_queue: 300_000 * 20,
             flush_disk_type: FlushDiskType::AsyncFlush,
             sync_flush_timeout: 5_000,
+            os_page_cache_busy_time_out_mills: 1_000,
             group_commit_delay_micros: 700,
             group_commit_siblings: 32,
             flush_interval_commit_log: 500,

@@ -61,6 +61,7 @@ mod retention;
 mod scan;
 mod segments;
 mod signals;
+mod stall;
 mod store;
 mod topic_delete;
 mod transient;

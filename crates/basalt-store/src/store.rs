@@ -132,7 +132,18 @@ impl Shared {
     /// Writes the staged records to the file and announces them; false
     /// when the write failed and poisoned the store.
     pub(crate) fn commit(&self) -> bool {
-        if let Err(e) = self.commitlog.commit_staged() {
+        self.committed(self.commitlog.commit_staged())
+    }
+
+    /// [`Self::commit`] unless a commit in progress still runs after
+    /// `patience` (`None`).
+    pub(crate) fn commit_within(&self, patience: std::time::Duration) -> Option<bool> {
+        let written = self.commitlog.commit_staged_within(patience)?;
+        Some(self.committed(written))
+    }
+
+    fn committed(&self, written: io::Result<()>) -> bool {
+        if let Err(e) = written {
             self.poison(e);
             return false;
         }
@@ -453,6 +464,7 @@ impl Store {
                 appended,
             },
             durable_at: (wait && pending).then_some(end),
+            commit_through: self.shared.commits_on_append().then_some(end),
         })
     }
 

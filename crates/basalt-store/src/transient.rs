@@ -20,7 +20,9 @@
 //! on a crash: only the transient store pool acknowledges them before
 //! they are committed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -43,6 +45,11 @@ pub(crate) struct Stager {
     /// holds the buffer the next commit swaps in. Taken before `active`.
     committing: Mutex<Vec<u8>>,
     file_size: usize,
+    /// When the write in progress began, in nanoseconds after `epoch` plus
+    /// one; 0 when none is (RocketMQ's `beginTimeInLock`): how long a
+    /// stalled disk has held commits up.
+    writing_since: AtomicU64,
+    epoch: Instant,
 }
 
 impl Stager {
@@ -51,7 +58,38 @@ impl Stager {
             active: Mutex::new(None),
             committing: Mutex::new(Vec::new()),
             file_size: usize::try_from(file_size).unwrap_or(usize::MAX),
+            writing_since: AtomicU64::new(0),
+            epoch: Instant::now(),
         }
+    }
+
+    /// How long the write in progress has run; `None` when none is.
+    pub(crate) fn writing_for(&self) -> Option<Duration> {
+        let since = self.writing_since.load(Ordering::Acquire).checked_sub(1)?;
+        Some(
+            self.epoch
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(since)),
+        )
+    }
+
+    /// Runs `write` as the write in progress (see `writing_since`).
+    fn writing<T>(&self, write: impl FnOnce() -> T) -> T {
+        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.writing_since.store(now + 1, Ordering::Release);
+        let out = write();
+        self.writing_since.store(0, Ordering::Release);
+        out
+    }
+
+    /// Holds commits up for `how_long` as a write stuck on the disk would
+    /// (tests of what the broker does meanwhile); `held` runs once they are.
+    pub(crate) fn stall(&self, how_long: Duration, held: impl FnOnce()) {
+        let _committing = self.committing.lock();
+        self.writing(|| {
+            held();
+            std::thread::sleep(how_long);
+        });
     }
 
     /// Logical end of `seg` within the file (staged bytes included).
@@ -143,7 +181,20 @@ impl Stager {
     /// Writes the staged bytes to the file and publishes them. Appends go
     /// on into a fresh buffer while the bytes are written.
     pub(crate) fn commit(&self) -> std::io::Result<()> {
-        let mut spare = self.committing.lock();
+        self.commit_locked(self.committing.lock())
+    }
+
+    /// [`Self::commit`], waiting at most `patience` for a commit in progress
+    /// to finish; `None` when it still runs then (a write stuck on the disk).
+    pub(crate) fn commit_within(&self, patience: Duration) -> Option<std::io::Result<()>> {
+        let committing = self.committing.try_lock_for(patience)?;
+        Some(self.commit_locked(committing))
+    }
+
+    fn commit_locked(
+        &self,
+        mut spare: parking_lot::MutexGuard<'_, Vec<u8>>,
+    ) -> std::io::Result<()> {
         let taken = {
             let mut active = self.active.lock();
             if active.as_ref().is_some_and(|st| st.full) {
@@ -160,7 +211,7 @@ impl Stager {
         let Some(st) = taken else { return Ok(()) };
         // `spare` (the `committing` guard) lives until the bytes of a failed
         // write are back: no other commit may write meanwhile.
-        match Self::write(st, &mut spare, self.file_size) {
+        match self.writing(|| Self::write(st, &mut spare, self.file_size)) {
             Ok(()) => Ok(()),
             Err((failed, e)) => {
                 self.restore(failed);

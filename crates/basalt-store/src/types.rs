@@ -63,6 +63,11 @@ pub struct Appended {
     /// Under SYNC_FLUSH, the CommitLog offset that must be durable before the
     /// put counts as flushed; `None` when nothing is to wait for.
     pub durable_at: Option<u64>,
+    /// Where the put's records end when they stay staged until the caller
+    /// commits them ([`crate::Store::stage`] under ASYNC_FLUSH without the
+    /// transient store pool): [`crate::Store::commit_through`] this before
+    /// acknowledging. `None` when nothing is left to the caller.
+    pub commit_through: Option<u64>,
 }
 
 /// RocketMQ's `GetMessageStatus`.

@@ -14,4 +14,5 @@ mod interop;
 mod kill9;
 mod queue_admin;
 mod recovery;
+mod stall;
 mod transient;

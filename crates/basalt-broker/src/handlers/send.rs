@@ -59,6 +59,9 @@ pub type SendFuture =
 /// an async fn's state (the request, its header, the message) was copied
 /// by each wrapping future and boxed, a kilobyte per send.
 pub fn send(s: Arc<SendState>, req: Request) -> SendFuture {
+    if let Err(e) = page_cache_busy(&s.store) {
+        return Either::Left(ready(Err(e)));
+    }
     let code = req.cmd.request_code();
     let checked = SendHeader::decode(code, &req.cmd.ext_fields)
         .map_err(BrokerError::from)
@@ -158,10 +161,23 @@ fn store(
 
 fn held(s: &SendState, a: Appended, queue_id: i32, uniq: Option<&str>) -> Reply {
     let cmd = respond(s, &a.outcome, queue_id, uniq);
-    match a.durable_at {
-        Some(until) => Reply::Held { cmd, until },
-        None => Reply::Now(cmd),
+    match (a.durable_at, a.commit_through) {
+        (Some(until), _) => Reply::Held { cmd, until },
+        (None, Some(end)) => Reply::Staged { cmd, end },
+        (None, None) => Reply::Now(cmd),
     }
+}
+
+/// Refuses a send while a CommitLog write is stuck on the disk (RocketMQ's
+/// `isOSPageCacheBusy` flow control): SYSTEM_BUSY sends a client to another
+/// broker at once, instead of leaving it to wait out the disk.
+pub(crate) fn page_cache_busy(store: &Store) -> Result<(), BrokerError> {
+    if store.page_cache_busy() {
+        return Err(BrokerError::SystemBusy(
+            "[REJECTREQUEST]system busy, start flow control for a while".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn is_prepared(sys_flag: i32) -> bool {

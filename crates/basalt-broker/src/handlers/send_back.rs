@@ -37,6 +37,8 @@ pub struct SendBackState {
 }
 
 pub async fn send_back(s: Arc<SendBackState>, req: Request) -> Outcome {
+    // Its put would wait on the stuck write (RocketMQ refuses it too).
+    super::send::page_cache_busy(&s.store)?;
     let h: ConsumerSendMsgBackRequest = req.cmd.header()?;
     let group = s
         .groups
