@@ -510,37 +510,19 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     })
 }
 
+/// Commits a burst's staged records through `end` (a stuck commit is
+/// waited for off the async worker, see `Store::commit_staged`; sends are
+/// refused while it is stuck, see `send::send`). A failure poisons the
+/// store (and says so); later sends fail.
+fn commit_through(store: &Store, end: u64) {
+    let _ = store.commit_through(end);
+}
+
 /// The gate SYNC_FLUSH send replies wait at: the store's durable offset.
 /// A reply still held after `syncFlushTimeout` is answered
 /// FLUSH_DISK_TIMEOUT (the record stays stored), as Java's broker does; a
 /// failed sync answers SERVICE_NOT_AVAILABLE, which producers retry on
 /// another broker.
-/// How long a burst waits on its worker for another connection's commit:
-/// a normal one takes tens of microseconds.
-const COMMIT_PATIENCE: Duration = Duration::from_millis(10);
-
-/// Commits a burst's staged records through `end`. Behind a commit stuck on
-/// the disk, the wait moves off the async worker (`block_in_place`), so the
-/// connections it serves, the name server's in one process too, go on
-/// meanwhile; and sends are refused while the write is stuck (see
-/// `send::send`). A failure poisons the store (and says so); later sends
-/// fail.
-fn commit_through(store: &Store, end: u64) {
-    if store.try_commit_through(end, COMMIT_PATIENCE).is_some() {
-        return;
-    }
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    let commit = || {
-        let _ = store.commit_through(end);
-    };
-    if multi_thread {
-        tokio::task::block_in_place(commit);
-    } else {
-        commit();
-    }
-}
-
 fn durability_gate(store: &Store) -> Gate {
     let timeout = Duration::from_millis(store.config().sync_flush_timeout);
     let (tx, gate) = Gate::new(0, timeout, flush_timed_out, flush_failed);

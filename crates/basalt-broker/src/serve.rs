@@ -140,14 +140,14 @@ pub(crate) struct Tables {
 }
 
 impl Broker {
-    /// Serves until `shutdown` resolves, then unregisters, persists offsets
-    /// and shuts the store down cleanly (checkpoint written, abort marker
-    /// removed).
     /// The broker's store (a handle to it).
     pub fn store(&self) -> Store {
         self.store.clone()
     }
 
+    /// Serves until `shutdown` resolves, then unregisters, persists offsets
+    /// and shuts the store down cleanly (checkpoint written, abort marker
+    /// removed).
     pub async fn serve(
         self,
         listeners: Listeners,

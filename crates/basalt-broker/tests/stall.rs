@@ -12,19 +12,22 @@ use crate::{call, client, send_cmd, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_write_refuses_sends_and_leaves_other_requests_served() {
-    let b = start(|_, s| s.os_page_cache_busy_time_out_mills = 300).await;
+    let b = start(|_, s| s.os_page_cache_busy_time_out_mills = 800).await;
     let c = client(b.addr).await;
     let r = call(&c, send_cmd("StallT", 0, b"first", "")).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    // Connected before the stall: their sends must come in before the
+    // page cache counts as busy.
+    let senders = [client(b.addr).await, client(b.addr).await];
+    let other = client(b.addr).await;
 
-    let stall_for = Duration::from_secs(3);
+    let stall_for = Duration::from_secs(4);
     let stalled_at = Instant::now();
     let stall = b.store.simulate_stalled_write(stall_for);
     // Two connections whose sends are staged and wait for the stuck write:
     // each holds a worker thread unless the wait moves off it.
     let mut waiting = Vec::new();
-    for body in [&b"w1"[..], b"w2"] {
-        let conn = client(b.addr).await;
+    for (conn, body) in senders.into_iter().zip([&b"w1"[..], b"w2"]) {
         let cmd = send_cmd("StallT", 0, body, "");
         waiting.push(tokio::spawn(async move { call(&conn, cmd).await }));
     }
@@ -36,7 +39,6 @@ async fn a_stuck_write_refuses_sends_and_leaves_other_requests_served() {
     .expect("both sends staged");
 
     // A request that does not write is answered during the stall.
-    let other = client(b.addr).await;
     let max = RemotingCommand::request(RequestCode::GetMaxOffset).with_header(&QueueRequest {
         topic: "StallT".into(),
         queue_id: 0,

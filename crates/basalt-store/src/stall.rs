@@ -8,6 +8,24 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::store::Store;
 
+/// How long a commit waits on an async worker for another commit to
+/// finish: a normal one takes tens of microseconds.
+pub(crate) const COMMIT_PATIENCE: Duration = Duration::from_millis(10);
+
+/// Runs `wait` where it blocks only its own task: in `block_in_place` on a
+/// multi-threaded runtime's worker (whose other tasks move to another
+/// thread meanwhile), as it is anywhere else (a thread of the store's, a
+/// blocking task, a single-threaded runtime).
+pub(crate) fn off_the_worker<T>(wait: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(wait)
+    } else {
+        wait()
+    }
+}
+
 impl Store {
     /// How long the CommitLog write in progress has been running; `None`
     /// when none is.
@@ -27,27 +45,14 @@ impl Store {
     /// Commits the staged records that end at or before `end` (an
     /// [`crate::Appended::commit_through`]): returns at once when a commit
     /// already wrote them, else commits everything staged, waiting for a
-    /// commit in progress first. A no-op where the caller does not commit
-    /// (see [`Store::commit_staged`]).
+    /// commit in progress first (off the async worker when that takes long,
+    /// see [`Store::commit_staged`]). A no-op where the caller does not
+    /// commit.
     pub fn commit_through(&self, end: u64) -> Result<()> {
         if self.shared.commitlog.segments().max_offset() >= end {
             return Ok(());
         }
         self.commit_staged()
-    }
-
-    /// [`Store::commit_through`], waiting at most `patience` for a commit in
-    /// progress; `None` when that one still runs then (a write stuck on the
-    /// disk), for the caller to wait somewhere it blocks nobody else.
-    pub fn try_commit_through(&self, end: u64, patience: Duration) -> Option<Result<()>> {
-        if !self.shared.commits_on_append() || self.shared.commitlog.segments().max_offset() >= end
-        {
-            return Some(Ok(()));
-        }
-        match self.shared.commit_within(patience)? {
-            true => Some(Ok(())),
-            false => Some(Err(crate::flush::poisoned(&self.shared))),
-        }
     }
 
     /// Holds every commit up for `how_long`, as a write stuck on the disk

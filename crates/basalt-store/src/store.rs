@@ -437,11 +437,19 @@ impl Store {
     /// store pool. A no-op otherwise: there the group commit or the commit
     /// period decides, as in RocketMQ. A failed write poisons the store,
     /// as a failed flush does.
+    ///
+    /// A caller on an async worker that waits more than a few milliseconds
+    /// for another commit (a write stuck on the disk) waits in
+    /// `block_in_place`, so the worker's other tasks go on meanwhile.
     pub fn commit_staged(&self) -> Result<()> {
         if !self.shared.commits_on_append() {
             return Ok(());
         }
-        if self.shared.commit() {
+        let committed = match self.shared.commit_within(crate::stall::COMMIT_PATIENCE) {
+            Some(committed) => committed,
+            None => crate::stall::off_the_worker(|| self.shared.commit()),
+        };
+        if committed {
             Ok(())
         } else {
             Err(crate::flush::poisoned(&self.shared))

@@ -73,13 +73,22 @@ impl Stager {
         )
     }
 
-    /// Runs `write` as the write in progress (see `writing_since`).
+    /// Runs `write` as the write in progress (see `writing_since`); every
+    /// write under `committing` goes through here, so a stall in any of
+    /// them shows.
     fn writing<T>(&self, write: impl FnOnce() -> T) -> T {
+        /// Clears the mark however `write` ends: a mark left behind would
+        /// have the broker refuse sends for good.
+        struct Done<'a>(&'a AtomicU64);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(0, Ordering::Release);
+            }
+        }
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
         self.writing_since.store(now + 1, Ordering::Release);
-        let out = write();
-        self.writing_since.store(0, Ordering::Release);
-        out
+        let _done = Done(&self.writing_since);
+        write()
     }
 
     /// Holds commits up for `how_long` as a write stuck on the disk would
@@ -126,7 +135,8 @@ impl Stager {
             let mut spare = self.committing.lock();
             active = self.active.lock();
             if let Some(old) = active.take_if(|st| st.seg.start != seg.start) {
-                if let Err((old, e)) = Self::write(old, &mut spare, self.file_size) {
+                if let Err((old, e)) = self.writing(|| Self::write(old, &mut spare, self.file_size))
+                {
                     let path = old.seg.path().to_owned();
                     *active = Some(old);
                     return Err(StoreError::io("commit", path, e));
@@ -175,7 +185,7 @@ impl Stager {
         let Ok(at) = usize::try_from(at) else {
             return Ok(false);
         };
-        seg.region.zero_ahead(at, zeros)
+        self.writing(|| seg.region.zero_ahead(at, zeros))
     }
 
     /// Writes the staged bytes to the file and publishes them. Appends go

@@ -26,8 +26,13 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    // At least two workers: a worker blocked in a CommitLog write stuck on
+    // the disk must leave another to serve the name server and the
+    // connections that do not write (one core would give one).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .worker_threads(workers)
         .thread_name("basalt")
         .build()?;
     match cli.command {

@@ -134,7 +134,11 @@ fn store(
         if let Some(big) = msgs.iter().find(|m| m.body.len() > s.max_message_size) {
             return Err(too_large(big.body.len(), s.max_message_size));
         }
-        s.store.stage_batch(&msgs)?
+        // A batch that fails part way keeps what it staged; with no
+        // reply to wait for it, it is committed here.
+        s.store.stage_batch(&msgs).inspect_err(|_| {
+            let _ = s.store.commit_staged();
+        })?
     } else {
         if base.body.len() > s.max_message_size {
             return Err(too_large(base.body.len(), s.max_message_size));
