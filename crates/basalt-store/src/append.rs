@@ -76,7 +76,7 @@ impl Shared {
         let mut results = AppendResults::with_capacity(msgs.len());
         let mut arrivals: SmallVec<[Arrival<'_>; 1]> = SmallVec::with_capacity(msgs.len());
         let written = {
-            let mut st = self.append.lock();
+            let mut st = self.lock_append();
             self.write_locked(&mut st, msgs, encoded, &mut results, &mut arrivals)
         };
         // Announce whatever was written, even when a later record failed.

@@ -55,10 +55,10 @@ impl CommitLog {
         self.stager.writing_for()
     }
 
-    /// Holds commits up as a stuck write would (tests); `held` runs once
-    /// they are.
-    pub(crate) fn stall_then(&self, how_long: std::time::Duration, held: impl FnOnce()) {
-        self.stager.stall(how_long, held);
+    /// Holds commits up as a stuck write would, until `stuck` returns
+    /// (tests).
+    pub(crate) fn stall(&self, stuck: impl FnOnce()) {
+        self.stager.stall(stuck);
     }
 
     /// Zero-writes `zeros` into `seg` at `at` (relative), past every
@@ -177,9 +177,13 @@ impl CommitLog {
     /// ones and skip them, and a sync report them durable unwritten.
     fn close_and_roll(&self, seg: &Arc<Segment>) -> Result<Arc<Segment>> {
         self.pad_with_blank(seg)?;
-        self.stager
-            .commit()
-            .map_err(|e| StoreError::io("commit", seg.path(), e))?;
+        // Behind a stuck write, waited for off the async worker (this runs
+        // under the append lock, which others then wait for the same way).
+        let committed = match self.stager.commit_within(crate::stall::COMMIT_PATIENCE) {
+            Some(committed) => committed,
+            None => crate::stall::off_the_worker(|| self.stager.commit()),
+        };
+        committed.map_err(|e| StoreError::io("commit", seg.path(), e))?;
         self.segs.roll(0)
     }
 

@@ -77,6 +77,7 @@ pub use error::{Result, StoreError};
 pub use flush::DurabilityListener;
 pub use queue_admin::{QueueEntries, MAX_QUEUE_ENTRIES};
 pub use retention::Retention;
+pub use stall::StalledWrite;
 pub use store::Store;
 pub use types::{
     AppendResult, AppendResults, Appended, GetResult, GetStatus, PutOutcome, PutStatus,

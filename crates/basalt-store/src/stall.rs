@@ -55,20 +55,53 @@ impl Store {
         self.commit_staged()
     }
 
-    /// Holds every commit up for `how_long`, as a write stuck on the disk
-    /// would, from a thread of its own (tests of the broker's behaviour
-    /// meanwhile).
+    /// Holds every commit up, as a write stuck on the disk would, from a
+    /// thread of its own, until the returned handle is released or
+    /// dropped, or `at_most` has passed (tests of the broker's behaviour
+    /// meanwhile). Returns once commits are held up.
     #[doc(hidden)]
-    pub fn simulate_stalled_write(&self, how_long: Duration) -> std::thread::JoinHandle<()> {
+    pub fn simulate_stalled_write(&self, at_most: Duration) -> StalledWrite {
         let shared = std::sync::Arc::clone(&self.shared);
+        let (release, released) = std::sync::mpsc::channel::<()>();
         let held = std::sync::Arc::new(std::sync::Barrier::new(2));
         let started = std::sync::Arc::clone(&held);
-        let handle = std::thread::spawn(move || {
-            shared.commitlog.stall_then(how_long, || {
+        let thread = std::thread::spawn(move || {
+            shared.commitlog.stall(|| {
                 started.wait();
+                let _ = released.recv_timeout(at_most);
             });
         });
         held.wait();
-        handle
+        StalledWrite {
+            release: Some(release),
+            thread: Some(thread),
+        }
+    }
+}
+
+/// A write held stuck by [`Store::simulate_stalled_write`].
+#[doc(hidden)]
+pub struct StalledWrite {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StalledWrite {
+    /// Ends the stall and waits until commits can go on.
+    pub fn release(mut self) {
+        self.end();
+    }
+
+    fn end(&mut self) {
+        drop(self.release.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for StalledWrite {
+    fn drop(&mut self) {
+        self.end();
     }
 }

@@ -122,6 +122,15 @@ impl Shared {
         }
     }
 
+    /// The append lock for a put: held long only by a put that rolls the
+    /// CommitLog behind a write stuck on the disk, so a wait past a few
+    /// milliseconds moves off the async worker.
+    pub(crate) fn lock_append(&self) -> parking_lot::MutexGuard<'_, AppendState> {
+        self.append
+            .try_lock_for(crate::stall::COMMIT_PATIENCE)
+            .unwrap_or_else(|| crate::stall::off_the_worker(|| self.append.lock()))
+    }
+
     /// Marks the store poisoned and wakes every waiter.
     pub(crate) fn poison(&self, err: io::Error) {
         tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");

@@ -91,14 +91,11 @@ impl Stager {
         write()
     }
 
-    /// Holds commits up for `how_long` as a write stuck on the disk would
-    /// (tests of what the broker does meanwhile); `held` runs once they are.
-    pub(crate) fn stall(&self, how_long: Duration, held: impl FnOnce()) {
+    /// Holds commits up as a write stuck on the disk would, until `stuck`
+    /// returns (tests of what the broker does meanwhile).
+    pub(crate) fn stall(&self, stuck: impl FnOnce()) {
         let _committing = self.committing.lock();
-        self.writing(|| {
-            held();
-            std::thread::sleep(how_long);
-        });
+        self.writing(stuck);
     }
 
     /// Logical end of `seg` within the file (staged bytes included).

@@ -50,6 +50,6 @@ async fn a_stuck_write_makes_the_page_cache_busy_and_holds_up_only_uncommitted_r
     assert!(!store.page_cache_busy());
     let r = store.get("Stall", 0, 1, 10, 1 << 20);
     assert_eq!(decode(&r.messages[0]).body.as_ref(), b"during");
-    stall.join().unwrap();
+    stall.release();
     store.shutdown().unwrap();
 }

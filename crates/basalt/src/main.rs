@@ -28,13 +28,13 @@ fn main() -> anyhow::Result<()> {
         .init();
     // At least two workers: a worker blocked in a CommitLog write stuck on
     // the disk must leave another to serve the name server and the
-    // connections that do not write (one core would give one).
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(workers)
-        .thread_name("basalt")
-        .build()?;
+    // connections that do not write (one core would give one). An
+    // explicit TOKIO_WORKER_THREADS still wins.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)));
+    }
+    let runtime = builder.enable_all().thread_name("basalt").build()?;
     match cli.command {
         cli::Command::Inspect(args) => inspect::run(&args),
         command => runtime.block_on(run::run(command)),
