@@ -125,7 +125,13 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     let staged = store.clone();
     let mut r = Router::new()
         .with_gate(durability_gate(store))
-        .on_burst_end(move |end| commit_through(&staged, end));
+        // A stuck commit is waited for off the async worker (see
+        // `Store::commit_staged`); sends are refused while it is stuck (see
+        // `send::send`). A failure poisons the store (and says so); later
+        // sends fail.
+        .on_burst_end(move |end| {
+            let _ = staged.commit_through(end);
+        });
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_unpin(r, code, &send_family, &send_state, send::send);
     }
@@ -508,14 +514,6 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
             }
         }
     })
-}
-
-/// Commits a burst's staged records through `end` (a stuck commit is
-/// waited for off the async worker, see `Store::commit_staged`; sends are
-/// refused while it is stuck, see `send::send`). A failure poisons the
-/// store (and says so); later sends fail.
-fn commit_through(store: &Store, end: u64) {
-    let _ = store.commit_through(end);
 }
 
 /// The gate SYNC_FLUSH send replies wait at: the store's durable offset.

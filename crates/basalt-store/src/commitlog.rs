@@ -41,15 +41,6 @@ impl CommitLog {
         self.stager.commit()
     }
 
-    /// [`Self::commit_staged`] unless a commit in progress still runs after
-    /// `patience` (`None`).
-    pub(crate) fn commit_staged_within(
-        &self,
-        patience: std::time::Duration,
-    ) -> Option<std::io::Result<()>> {
-        self.stager.commit_within(patience)
-    }
-
     /// How long the commit write in progress has run, if one is.
     pub(crate) fn writing_for(&self) -> Option<std::time::Duration> {
         self.stager.writing_for()
@@ -177,13 +168,9 @@ impl CommitLog {
     /// ones and skip them, and a sync report them durable unwritten.
     fn close_and_roll(&self, seg: &Arc<Segment>) -> Result<Arc<Segment>> {
         self.pad_with_blank(seg)?;
-        // Behind a stuck write, waited for off the async worker (this runs
-        // under the append lock, which others then wait for the same way).
-        let committed = match self.stager.commit_within(crate::stall::COMMIT_PATIENCE) {
-            Some(committed) => committed,
-            None => crate::stall::off_the_worker(|| self.stager.commit()),
-        };
-        committed.map_err(|e| StoreError::io("commit", seg.path(), e))?;
+        self.stager
+            .commit()
+            .map_err(|e| StoreError::io("commit", seg.path(), e))?;
         self.segs.roll(0)
     }
 

@@ -8,9 +8,17 @@ use std::time::Duration;
 use crate::error::Result;
 use crate::store::Store;
 
-/// How long a commit waits on an async worker for another commit to
-/// finish: a normal one takes tens of microseconds.
-pub(crate) const COMMIT_PATIENCE: Duration = Duration::from_millis(10);
+/// How long a lock a stuck write may hold is waited for on an async
+/// worker: a normal write takes tens of microseconds.
+const PATIENCE: Duration = Duration::from_millis(10);
+
+/// Locks `lock`, which a CommitLog write stuck on the disk may hold (the
+/// commit lock, or the append lock of a put rolling the file behind one):
+/// a wait longer than a few milliseconds moves off the async worker.
+pub(crate) fn lock_patiently<T>(lock: &parking_lot::Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
+    lock.try_lock_for(PATIENCE)
+        .unwrap_or_else(|| off_the_worker(|| lock.lock()))
+}
 
 /// Runs `wait` where it blocks only its own task: in `block_in_place` on a
 /// multi-threaded runtime's worker (whose other tasks move to another

@@ -126,9 +126,7 @@ impl Shared {
     /// CommitLog behind a write stuck on the disk, so a wait past a few
     /// milliseconds moves off the async worker.
     pub(crate) fn lock_append(&self) -> parking_lot::MutexGuard<'_, AppendState> {
-        self.append
-            .try_lock_for(crate::stall::COMMIT_PATIENCE)
-            .unwrap_or_else(|| crate::stall::off_the_worker(|| self.append.lock()))
+        crate::stall::lock_patiently(&self.append)
     }
 
     /// Marks the store poisoned and wakes every waiter.
@@ -141,18 +139,7 @@ impl Shared {
     /// Writes the staged records to the file and announces them; false
     /// when the write failed and poisoned the store.
     pub(crate) fn commit(&self) -> bool {
-        self.committed(self.commitlog.commit_staged())
-    }
-
-    /// [`Self::commit`] unless a commit in progress still runs after
-    /// `patience` (`None`).
-    pub(crate) fn commit_within(&self, patience: std::time::Duration) -> Option<bool> {
-        let written = self.commitlog.commit_staged_within(patience)?;
-        Some(self.committed(written))
-    }
-
-    fn committed(&self, written: io::Result<()>) -> bool {
-        if let Err(e) = written {
+        if let Err(e) = self.commitlog.commit_staged() {
             self.poison(e);
             return false;
         }
@@ -454,11 +441,7 @@ impl Store {
         if !self.shared.commits_on_append() {
             return Ok(());
         }
-        let committed = match self.shared.commit_within(crate::stall::COMMIT_PATIENCE) {
-            Some(committed) => committed,
-            None => crate::stall::off_the_worker(|| self.shared.commit()),
-        };
-        if committed {
+        if self.shared.commit() {
             Ok(())
         } else {
             Err(crate::flush::poisoned(&self.shared))

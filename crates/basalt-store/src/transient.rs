@@ -129,7 +129,7 @@ impl Stager {
             // A new file: the previous one is committed first. Lock order
             // is `committing` then `active`.
             drop(active);
-            let mut spare = self.committing.lock();
+            let mut spare = crate::stall::lock_patiently(&self.committing);
             active = self.active.lock();
             if let Some(old) = active.take_if(|st| st.seg.start != seg.start) {
                 if let Err((old, e)) = self.writing(|| Self::write(old, &mut spare, self.file_size))
@@ -186,22 +186,11 @@ impl Stager {
     }
 
     /// Writes the staged bytes to the file and publishes them. Appends go
-    /// on into a fresh buffer while the bytes are written.
+    /// on into a fresh buffer while the bytes are written. A commit stuck
+    /// on the disk is waited for off the async worker (see
+    /// `stall::lock_patiently`).
     pub(crate) fn commit(&self) -> std::io::Result<()> {
-        self.commit_locked(self.committing.lock())
-    }
-
-    /// [`Self::commit`], waiting at most `patience` for a commit in progress
-    /// to finish; `None` when it still runs then (a write stuck on the disk).
-    pub(crate) fn commit_within(&self, patience: Duration) -> Option<std::io::Result<()>> {
-        let committing = self.committing.try_lock_for(patience)?;
-        Some(self.commit_locked(committing))
-    }
-
-    fn commit_locked(
-        &self,
-        mut spare: parking_lot::MutexGuard<'_, Vec<u8>>,
-    ) -> std::io::Result<()> {
+        let mut spare = crate::stall::lock_patiently(&self.committing);
         let taken = {
             let mut active = self.active.lock();
             if active.as_ref().is_some_and(|st| st.full) {
