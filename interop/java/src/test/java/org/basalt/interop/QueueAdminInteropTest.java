@@ -35,20 +35,27 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class QueueAdminInteropTest {
 
-    private static DefaultMQAdminExt admin(String namesrv) throws Exception {
-        DefaultMQAdminExt admin = new DefaultMQAdminExt(5000);
-        admin.setNamesrvAddr(namesrv);
-        admin.setInstanceName("a-" + UUID.randomUUID());
-        admin.start();
-        return admin;
+    /** What a test does with a started Basalt, its broker address and clients of its own. */
+    private interface WithClients {
+        void run(String broker, DefaultMQAdminExt admin, DefaultMQProducer producer) throws Exception;
     }
 
-    private static DefaultMQProducer producer(String namesrv) throws Exception {
-        DefaultMQProducer p = new DefaultMQProducer("interop_qa_pg");
-        p.setNamesrvAddr(namesrv);
-        p.setInstanceName("p-" + UUID.randomUUID());
-        p.start();
-        return p;
+    /** Runs `test` with an admin client and a producer on `b`, shut down after it; then stops `b`. */
+    private static void withClients(BasaltProcess b, WithClients test) throws Exception {
+        try (b) {
+            String namesrv = b.addr("namesrv");
+            DefaultMQAdminExt admin = RestartInteropTest.admin(namesrv);
+            DefaultMQProducer producer = new DefaultMQProducer("interop_qa_pg");
+            producer.setNamesrvAddr(namesrv);
+            producer.setInstanceName("p-" + UUID.randomUUID());
+            try {
+                producer.start();
+                test.run(b.addr("broker"), admin, producer);
+            } finally {
+                producer.shutdown();
+                admin.shutdown();
+            }
+        }
     }
 
     /** mqadmin updateTopicList, answered once every route is out. */
@@ -82,89 +89,81 @@ class QueueAdminInteropTest {
 
     @Test
     void listsQueryCqTimeSpansAndConsumerStatus() throws Exception {
-        try (BasaltProcess b = BasaltProcess.start()) {
-            String namesrv = b.addr("namesrv");
-            String broker = b.addr("broker");
-            DefaultMQAdminExt admin = admin(namesrv);
-            DefaultMQProducer producer = producer(namesrv);
-            try {
-                String t1 = "InteropList1_" + System.nanoTime();
-                String t2 = "InteropList2_" + System.nanoTime();
-                createTopics(admin, broker, new TopicConfig(t1, 2, 2, 6), new TopicConfig(t2, 3, 3, 6));
+        withClients(BasaltProcess.start(), (broker, admin, producer) -> {
+            String namesrv = admin.getNamesrvAddr();
+            String t1 = "InteropList1_" + System.nanoTime();
+            String t2 = "InteropList2_" + System.nanoTime();
+            createTopics(admin, broker, new TopicConfig(t1, 2, 2, 6), new TopicConfig(t2, 3, 3, 6));
 
-                String group = "interop_list_" + System.nanoTime();
-                SubscriptionGroupConfig g1 = new SubscriptionGroupConfig();
-                g1.setGroupName(group);
-                g1.setRetryMaxTimes(3);
-                SubscriptionGroupConfig g2 = new SubscriptionGroupConfig();
-                g2.setGroupName(group + "_2");
-                g2.setRetryMaxTimes(4);
-                admin.createAndUpdateSubscriptionGroupConfigList(broker, List.of(g1, g2));
-                assertEquals(3, admin.examineSubscriptionGroupConfig(broker, group).getRetryMaxTimes());
-                assertEquals(4, admin.examineSubscriptionGroupConfig(broker, group + "_2").getRetryMaxTimes());
+            String group = "interop_list_" + System.nanoTime();
+            SubscriptionGroupConfig g1 = new SubscriptionGroupConfig();
+            g1.setGroupName(group);
+            g1.setRetryMaxTimes(3);
+            SubscriptionGroupConfig g2 = new SubscriptionGroupConfig();
+            g2.setGroupName(group + "_2");
+            g2.setRetryMaxTimes(4);
+            admin.createAndUpdateSubscriptionGroupConfigList(broker, List.of(g1, g2));
+            assertEquals(3, admin.examineSubscriptionGroupConfig(broker, group).getRetryMaxTimes());
+            assertEquals(4, admin.examineSubscriptionGroupConfig(broker, group + "_2").getRetryMaxTimes());
 
-                String brokerName = admin.examineTopicRouteInfo(t1).getBrokerDatas().get(0).getBrokerName();
-                MessageQueue q0 = new MessageQueue(t1, brokerName, 0);
-                long[] phys = new long[4];
-                for (int i = 0; i < 4; i++) {
-                    SendResult r = producer.send(new Message(t1, "TagA", ("cq-" + i).getBytes(StandardCharsets.UTF_8)), q0);
-                    assertEquals(i, r.getQueueOffset());
-                    phys[i] = Long.parseLong(r.getOffsetMsgId().substring(r.getOffsetMsgId().length() - 16), 16);
-                }
-
-                // mqadmin queryCq -t t1 -q 0 -i 1 -c 2
-                QueryConsumeQueueResponseBody cq = admin.queryConsumeQueue(broker, t1, 0, 1, 2, null);
-                assertEquals(4, cq.getMaxQueueIndex());
-                assertEquals(0, cq.getMinQueueIndex());
-                List<ConsumeQueueData> entries = cq.getQueueData();
-                assertEquals(2, entries.size(), String.valueOf(entries));
-                for (int i = 0; i < 2; i++) {
-                    assertEquals(phys[i + 1], entries.get(i).getPhysicOffset(), entries.toString());
-                    assertEquals("TagA".hashCode(), entries.get(i).getTagsCode());
-                    assertTrue(entries.get(i).getPhysicSize() > 0);
-                }
-                assertThrows(Exception.class, () -> admin.queryConsumeQueue(broker, t1, 7, 0, 2, null));
-
-                Map<String, Integer> seen = new ConcurrentHashMap<>();
-                DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
-                c.setNamesrvAddr(namesrv);
-                c.setInstanceName("c-" + UUID.randomUUID());
-                c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
-                c.setPersistConsumerOffsetInterval(200);
-                c.subscribe(t1, "*");
-                c.registerMessageListener((org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently) (msgs, ctx) -> {
-                    msgs.forEach(m -> seen.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum));
-                    return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-                });
-                c.start();
-                try {
-                    // mqadmin getConsumerStatus: the broker asks the consumer itself.
-                    ProducerConsumerInteropTest.await(Duration.ofSeconds(60),
-                        () -> reportedOffset(admin, t1, group, 0) == 4, "the consumer's own offset of queue 0");
-                    assertEquals("*", admin.querySubscription(group, t1).getSubString());
-                    ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> {
-                        try {
-                            return admin.examineConsumeStats(group, t1).getOffsetTable().get(q0).getConsumerOffset() == 4;
-                        } catch (Exception e) {
-                            return false;
-                        }
-                    }, "offset committed to the broker");
-                    List<QueueTimeSpan> spans = admin.queryConsumeTimeSpan(t1, group);
-                    assertEquals(2, spans.size(), String.valueOf(spans));
-                    QueueTimeSpan s0 = spans.stream().filter(s -> s.getMessageQueue().getQueueId() == 0).findFirst().orElseThrow();
-                    assertTrue(s0.getMinTimeStamp() > 0 && s0.getMinTimeStamp() <= s0.getConsumeTimeStamp()
-                        && s0.getConsumeTimeStamp() <= s0.getMaxTimeStamp(), String.valueOf(spans));
-                    assertEquals(0, s0.getDelayTime(), "all consumed");
-                } finally {
-                    c.shutdown();
-                }
-                assertTrue(admin.getDefaultMQAdminExtImpl().getMqClientInstance().getMQClientAPIImpl()
-                    .getSystemTopicListFromBroker(broker, 5000).getTopicList().contains("SCHEDULE_TOPIC_XXXX"));
-            } finally {
-                producer.shutdown();
-                admin.shutdown();
+            String brokerName = admin.examineTopicRouteInfo(t1).getBrokerDatas().get(0).getBrokerName();
+            MessageQueue q0 = new MessageQueue(t1, brokerName, 0);
+            long[] phys = new long[4];
+            for (int i = 0; i < 4; i++) {
+                SendResult r = producer.send(new Message(t1, "TagA", ("cq-" + i).getBytes(StandardCharsets.UTF_8)), q0);
+                assertEquals(i, r.getQueueOffset());
+                phys[i] = Long.parseLong(r.getOffsetMsgId().substring(r.getOffsetMsgId().length() - 16), 16);
             }
-        }
+
+            // mqadmin queryCq -t t1 -q 0 -i 1 -c 2
+            QueryConsumeQueueResponseBody cq = admin.queryConsumeQueue(broker, t1, 0, 1, 2, null);
+            assertEquals(4, cq.getMaxQueueIndex());
+            assertEquals(0, cq.getMinQueueIndex());
+            List<ConsumeQueueData> entries = cq.getQueueData();
+            assertEquals(2, entries.size(), String.valueOf(entries));
+            for (int i = 0; i < 2; i++) {
+                assertEquals(phys[i + 1], entries.get(i).getPhysicOffset(), entries.toString());
+                assertEquals("TagA".hashCode(), entries.get(i).getTagsCode());
+                assertTrue(entries.get(i).getPhysicSize() > 0);
+            }
+            assertThrows(Exception.class, () -> admin.queryConsumeQueue(broker, t1, 7, 0, 2, null));
+
+            Map<String, Integer> seen = new ConcurrentHashMap<>();
+            DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+            c.setNamesrvAddr(namesrv);
+            c.setInstanceName("c-" + UUID.randomUUID());
+            c.setConsumeFromWhere(ConsumeFromWhere.CONSUME_FROM_FIRST_OFFSET);
+            c.setPersistConsumerOffsetInterval(200);
+            c.subscribe(t1, "*");
+            c.registerMessageListener((org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently) (msgs, ctx) -> {
+                msgs.forEach(m -> seen.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum));
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            c.start();
+            try {
+                // mqadmin getConsumerStatus: the broker asks the consumer itself.
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(60),
+                    () -> reportedOffset(admin, t1, group, 0) == 4, "the consumer's own offset of queue 0");
+                assertEquals("*", admin.querySubscription(group, t1).getSubString());
+                ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> {
+                    try {
+                        return admin.examineConsumeStats(group, t1).getOffsetTable().get(q0).getConsumerOffset() == 4;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                }, "offset committed to the broker");
+                List<QueueTimeSpan> spans = admin.queryConsumeTimeSpan(t1, group);
+                assertEquals(2, spans.size(), String.valueOf(spans));
+                QueueTimeSpan s0 = spans.stream().filter(s -> s.getMessageQueue().getQueueId() == 0).findFirst().orElseThrow();
+                assertTrue(s0.getMinTimeStamp() > 0 && s0.getMinTimeStamp() <= s0.getConsumeTimeStamp()
+                    && s0.getConsumeTimeStamp() <= s0.getMaxTimeStamp(), String.valueOf(spans));
+                assertEquals(0, s0.getDelayTime(), "all consumed");
+            } finally {
+                c.shutdown();
+            }
+            assertTrue(admin.getDefaultMQAdminExtImpl().getMqClientInstance().getMQClientAPIImpl()
+                .getSystemTopicListFromBroker(broker, 5000).getTopicList().contains("SCHEDULE_TOPIC_XXXX"));
+        });
     }
 
     /**
@@ -176,41 +175,33 @@ class QueueAdminInteropTest {
     void cleanExpiredCqAfterRetentionAndCleanUnusedTopic(@TempDir Path dir) throws Exception {
         // 64 KiB CommitLog files, every file but the newest expired, and no
         // hour of the day at which the cleaner would delete them by itself.
-        try (BasaltProcess b = BasaltProcess.startWithConf(dir,
-                "mappedFileSizeCommitLog=65536\nfileReservedTime=0\ndeleteWhen=99\n")) {
-            String namesrv = b.addr("namesrv");
-            String broker = b.addr("broker");
-            DefaultMQAdminExt admin = admin(namesrv);
-            DefaultMQProducer producer = producer(namesrv);
-            try {
-                String old = "InteropOld_" + System.nanoTime();
-                String live = "InteropLive_" + System.nanoTime();
-                createTopics(admin, broker, new TopicConfig(old, 1, 1, 6), new TopicConfig(live, 1, 1, 6));
-                for (int i = 0; i < 3; i++) {
-                    producer.send(new Message(old, ("old-" + i).getBytes(StandardCharsets.UTF_8)));
-                }
-                byte[] big = new byte[1000];
-                for (int i = 0; i < 300; i++) {
-                    producer.send(new Message(live, big));
-                }
-                // Nothing has expired yet: the old queue stays.
-                assertTrue(admin.cleanExpiredConsumerQueueByAddr(broker));
-                assertEquals(3, admin.queryConsumeQueue(broker, old, 0, 0, 10, null).getQueueData().size());
-                assertTrue(admin.deleteExpiredCommitLogByAddr(broker));
-                assertTrue(admin.cleanExpiredConsumerQueueByAddr(broker));
-                assertThrows(Exception.class, () -> admin.queryConsumeQueue(broker, old, 0, 0, 10, null));
-                QueryConsumeQueueResponseBody kept = admin.queryConsumeQueue(broker, live, 0, 299, 1, null);
-                assertEquals(300, kept.getMaxQueueIndex());
-                assertEquals(1, kept.getQueueData().size());
-                assertEquals(0, producer.send(new Message(old, "again".getBytes(StandardCharsets.UTF_8))).getQueueOffset());
-
-                assertTrue(admin.cleanUnusedTopicByAddr(broker));
-                assertEquals(1, admin.queryConsumeQueue(broker, old, 0, 0, 10, null).getQueueData().size());
-                assertEquals(300, admin.queryConsumeQueue(broker, live, 0, 0, 1, null).getMaxQueueIndex());
-            } finally {
-                producer.shutdown();
-                admin.shutdown();
+        BasaltProcess b = BasaltProcess.startWithConf(dir,
+            "mappedFileSizeCommitLog=65536\nfileReservedTime=0\ndeleteWhen=99\n");
+        withClients(b, (broker, admin, producer) -> {
+            String old = "InteropOld_" + System.nanoTime();
+            String live = "InteropLive_" + System.nanoTime();
+            createTopics(admin, broker, new TopicConfig(old, 1, 1, 6), new TopicConfig(live, 1, 1, 6));
+            for (int i = 0; i < 3; i++) {
+                producer.send(new Message(old, ("old-" + i).getBytes(StandardCharsets.UTF_8)));
             }
-        }
+            byte[] big = new byte[1000];
+            for (int i = 0; i < 300; i++) {
+                producer.send(new Message(live, big));
+            }
+            // Nothing has expired yet: the old queue stays.
+            assertTrue(admin.cleanExpiredConsumerQueueByAddr(broker));
+            assertEquals(3, admin.queryConsumeQueue(broker, old, 0, 0, 10, null).getQueueData().size());
+            assertTrue(admin.deleteExpiredCommitLogByAddr(broker));
+            assertTrue(admin.cleanExpiredConsumerQueueByAddr(broker));
+            assertThrows(Exception.class, () -> admin.queryConsumeQueue(broker, old, 0, 0, 10, null));
+            QueryConsumeQueueResponseBody kept = admin.queryConsumeQueue(broker, live, 0, 299, 1, null);
+            assertEquals(300, kept.getMaxQueueIndex());
+            assertEquals(1, kept.getQueueData().size());
+            assertEquals(0, producer.send(new Message(old, "again".getBytes(StandardCharsets.UTF_8))).getQueueOffset());
+
+            assertTrue(admin.cleanUnusedTopicByAddr(broker));
+            assertEquals(1, admin.queryConsumeQueue(broker, old, 0, 0, 10, null).getQueueData().size());
+            assertEquals(300, admin.queryConsumeQueue(broker, live, 0, 0, 1, null).getMaxQueueIndex());
+        });
     }
 }

@@ -167,7 +167,7 @@ class RestartInteropTest {
         }
     }
 
-    private static DefaultMQAdminExt admin(String namesrv) throws Exception {
+    static DefaultMQAdminExt admin(String namesrv) throws Exception {
         DefaultMQAdminExt admin = new DefaultMQAdminExt(5000);
         admin.setNamesrvAddr(namesrv);
         admin.setInstanceName("admin-" + UUID.randomUUID());
