@@ -127,11 +127,15 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         .with_gate(durability_gate(store))
         // A stuck commit is waited for off the async worker (see
         // `Store::commit_staged`); sends are refused while it is stuck (see
-        // `send::send`). A failure poisons the store (and says so); later
-        // sends fail.
-        .on_burst_end(move |end| {
-            let _ = staged.commit_through(end);
-        });
+        // `send::send`). A failure poisons the store (and says so): the
+        // sends it did not write are answered as failed, later ones fail.
+        .on_burst_end(
+            move |end| match staged.commit_through(end) {
+                Ok(()) => end,
+                Err(_) => staged.commit_log_max_offset(),
+            },
+            commit_failed,
+        );
     for code in [C::SendMessage, C::SendMessageV2, C::SendBatchMessage] {
         r = add_unpin(r, code, &send_family, &send_state, send::send);
     }
@@ -530,6 +534,13 @@ fn durability_gate(store: &Store) -> Gate {
 
 fn flush_timed_out(cmd: &mut RemotingCommand) {
     cmd.code = ResponseCode::FlushDiskTimeout.as_i32();
+}
+
+/// A staged send whose records the CommitLog write did not take: the
+/// client retries elsewhere, as after a failed flush.
+fn commit_failed(cmd: &mut RemotingCommand) {
+    cmd.code = ResponseCode::ServiceNotAvailable.as_i32();
+    cmd.remark = Some("CommitLog write failed; store poisoned".into());
 }
 
 fn flush_failed(cmd: &mut RemotingCommand) {

@@ -33,17 +33,23 @@ pub struct TestBroker {
     pub dir: Arc<tempfile::TempDir>,
     pub store: basalt_store::Store,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), basalt_broker::BrokerError>>>,
 }
 
 impl TestBroker {
     /// Stops the broker cleanly and waits for it.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_with().await.unwrap();
+    }
+
+    /// Stops the broker and returns how its shutdown ended.
+    pub async fn stop_with(mut self) -> Result<(), basalt_broker::BrokerError> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
+        match self.task.take() {
+            Some(t) => t.await.unwrap(),
+            None => Ok(()),
         }
     }
 }
@@ -81,7 +87,6 @@ pub async fn start_in(
                 },
             )
             .await
-            .unwrap();
     });
     TestBroker {
         addr,

@@ -2,13 +2,14 @@
 //! it has lasted osPageCacheBusyTimeOutMills, sends staged before are
 //! answered only once it is over (and then succeed), and requests that do
 //! not write are answered meanwhile, however many connections wait on it.
+//! A write the disk fails: the sends it held are answered as failed.
 
 use std::time::{Duration, Instant};
 
 use basalt_protocol::headers::client::QueueRequest;
 use basalt_protocol::{RemotingCommand, RequestCode, ResponseCode};
 
-use crate::{call, client, send_cmd, start};
+use crate::{call, client, send_cmd, start, start_in};
 
 /// Well above any answer's time on a loaded machine, well below the
 /// stall's own limit: an answer this late waited for the stall to end.
@@ -88,5 +89,46 @@ async fn a_stuck_write_refuses_sends_and_leaves_other_requests_served() {
     let r = call(&other, send_cmd("StallT", 0, b"after", "")).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(r.ext_fields.get("queueOffset").unwrap(), "3");
+    b.stop().await;
+}
+
+/// A send whose records the CommitLog write failed to take is not told
+/// SEND_OK (the client retries elsewhere), nor is any later send; what was
+/// acknowledged before is still there after a restart, and the failed
+/// message is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_answers_its_sends_as_failed() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let b = start_in(dir.clone(), |_, _| {}).await;
+    let c = client(b.addr).await;
+    let r = call(&c, send_cmd("FailT", 0, b"kept", "")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+
+    b.store.simulate_failed_write();
+    let r = call(&c, send_cmd("FailT", 0, b"lost", "")).await;
+    assert_eq!(
+        r.response_code(),
+        ResponseCode::ServiceNotAvailable,
+        "{:?}",
+        r.remark
+    );
+    let r = call(&c, send_cmd("FailT", 0, b"later", "")).await;
+    assert_ne!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    // A poisoned store says so at shutdown, and leaves recovery to the
+    // next start.
+    assert!(b.stop_with().await.is_err());
+
+    let b = start_in(dir, |_, _| {}).await;
+    let c = client(b.addr).await;
+    let max = RemotingCommand::request(RequestCode::GetMaxOffset).with_header(&QueueRequest {
+        topic: "FailT".into(),
+        queue_id: 0,
+    });
+    let r = call(&c, max).await;
+    assert_eq!(r.response_code(), ResponseCode::Success);
+    assert_eq!(r.ext_fields.get("offset"), Some("1"));
+    let r = call(&c, send_cmd("FailT", 0, b"again", "")).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    assert_eq!(r.ext_fields.get("queueOffset").unwrap(), "1");
     b.stop().await;
 }

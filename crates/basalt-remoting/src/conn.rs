@@ -262,6 +262,9 @@ struct Burst {
     /// [`crate::Reply::Staged`]); 0 for none.
     hook_position: u64,
     replies: Vec<Outbound>,
+    /// Which of `replies` are staged, with the position each waits for:
+    /// rewritten if the hook falls short of it.
+    staged: Vec<(usize, u64)>,
     later: Vec<Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>>,
 }
 
@@ -274,7 +277,14 @@ impl Burst {
             return true;
         }
         self.started = 0;
-        router.burst_end(std::mem::take(&mut self.hook_position));
+        let reached = router.burst_end(std::mem::take(&mut self.hook_position));
+        for (i, position) in self.staged.drain(..) {
+            if position > reached {
+                if let Some(Outbound::Now(cmd)) = self.replies.get_mut(i) {
+                    router.burst_failed(cmd);
+                }
+            }
+        }
         for fut in self.later.drain(..) {
             let tx = conn.tx.clone();
             drop(tokio::spawn(async move {
@@ -380,6 +390,9 @@ async fn read_loop(
                 match start_request(&router, req).await {
                     Some(Started::Now(out, position)) => {
                         burst.hook_position = burst.hook_position.max(position);
+                        if position > 0 && out.is_some() {
+                            burst.staged.push((burst.replies.len(), position));
+                        }
                         burst.replies.extend(out);
                     }
                     None => {}

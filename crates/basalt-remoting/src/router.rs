@@ -56,7 +56,27 @@ where
 }
 
 type CloseHook = Arc<dyn Fn(&Connection) + Send + Sync>;
-type BurstHook = Arc<dyn Fn(u64) + Send + Sync>;
+type BurstHook = Arc<dyn Fn(u64) -> u64 + Send + Sync>;
+
+/// The burst hook and how a reply it could not cover is rewritten.
+#[derive(Clone)]
+struct BurstEnd {
+    hook: BurstHook,
+    on_failure: fn(&mut RemotingCommand),
+}
+
+impl BurstEnd {
+    /// Runs the hook for a reply that finished outside a burst, and
+    /// rewrites the reply if the hook fell short of its position.
+    fn settle(&self, reply: &mut Reply) {
+        let position = reply.hook_position();
+        if position > 0 && (self.hook)(position) < position {
+            if let Reply::Staged { cmd, .. } = reply {
+                (self.on_failure)(cmd);
+            }
+        }
+    }
+}
 
 /// A group of request codes that share a concurrency limit, like one of
 /// Java's processor thread pools. Requests beyond `limit` wait; beyond
@@ -175,7 +195,7 @@ impl Family {
 pub struct Router {
     routes: HashMap<i32, (Handler, Arc<Family>)>,
     close_hooks: Vec<CloseHook>,
-    burst_end: Option<BurstHook>,
+    burst_end: Option<BurstEnd>,
     gate: Option<Gate>,
 }
 
@@ -273,14 +293,37 @@ impl Router {
     /// burst of handlers left for later (the broker's staged appends) is
     /// finished there, once. A request that finishes outside a burst runs
     /// it for its own position.
-    pub fn on_burst_end(mut self, hook: impl Fn(u64) + Send + Sync + 'static) -> Self {
-        self.burst_end = Some(Arc::new(hook));
+    ///
+    /// The hook returns how far it got: at least the position it was given
+    /// once all of it is done. A staged reply past what it reached (its
+    /// work failed) goes through `on_failure` before it is written, so no
+    /// client is told of success for work that was not done.
+    pub fn on_burst_end(
+        mut self,
+        hook: impl Fn(u64) -> u64 + Send + Sync + 'static,
+        on_failure: fn(&mut RemotingCommand),
+    ) -> Self {
+        self.burst_end = Some(BurstEnd {
+            hook: Arc::new(hook),
+            on_failure,
+        });
         self
     }
 
-    pub(crate) fn burst_end(&self, position: u64) {
-        if let Some(hook) = self.burst_end.as_ref().filter(|_| position > 0) {
-            hook(position);
+    /// Runs the burst hook for `position`; returns how far it got
+    /// (`u64::MAX` when there was nothing to run).
+    pub(crate) fn burst_end(&self, position: u64) -> u64 {
+        match self.burst_end.as_ref().filter(|_| position > 0) {
+            Some(end) => (end.hook)(position),
+            None => u64::MAX,
+        }
+    }
+
+    /// Rewrites a burst's reply its hook did not cover (see
+    /// [`Self::on_burst_end`]).
+    pub(crate) fn burst_failed(&self, cmd: &mut RemotingCommand) {
+        if let Some(end) = &self.burst_end {
+            (end.on_failure)(cmd);
         }
     }
 
@@ -318,8 +361,10 @@ impl Router {
             let (handler, family) = (Arc::clone(handler), Arc::clone(family));
             let burst_end = self.burst_end.clone();
             return Started::Later(Box::pin(async move {
-                let (reply, permit) = family.run(handler, req).await;
-                run_hook(burst_end.as_ref(), &reply);
+                let (mut reply, permit) = family.run(handler, req).await;
+                if let Some(end) = &burst_end {
+                    end.settle(&mut reply);
+                }
                 meta.finish(reply, permit)
             }));
         };
@@ -335,23 +380,17 @@ impl Router {
             Ok(Poll::Pending(fut)) => {
                 let burst_end = self.burst_end.clone();
                 Started::Later(Box::pin(async move {
-                    let reply = AssertUnwindSafe(fut)
+                    let mut reply = AssertUnwindSafe(fut)
                         .catch_unwind()
                         .await
                         .unwrap_or_else(|_| handler_failed(meta.code));
-                    run_hook(burst_end.as_ref(), &reply);
+                    if let Some(end) = &burst_end {
+                        end.settle(&mut reply);
+                    }
                     meta.finish(reply, Some(permit))
                 }))
             }
         }
-    }
-}
-
-/// A reply that finished outside a burst waits for the hook itself.
-fn run_hook(hook: Option<&BurstHook>, reply: &Reply) {
-    let position = reply.hook_position();
-    if let Some(hook) = hook.filter(|_| position > 0) {
-        hook(position);
     }
 }
 

@@ -312,10 +312,14 @@ async fn a_request_waiting_for_a_permit_runs_after_it_and_gets_the_hook() {
                 end: 7,
             })
         })
-        .on_burst_end(move |end| {
-            assert_eq!(end, 7);
-            h.fetch_add(1, Ordering::SeqCst);
-        });
+        .on_burst_end(
+            move |end| {
+                assert_eq!(end, 7);
+                h.fetch_add(1, Ordering::SeqCst);
+                end
+            },
+            never_fails,
+        );
     let (addr, _stop) = server(router, ServerConfig::default()).await;
     let c = connect(addr, Arc::new(Router::new())).await.unwrap();
     let call = |code| {
@@ -378,7 +382,13 @@ async fn a_staged_reply_finished_later_or_oneway_gets_the_hook() {
                 end: 22,
             }
         })
-        .on_burst_end(move |end| seen.lock().unwrap().push(end));
+        .on_burst_end(
+            move |end| {
+                seen.lock().unwrap().push(end);
+                end
+            },
+            never_fails,
+        );
     let (addr, _stop) = server(router, ServerConfig::default()).await;
     let c = connect(addr, Arc::new(Router::new())).await.unwrap();
     let r = c
@@ -404,7 +414,6 @@ async fn a_staged_reply_finished_later_or_oneway_gets_the_hook() {
 
 #[tokio::test]
 async fn a_burst_of_requests_runs_the_hook_once_before_its_responses() {
-    use futures::StreamExt;
     const N: i32 = 50;
     let started = Arc::new(AtomicUsize::new(0));
     let committed = Arc::new(AtomicUsize::new(0));
@@ -422,35 +431,20 @@ async fn a_burst_of_requests_runs_the_hook_once_before_its_responses() {
                 }
             }
         })
-        .on_burst_end(move |end| {
-            h.fetch_add(1, Ordering::SeqCst);
-            // The burst's furthest position (each reply below checks that
-            // it covers its own request).
-            c.fetch_max(end as usize, Ordering::SeqCst);
-        });
+        .on_burst_end(
+            move |end| {
+                h.fetch_add(1, Ordering::SeqCst);
+                // The burst's furthest position (each reply below checks
+                // that it covers its own request).
+                c.fetch_max(end as usize, Ordering::SeqCst);
+                end
+            },
+            never_fails,
+        );
     let (addr, _stop) = server(router, ServerConfig::default()).await;
-    let mut raw = TcpStream::connect(addr).await.unwrap();
-    // Every request in one write, so the server reads them together.
-    let mut frames = bytes::BytesMut::new();
-    for opaque in 0..N {
-        let mut req = RemotingCommand::request(RequestCode::HeartBeat);
-        req.opaque = opaque;
-        req.encode(&mut frames).unwrap();
-    }
-    tokio::io::AsyncWriteExt::write_all(&mut raw, &frames)
-        .await
-        .unwrap();
-    let mut replies = tokio_util::codec::FramedRead::new(
-        raw,
-        basalt_remoting::codec::RemotingCodec::new(1 << 20),
-    );
+    let mut replies = send_in_one_write(addr, (0..N).map(|o| (o, RequestCode::HeartBeat))).await;
     for _ in 0..N {
-        let reply = tokio::time::timeout(Duration::from_secs(5), replies.next())
-            .await
-            .expect("a reply within the deadline")
-            .expect("the connection stays open")
-            .unwrap()
-            .unwrap();
+        let reply = next_reply(&mut replies).await;
         let n: usize = reply.remark.as_deref().unwrap().parse().unwrap();
         // The hook that covered this request ran before its reply left.
         assert!(
@@ -463,4 +457,103 @@ async fn a_burst_of_requests_runs_the_hook_once_before_its_responses() {
         (1..N as usize).contains(&runs),
         "{runs} hook runs for one burst"
     );
+}
+
+type Replies = tokio_util::codec::FramedRead<TcpStream, basalt_remoting::codec::RemotingCodec>;
+
+/// Sends `(opaque, code)` requests in one write, so the server reads them
+/// together (one burst, up to its limit).
+async fn send_in_one_write(
+    addr: std::net::SocketAddr,
+    requests: impl IntoIterator<Item = (i32, RequestCode)>,
+) -> Replies {
+    let mut raw = TcpStream::connect(addr).await.unwrap();
+    let mut frames = bytes::BytesMut::new();
+    for (opaque, code) in requests {
+        let mut req = RemotingCommand::request(code);
+        req.opaque = opaque;
+        req.encode(&mut frames).unwrap();
+    }
+    tokio::io::AsyncWriteExt::write_all(&mut raw, &frames)
+        .await
+        .unwrap();
+    tokio_util::codec::FramedRead::new(raw, basalt_remoting::codec::RemotingCodec::new(1 << 20))
+}
+
+async fn next_reply(replies: &mut Replies) -> RemotingCommand {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(5), replies.next())
+        .await
+        .expect("a reply within the deadline")
+        .expect("the connection stays open")
+        .unwrap()
+        .unwrap()
+}
+
+/// The failure rewrite of tests whose hook always reaches its position: a
+/// reply it touched would no longer read Success.
+fn never_fails(cmd: &mut RemotingCommand) {
+    cmd.code = ResponseCode::SystemError.as_i32();
+}
+
+fn failed(cmd: &mut RemotingCommand) {
+    cmd.code = ResponseCode::ServiceNotAvailable.as_i32();
+}
+
+/// A hook that falls short (its work failed part way) has the staged
+/// replies past what it reached rewritten, in a burst and outside one;
+/// replies it covered, and replies that were not staged, go out as they
+/// were.
+#[tokio::test]
+async fn staged_replies_past_what_the_hook_reached_are_rewritten() {
+    const REACHED: u64 = 3;
+    let fam = Family::new("t", 64, 64);
+    let router = Router::new()
+        .route(RequestCode::SendMessageV2, &fam, |req| async move {
+            let end = u64::try_from(req.cmd.opaque).unwrap();
+            basalt_remoting::Reply::Staged {
+                cmd: RemotingCommand::success(),
+                end,
+            }
+        })
+        .route(RequestCode::HeartBeat, &fam, |req| async move {
+            // Finishes outside its burst.
+            tokio::task::yield_now().await;
+            let end = u64::try_from(req.cmd.opaque).unwrap();
+            basalt_remoting::Reply::Staged {
+                cmd: RemotingCommand::success(),
+                end,
+            }
+        })
+        .route(RequestCode::GetMaxOffset, &fam, |_req| async {
+            RemotingCommand::success()
+        })
+        .on_burst_end(|end| end.min(REACHED), failed);
+    let (addr, _stop) = server(router, ServerConfig::default()).await;
+    // opaque = the position each staged reply waits for.
+    let sent = [
+        (1, RequestCode::SendMessageV2),
+        (3, RequestCode::SendMessageV2),
+        (4, RequestCode::SendMessageV2),
+        (9, RequestCode::GetMaxOffset),
+        (5, RequestCode::SendMessageV2),
+        (2, RequestCode::HeartBeat),
+        (7, RequestCode::HeartBeat),
+    ];
+    let mut replies = send_in_one_write(addr, sent).await;
+    let mut got = std::collections::BTreeMap::new();
+    for _ in sent {
+        let reply = next_reply(&mut replies).await;
+        got.insert(reply.opaque, reply.response_code());
+    }
+    let want = std::collections::BTreeMap::from([
+        (1, ResponseCode::Success),
+        (2, ResponseCode::Success),
+        (3, ResponseCode::Success),
+        (4, ResponseCode::ServiceNotAvailable),
+        (5, ResponseCode::ServiceNotAvailable),
+        (7, ResponseCode::ServiceNotAvailable),
+        (9, ResponseCode::Success),
+    ]);
+    assert_eq!(got, want);
 }

@@ -52,6 +52,11 @@ impl CommitLog {
         self.stager.stall(stuck);
     }
 
+    /// Fails the next commit's write (tests).
+    pub(crate) fn fail_next_write(&self) {
+        self.stager.fail_next_write();
+    }
+
     /// Zero-writes `zeros` into `seg` at `at` (relative), past every
     /// appended byte; false when appends got there first.
     pub(crate) fn zero_ahead(&self, seg: &Segment, at: u64, zeros: &[u8]) -> std::io::Result<bool> {

@@ -85,6 +85,13 @@ impl Store {
             thread: Some(thread),
         }
     }
+
+    /// Makes the next CommitLog commit fail as a disk error would, which
+    /// poisons the store (tests of what the broker answers then).
+    #[doc(hidden)]
+    pub fn simulate_failed_write(&self) {
+        self.shared.commitlog.fail_next_write();
+    }
 }
 
 /// A write held stuck by [`Store::simulate_stalled_write`].

@@ -20,7 +20,7 @@
 //! on a crash: only the transient store pool acknowledges them before
 //! they are committed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,8 @@ pub(crate) struct Stager {
     /// stalled disk has held commits up.
     writing_since: AtomicU64,
     epoch: Instant,
+    /// The next write fails with EIO (see [`Self::fail_next_write`]).
+    fail_next_write: AtomicBool,
 }
 
 impl Stager {
@@ -60,6 +62,7 @@ impl Stager {
             file_size: usize::try_from(file_size).unwrap_or(usize::MAX),
             writing_since: AtomicU64::new(0),
             epoch: Instant::now(),
+            fail_next_write: AtomicBool::new(false),
         }
     }
 
@@ -98,6 +101,12 @@ impl Stager {
         self.writing(stuck);
     }
 
+    /// Makes the next commit's write fail as a disk error would (tests of
+    /// what callers answer then).
+    pub(crate) fn fail_next_write(&self) {
+        self.fail_next_write.store(true, Ordering::Release);
+    }
+
     /// Logical end of `seg` within the file (staged bytes included).
     pub(crate) fn end_of(&self, seg: &Segment) -> u64 {
         match &*self.active.lock() {
@@ -132,8 +141,7 @@ impl Stager {
             let mut spare = crate::stall::lock_patiently(&self.committing);
             active = self.active.lock();
             if let Some(old) = active.take_if(|st| st.seg.start != seg.start) {
-                if let Err((old, e)) = self.writing(|| Self::write(old, &mut spare, self.file_size))
-                {
+                if let Err((old, e)) = self.writing(|| self.write(old, &mut spare)) {
                     let path = old.seg.path().to_owned();
                     *active = Some(old);
                     return Err(StoreError::io("commit", path, e));
@@ -207,7 +215,7 @@ impl Stager {
         let Some(st) = taken else { return Ok(()) };
         // `spare` (the `committing` guard) lives until the bytes of a failed
         // write are back: no other commit may write meanwhile.
-        match self.writing(|| Self::write(st, &mut spare, self.file_size)) {
+        match self.writing(|| self.write(st, &mut spare)) {
             Ok(()) => Ok(()),
             Err((failed, e)) => {
                 self.restore(failed);
@@ -241,11 +249,13 @@ impl Stager {
     /// Writes `st`'s bytes (which end at `st.len`) at the file's published
     /// end, publishes them, and keeps the emptied buffer for the next swap.
     /// On failure `st` comes back, to be staged again.
-    fn write(
-        mut st: Staging,
-        spare: &mut Vec<u8>,
-        file_size: usize,
-    ) -> Result<(), (Staging, std::io::Error)> {
+    fn write(&self, mut st: Staging, spare: &mut Vec<u8>) -> Result<(), (Staging, std::io::Error)> {
+        if self.fail_next_write.swap(false, Ordering::AcqRel) {
+            return Err((
+                st,
+                std::io::Error::from_raw_os_error(rustix::io::Errno::IO.raw_os_error()),
+            ));
+        }
         if !st.buf.is_empty() {
             if let Err(e) = st.seg.region.append_via_file(&st.buf) {
                 return Err((st, e));
@@ -253,7 +263,7 @@ impl Stager {
         }
         if st.full {
             // The padding is already zeros in the preallocated file.
-            st.seg.region.set_wrote(file_size);
+            st.seg.region.set_wrote(self.file_size);
         }
         st.buf.clear();
         if st.buf.capacity() > spare.capacity() {
