@@ -12,6 +12,7 @@ use bytes::Bytes;
 use crate::disk::Disk;
 use crate::error::{Result, StoreError};
 use crate::segments::{Segment, SegmentQueue};
+use crate::stall::InProgress;
 use crate::transient::Stager;
 
 /// Room always left at the end of a file for the blank marker.
@@ -25,6 +26,9 @@ pub(crate) struct CommitLog {
     stager: Stager,
     /// End of the zero-written stretch ahead of the appender (see `warm`).
     warmed: AtomicU64,
+    /// A roll to the next file in progress, which may wait for its
+    /// creation on the disk.
+    rolling: InProgress,
 }
 
 impl CommitLog {
@@ -33,6 +37,7 @@ impl CommitLog {
             segs: SegmentQueue::open(dir, file_size, disk, true)?,
             stager: Stager::new(file_size),
             warmed: AtomicU64::new(0),
+            rolling: InProgress::new(),
         })
     }
 
@@ -41,9 +46,16 @@ impl CommitLog {
         self.stager.commit()
     }
 
-    /// How long the commit write in progress has run, if one is.
-    pub(crate) fn writing_for(&self) -> Option<std::time::Duration> {
-        self.stager.writing_for()
+    /// How long the commit write or file roll in progress has run, if one
+    /// is (the longer of the two).
+    pub(crate) fn stuck_for(&self) -> Option<std::time::Duration> {
+        self.stager.writing_for().max(self.rolling.running_for())
+    }
+
+    /// Adds the next file; the wait for its creation counts as stuck (see
+    /// [`Self::stuck_for`]). Callers hold the append lock.
+    fn roll(&self) -> Result<Arc<Segment>> {
+        self.rolling.run(|| self.segs.roll(0))
     }
 
     /// Holds commits up as a stuck write would, until `stuck` returns
@@ -107,7 +119,7 @@ impl CommitLog {
                 self.close_and_roll(&seg).map(|_| ())
             }
             Some(_) => Ok(()),
-            None => self.segs.roll(0).map(|_| ()),
+            None => self.roll().map(|_| ()),
         }
     }
 
@@ -129,7 +141,7 @@ impl CommitLog {
         }
         let mut seg = match self.segs.last() {
             Some(s) => s,
-            None => self.segs.roll(0)?,
+            None => self.roll()?,
         };
         if self.end_in(&seg) + len + BLANK_LEN > seg.size() {
             seg = self.close_and_roll(&seg)?;
@@ -176,7 +188,7 @@ impl CommitLog {
         self.stager
             .commit()
             .map_err(|e| StoreError::io("commit", seg.path(), e))?;
-        self.segs.roll(0)
+        self.roll()
     }
 
     fn pad_with_blank(&self, seg: &Arc<Segment>) -> Result<()> {

@@ -3,7 +3,8 @@
 //! committing a caller's own records without queueing behind a commit
 //! that already wrote them.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::store::Store;
@@ -11,6 +12,52 @@ use crate::store::Store;
 /// How long a lock a stuck write may hold is waited for on an async
 /// worker: a normal write takes tens of microseconds.
 const PATIENCE: Duration = Duration::from_millis(10);
+
+/// When an operation that may get stuck on the disk began (RocketMQ's
+/// `beginTimeInLock`): how long a stalled disk has held it up. One mark per
+/// kind of operation, since two kinds run under different locks and may
+/// overlap.
+pub(crate) struct InProgress {
+    /// Nanoseconds after `epoch` plus one; 0 when none is running.
+    since: AtomicU64,
+    epoch: Instant,
+}
+
+impl InProgress {
+    pub(crate) fn new() -> Self {
+        Self {
+            since: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// How long the operation in progress has run; `None` when none is.
+    pub(crate) fn running_for(&self) -> Option<Duration> {
+        let since = self.since.load(Ordering::Acquire).checked_sub(1)?;
+        Some(
+            self.epoch
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(since)),
+        )
+    }
+
+    /// Runs `op` as the operation in progress. Callers serialise their
+    /// operations of one kind (a lock), so marks never nest.
+    pub(crate) fn run<T>(&self, op: impl FnOnce() -> T) -> T {
+        /// Clears the mark however `op` ends: a mark left behind would
+        /// have the broker refuse sends for good.
+        struct Done<'a>(&'a AtomicU64);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(0, Ordering::Release);
+            }
+        }
+        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+        self.since.store(now + 1, Ordering::Release);
+        let _done = Done(&self.since);
+        op()
+    }
+}
 
 /// Locks `lock`, which a CommitLog write stuck on the disk may hold (the
 /// commit lock, or the append lock of a put rolling the file behind one):
@@ -35,14 +82,15 @@ pub(crate) fn off_the_worker<T>(wait: impl FnOnce() -> T) -> T {
 }
 
 impl Store {
-    /// How long the CommitLog write in progress has been running; `None`
-    /// when none is.
+    /// How long the CommitLog write or file creation in progress has been
+    /// running; `None` when none is.
     pub fn commit_stuck_for(&self) -> Option<Duration> {
-        self.shared.commitlog.writing_for()
+        self.shared.commitlog.stuck_for()
     }
 
-    /// RocketMQ's `isOSPageCacheBusy`: a CommitLog write has been running
-    /// longer than `osPageCacheBusyTimeOutMills`. The broker refuses sends
+    /// RocketMQ's `isOSPageCacheBusy`: a CommitLog write (or the creation
+    /// of its next file, which a put waits for under the append lock) has
+    /// been running longer than `osPageCacheBusyTimeOutMills`. The broker refuses sends
     /// meanwhile, so clients turn to other brokers instead of waiting on
     /// this one's disk.
     pub fn page_cache_busy(&self) -> bool {

@@ -20,14 +20,15 @@
 //! on a crash: only the transient store pool acknowledges them before
 //! they are committed.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
 use crate::error::{Result, StoreError};
 use crate::segments::Segment;
+use crate::stall::InProgress;
 
 struct Staging {
     seg: Arc<Segment>,
@@ -45,11 +46,8 @@ pub(crate) struct Stager {
     /// holds the buffer the next commit swaps in. Taken before `active`.
     committing: Mutex<Vec<u8>>,
     file_size: usize,
-    /// When the write in progress began, in nanoseconds after `epoch` plus
-    /// one; 0 when none is (RocketMQ's `beginTimeInLock`): how long a
-    /// stalled disk has held commits up.
-    writing_since: AtomicU64,
-    epoch: Instant,
+    /// The write in progress: how long a stalled disk has held commits up.
+    writing: InProgress,
     /// The next write fails with EIO (see [`Self::fail_next_write`]).
     fail_next_write: AtomicBool,
 }
@@ -60,38 +58,20 @@ impl Stager {
             active: Mutex::new(None),
             committing: Mutex::new(Vec::new()),
             file_size: usize::try_from(file_size).unwrap_or(usize::MAX),
-            writing_since: AtomicU64::new(0),
-            epoch: Instant::now(),
+            writing: InProgress::new(),
             fail_next_write: AtomicBool::new(false),
         }
     }
 
     /// How long the write in progress has run; `None` when none is.
     pub(crate) fn writing_for(&self) -> Option<Duration> {
-        let since = self.writing_since.load(Ordering::Acquire).checked_sub(1)?;
-        Some(
-            self.epoch
-                .elapsed()
-                .saturating_sub(Duration::from_nanos(since)),
-        )
+        self.writing.running_for()
     }
 
-    /// Runs `write` as the write in progress (see `writing_since`); every
-    /// write under `committing` goes through here, so a stall in any of
-    /// them shows.
+    /// Runs `write` as the write in progress; every write under
+    /// `committing` goes through here, so a stall in any of them shows.
     fn writing<T>(&self, write: impl FnOnce() -> T) -> T {
-        /// Clears the mark however `write` ends: a mark left behind would
-        /// have the broker refuse sends for good.
-        struct Done<'a>(&'a AtomicU64);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                self.0.store(0, Ordering::Release);
-            }
-        }
-        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
-        self.writing_since.store(now + 1, Ordering::Release);
-        let _done = Done(&self.writing_since);
-        write()
+        self.writing.run(write)
     }
 
     /// Holds commits up as a write stuck on the disk would, until `stuck`

@@ -77,6 +77,8 @@ pub struct FaultyDisk {
     pub used_percent: AtomicU32,
     /// Extra time each sync takes (a slow disk), ms.
     pub sync_delay_ms: AtomicU64,
+    /// Extra time each file creation takes, ms.
+    pub create_delay_ms: AtomicU64,
     pub syncs: AtomicUsize,
     /// Every path synced, in order.
     pub synced: std::sync::Mutex<Vec<std::path::PathBuf>>,
@@ -97,6 +99,10 @@ impl Disk for FaultyDisk {
     fn create_preallocated(&self, path: &Path, size: u64) -> io::Result<File> {
         if self.enospc_on_create.load(Ordering::SeqCst) {
             return Err(io::Error::from_raw_os_error(28));
+        }
+        let delay = self.create_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            std::thread::sleep(Duration::from_millis(delay));
         }
         RealDisk.create_preallocated(path, size)
     }

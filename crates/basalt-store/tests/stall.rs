@@ -1,5 +1,5 @@
-//! A CommitLog write stuck on the disk: page-cache-busy and committing
-//! one's own records.
+//! A CommitLog write (or file creation) stuck on the disk: page-cache-busy
+//! and committing one's own records.
 
 use std::time::{Duration, Instant};
 
@@ -51,5 +51,34 @@ async fn a_stuck_write_makes_the_page_cache_busy_and_holds_up_only_uncommitted_r
     let r = store.get("Stall", 0, 1, 10, 1 << 20);
     assert_eq!(decode(&r.messages[0]).body.as_ref(), b"during");
     stall.release();
+    store.shutdown().unwrap();
+}
+
+/// A put that waits for the next CommitLog file's creation, stuck on the
+/// disk, holds the append lock as a stuck write would: that counts as busy
+/// too, and stops counting once the file is there.
+#[test]
+fn a_stuck_file_creation_makes_the_page_cache_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    cfg.os_page_cache_busy_time_out_mills = 100;
+    let (store, disk) = faulty_store(cfg);
+    disk.create_delay_ms
+        .store(1500, std::sync::atomic::Ordering::SeqCst);
+    let put = {
+        let store = store.clone();
+        std::thread::spawn(move || store.append(&msg("Roll", 0, &b"first"[..])).map(|_| ()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !store.page_cache_busy() {
+        assert!(Instant::now() < deadline, "never busy");
+        assert!(!put.is_finished(), "the put finished, never counted busy");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    disk.create_delay_ms
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    put.join().unwrap().unwrap();
+    assert!(!store.page_cache_busy());
+    assert_eq!(store.commit_stuck_for(), None);
     store.shutdown().unwrap();
 }
