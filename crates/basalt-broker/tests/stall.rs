@@ -99,7 +99,13 @@ async fn a_stuck_write_refuses_sends_and_leaves_other_requests_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_write_answers_its_sends_as_failed() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let b = start_in(dir.clone(), |_, _| {}).await;
+    // No commit period of the flusher's takes the failure meant for the
+    // send's own commit.
+    let quiet = |_: &mut _, s: &mut basalt_store::StoreConfig| {
+        s.commit_interval_commit_log = 60_000;
+        s.flush_interval_commit_log = 60_000;
+    };
+    let b = start_in(dir.clone(), quiet).await;
     let c = client(b.addr).await;
     let r = call(&c, send_cmd("FailT", 0, b"kept", "")).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
@@ -109,6 +115,15 @@ async fn a_failed_write_answers_its_sends_as_failed() {
     assert_eq!(
         r.response_code(),
         ResponseCode::ServiceNotAvailable,
+        "{:?}",
+        r.remark
+    );
+    // Refused after its write failed, not before it was staged.
+    assert!(
+        r.remark
+            .as_deref()
+            .unwrap_or_default()
+            .contains("CommitLog write failed"),
         "{:?}",
         r.remark
     );

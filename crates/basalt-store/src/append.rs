@@ -79,6 +79,13 @@ impl Shared {
             let mut st = self.lock_append();
             self.write_locked(&mut st, msgs, encoded, &mut results, &mut arrivals)
         };
+        if let Err(e) = &written {
+            // A roll to the next file commits the previous one: a write
+            // that failed there ends writing as a failed commit does.
+            if self.commitlog.write_failed() {
+                self.poison(std::io::Error::other(e.to_string()));
+            }
+        }
         // Announce whatever was written, even when a later record failed.
         // Readers cannot see these records until they are committed; a
         // reader that starts waiting after this sees the queue's new max

@@ -64,6 +64,12 @@ impl CommitLog {
         self.stager.stall(stuck);
     }
 
+    /// Whether a commit's write has failed, after which nothing is
+    /// written (see `transient`).
+    pub(crate) fn write_failed(&self) -> bool {
+        self.stager.write_failed()
+    }
+
     /// Fails the next commit's write (tests).
     pub(crate) fn fail_next_write(&self) {
         self.stager.fail_next_write();

@@ -30,8 +30,10 @@
 //!   dispatches up to its flushed position there, `getConfirmOffset`).
 //!   Whatever a put acknowledged is in the page cache, and survives the
 //!   process.
-//! - **Poisoning.** A failed sync poisons the store: every later write fails
-//!   with [`StoreError::Poisoned`]; reads go on; reopening recovers.
+//! - **Poisoning.** A failed sync or CommitLog write poisons the store:
+//!   every later write fails with [`StoreError::Poisoned`], and records
+//!   staged behind a failed write are never written (their puts were
+//!   answered as failed); reads go on; reopening recovers.
 //! - **Recovery.** The `abort` marker tells a crash from a clean shutdown.
 //!   A torn tail is truncated; an invalid record followed by valid data is
 //!   refused with file and offset ([`RecoveryPolicy`], default

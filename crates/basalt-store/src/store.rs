@@ -131,7 +131,7 @@ impl Shared {
 
     /// Marks the store poisoned and wakes every waiter.
     pub(crate) fn poison(&self, err: io::Error) {
-        tracing::error!(error = %err, "flush failed; store poisoned, writes refused until reopened");
+        tracing::error!(error = %err, "CommitLog write or flush failed; store poisoned, writes refused until reopened");
         let _ = self.poison.set(Arc::new(err));
         self.flush.wake_all_poisoned();
     }

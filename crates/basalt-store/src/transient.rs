@@ -48,8 +48,11 @@ pub(crate) struct Stager {
     file_size: usize,
     /// The write in progress: how long a stalled disk has held commits up.
     writing: InProgress,
-    /// The next write fails with EIO (see [`Self::fail_next_write`]).
+    /// The next write of staged bytes fails with EIO (see
+    /// [`Self::fail_next_write`]).
     fail_next_write: AtomicBool,
+    /// A write failed: nothing is written any more (see `write`).
+    failed: AtomicBool,
 }
 
 impl Stager {
@@ -60,6 +63,7 @@ impl Stager {
             file_size: usize::try_from(file_size).unwrap_or(usize::MAX),
             writing: InProgress::new(),
             fail_next_write: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
         }
     }
 
@@ -81,10 +85,15 @@ impl Stager {
         self.writing(stuck);
     }
 
-    /// Makes the next commit's write fail as a disk error would (tests of
-    /// what callers answer then).
+    /// Makes the next write of staged bytes fail as a disk error would
+    /// (tests of what callers answer then).
     pub(crate) fn fail_next_write(&self) {
         self.fail_next_write.store(true, Ordering::Release);
+    }
+
+    /// Whether a write has failed, after which nothing is written.
+    pub(crate) fn write_failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
     }
 
     /// Logical end of `seg` within the file (staged bytes included).
@@ -206,9 +215,10 @@ impl Stager {
     }
 
     /// Puts back what a failed commit took, ahead of whatever was staged
-    /// after it, so the next commit writes it again rather than lose it.
-    /// Callers still hold `committing`: no other commit ran meanwhile, and
-    /// no later file was staged (moving to one commits this one first).
+    /// after it, so the logical end stays where the appends left it (no
+    /// later write takes the bytes: see `failed`). Callers still hold
+    /// `committing`: no other commit ran meanwhile, and no later file was
+    /// staged (moving to one commits this one first).
     fn restore(&self, failed: Staging) {
         let mut active = self.active.lock();
         match active.as_mut() {
@@ -228,16 +238,26 @@ impl Stager {
 
     /// Writes `st`'s bytes (which end at `st.len`) at the file's published
     /// end, publishes them, and keeps the emptied buffer for the next swap.
-    /// On failure `st` comes back, to be staged again.
+    /// On failure `st` comes back (see `restore`), and no write after it
+    /// writes anything: the puts it carried are answered as failed, so a
+    /// later commit must not store them after all.
     fn write(&self, mut st: Staging, spare: &mut Vec<u8>) -> Result<(), (Staging, std::io::Error)> {
-        if self.fail_next_write.swap(false, Ordering::AcqRel) {
+        if self.failed.load(Ordering::Acquire) {
             return Err((
                 st,
-                std::io::Error::from_raw_os_error(rustix::io::Errno::IO.raw_os_error()),
+                std::io::Error::other("an earlier CommitLog write failed"),
             ));
         }
         if !st.buf.is_empty() {
-            if let Err(e) = st.seg.region.append_via_file(&st.buf) {
+            let written = if self.fail_next_write.swap(false, Ordering::AcqRel) {
+                Err(std::io::Error::from_raw_os_error(
+                    rustix::io::Errno::IO.raw_os_error(),
+                ))
+            } else {
+                st.seg.region.append_via_file(&st.buf)
+            };
+            if let Err(e) = written {
+                self.failed.store(true, Ordering::Release);
                 return Err((st, e));
             }
         }

@@ -218,3 +218,37 @@ async fn a_queue_file_created_ahead_survives_a_later_full_disk() {
     }
     store.shutdown().unwrap();
 }
+
+/// A failed CommitLog write poisons the store, and no later commit writes
+/// what it carried or what was staged behind it: those puts are answered
+/// as failed, so they must not be stored after all (nor after a restart).
+#[test]
+fn nothing_staged_is_written_after_a_failed_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_config(dir.path(), FlushDiskType::AsyncFlush);
+    // No commit period of the flusher's during the test.
+    cfg.commit_interval_commit_log = 60_000;
+    cfg.flush_interval_commit_log = 60_000;
+    let store = Store::open(cfg.clone()).unwrap();
+    store.append(&msg("W", 0, &b"kept"[..])).unwrap();
+    let a = store.stage(&msg("W", 0, &b"a"[..])).unwrap();
+    let b = store.stage(&msg("W", 0, &b"b"[..])).unwrap();
+    let written = store.commit_log_max_offset();
+
+    store.simulate_failed_write();
+    assert!(store.commit_through(a.commit_through.unwrap()).is_err());
+    // Another connection's commit of its own records, staged before.
+    assert!(store.commit_through(b.commit_through.unwrap()).is_err());
+    assert_eq!(store.commit_log_max_offset(), written);
+    assert!(matches!(
+        store.stage(&msg("W", 0, &b"c"[..])),
+        Err(StoreError::Poisoned(_))
+    ));
+    assert!(store.shutdown().is_err(), "a poisoned store says so");
+    drop(store);
+
+    let store = Store::open(cfg).unwrap();
+    assert_eq!(store.max_offset("W", 0), 1);
+    assert_eq!(store.commit_log_max_offset(), written);
+    store.shutdown().unwrap();
+}
