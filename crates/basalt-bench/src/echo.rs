@@ -34,6 +34,7 @@ fn send_ok(req: &Request, offsets: &AtomicI64) -> RemotingCommand {
         queue_offset: offsets.fetch_add(1, Ordering::Relaxed),
         transaction_id: None,
         batch_uniq_id: None,
+        recall_handle: None,
     })
 }
 

@@ -80,6 +80,7 @@ fn main() {
             queue_offset: r0.queue_offset as i64,
             transaction_id: uniq,
             batch_uniq_id: None,
+            recall_handle: None,
         });
         r.serialize_type = cmd.serialize_type;
         out.clear();

@@ -76,6 +76,12 @@ pub struct BrokerConfig {
     pub region_id: String,
     /// `traceOn`, answered to every send (`TRACE_ON`). Default: true.
     pub trace_on: bool,
+    /// `recallMessageEnable`: RECALL_MESSAGE may cancel timer messages.
+    /// Default: false, as in RocketMQ.
+    pub recall_message_enable: bool,
+    /// `allowRecallWhenBrokerNotWriteable`: recalls are taken while
+    /// `brokerPermission` forbids writes. Default: true.
+    pub allow_recall_when_broker_not_writeable: bool,
     /// The config file the broker started from (RocketMQ's
     /// `brokerConfigPath`, set by `-c`, not a key): where
     /// UPDATE_BROKER_CONFIG writes what it changes. Default: none.
@@ -119,6 +125,8 @@ impl BrokerConfig {
             store_path_root_dir: data_dir.join("store"),
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            recall_message_enable: false,
+            allow_recall_when_broker_not_writeable: true,
             broker_config_path: None,
             config_black_list: "configBlackList;brokerConfigPath".into(),
             stats_sample_period: std::time::Duration::from_secs(10),
@@ -170,6 +178,10 @@ impl BrokerConfig {
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
             "regionId" => self.region_id = v.to_owned(),
             "traceOn" => self.trace_on = parse(key, v)?,
+            "recallMessageEnable" => self.recall_message_enable = parse(key, v)?,
+            "allowRecallWhenBrokerNotWriteable" => {
+                self.allow_recall_when_broker_not_writeable = parse(key, v)?;
+            }
             "configBlackList" => self.config_black_list = v.to_owned(),
             _ => return Ok(false),
         }
@@ -243,6 +255,14 @@ impl BrokerConfig {
             ),
             ("regionId", self.region_id.clone()),
             ("traceOn", self.trace_on.to_string()),
+            (
+                "recallMessageEnable",
+                self.recall_message_enable.to_string(),
+            ),
+            (
+                "allowRecallWhenBrokerNotWriteable",
+                self.allow_recall_when_broker_not_writeable.to_string(),
+            ),
             ("configBlackList", self.config_black_list.clone()),
         ]
     }

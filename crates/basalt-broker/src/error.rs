@@ -47,6 +47,14 @@ pub enum BrokerError {
     /// Flow control: the client should try another broker.
     #[error("{0}")]
     SystemBusy(String),
+    /// The broker does not serve this now (RocketMQ's
+    /// SERVICE_NOT_AVAILABLE): the client may try another.
+    #[error("{0}")]
+    ServiceNotAvailable(String),
+    /// A request the broker will not carry out as asked (a recall handle
+    /// that is not this broker's, or past its time).
+    #[error("{0}")]
+    IllegalOperation(String),
     /// A blocking task (file work moved off the executor) panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),

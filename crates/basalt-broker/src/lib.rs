@@ -18,6 +18,7 @@ pub mod handlers;
 pub mod locks;
 pub mod offsets;
 pub mod rebuild;
+pub mod recall;
 pub mod register;
 pub mod respond;
 mod routes;

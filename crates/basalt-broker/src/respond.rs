@@ -31,6 +31,8 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         }
         BrokerError::NoPermission(_) => ResponseCode::NoPermission,
         BrokerError::SystemBusy(_) => ResponseCode::SystemBusy,
+        BrokerError::ServiceNotAvailable(_) => ResponseCode::ServiceNotAvailable,
+        BrokerError::IllegalOperation(_) => ResponseCode::IllegalOperation,
         BrokerError::TopicNotExist(_) => ResponseCode::TopicNotExist,
         BrokerError::GroupNotExist(_) => ResponseCode::SubscriptionGroupNotExist,
         BrokerError::SubscriptionNotExist { .. } => ResponseCode::SubscriptionNotExist,

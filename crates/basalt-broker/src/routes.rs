@@ -14,7 +14,7 @@ use basalt_store::{DurabilityListener, Store};
 
 use crate::handlers::{
     add, add_async, add_unpin, admin, broker_wide, client, consumer_admin, consumer_call, locks,
-    offset, pull, query, queue_view, reply, send, send_back, stats, transaction,
+    offset, pull, query, queue_view, recall, reply, send, send_back, stats, transaction,
 };
 use crate::locks::Locks;
 use crate::serve::Tables;
@@ -31,6 +31,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         schedule,
         settings,
         stats,
+        timers,
     } = t;
     // Families mirror Java's processor pools. Parked pulls hold their
     // permit while suspended, so the pull family is effectively unbounded;
@@ -65,6 +66,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         locks: Arc::clone(&lock_state),
         region_id: config.region_id.clone(),
         trace_on: if config.trace_on { "true" } else { "false" },
+        broker_name: config.broker_name.clone(),
     });
     let send_back_state = Arc::new(send_back::SendBackState {
         store: store.clone(),
@@ -146,6 +148,22 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
     for code in [C::SendReplyMessage, C::SendReplyMessageV2] {
         r = add_async(r, code, &send_family, &reply_state, reply::reply);
     }
+    let recall_state = Arc::new(recall::RecallState {
+        store: store.clone(),
+        topics: Arc::clone(topics),
+        settings: Arc::clone(settings),
+        timers: Arc::clone(timers),
+        broker_name: config.broker_name.clone(),
+        store_host: addr,
+        region_id: config.region_id.clone(),
+    });
+    r = add_async(
+        r,
+        C::RecallMessage,
+        &send_family,
+        &recall_state,
+        recall::recall,
+    );
     let end_state = Arc::new(transaction::EndState {
         store: store.clone(),
         schedule: Arc::clone(schedule),

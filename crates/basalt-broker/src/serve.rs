@@ -96,6 +96,7 @@ pub async fn open(config: BrokerConfig, store_config: StoreConfig) -> Result<Bro
         clients: Arc::clone(&clients),
         reregister: Arc::clone(&reregister),
         schedule: Arc::clone(&schedule),
+        timers: Arc::clone(&timers),
     };
     let router = Arc::new(crate::routes::router(&config, &store, &tables));
     let topics = tables.topics;
@@ -137,6 +138,7 @@ pub(crate) struct Tables {
     pub(crate) schedule: Arc<Schedule>,
     pub(crate) settings: Arc<crate::settings::Settings>,
     pub(crate) stats: Arc<crate::stats::Stats>,
+    pub(crate) timers: Arc<Timers>,
 }
 
 impl Broker {

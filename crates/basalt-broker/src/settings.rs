@@ -6,8 +6,9 @@
 //! broker out of writing before stopping it), `autoCreateTopicEnable`,
 //! `autoCreateSubscriptionGroup`, the transaction checker's
 //! `transactionCheckInterval`/`transactionTimeOut`/`transactionCheckMax`
-//! (read at each pass) and retention's `fileReservedTime`/`deleteWhen`/
-//! `diskMaxUsedSpaceRatio`. Other keys (ports, paths, flush settings...)
+//! (read at each pass), `recallMessageEnable` and
+//! `allowRecallWhenBrokerNotWriteable` (read at each recall) and
+//! retention's `fileReservedTime`/`deleteWhen`/`diskMaxUsedSpaceRatio`. Other keys (ports, paths, flush settings...)
 //! apply at the next start.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};

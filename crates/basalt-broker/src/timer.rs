@@ -17,14 +17,21 @@
 //! Deviation from Apache RocketMQ, on purpose: RocketMQ rounds a deadline
 //! down to `timerPrecisionMs` (1 s), delivering up to a second early;
 //! Basalt delivers at the deadline, never before it.
+//!
+//! Cancelling (RocketMQ's delete markers, which RECALL_MESSAGE writes): a
+//! timer message carrying `TIMER_DEL_UNIQKEY` (`<topic>+<UNIQ_KEY>`) is
+//! never delivered itself; from the moment it is indexed (or recalled)
+//! the message it names is skipped when due. The marker is due just after
+//! the message it cancels, so a restart that re-reads both from the timer
+//! queue has the marker before the message comes up.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC, WAIT};
+use basalt_message::properties::{DELAY, REAL_QID, REAL_TOPIC, UNIQ_KEY, WAIT};
 use basalt_message::{BlankOrRecord, MessageExtBrokerInner};
 use basalt_store::Store;
 use bytes::Bytes;
@@ -42,6 +49,8 @@ const DELIVER_MS: &str = "TIMER_DELIVER_MS";
 const DELAY_SEC: &str = "TIMER_DELAY_SEC";
 const DELAY_MS: &str = "TIMER_DELAY_MS";
 const OUT_MS: &str = "TIMER_OUT_MS";
+/// Names the timer message this one cancels (see the module doc).
+pub const DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
 /// The properties that ask for a timer; the first one set decides, in
 /// this order (RocketMQ's HookUtils). `__STARTDELIVERTIME` is not one:
 /// RocketMQ's broker reads it for metrics only and delivers at once.
@@ -90,6 +99,13 @@ pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bo
         _ => value,
     };
     if deadline <= now {
+        // A cancellation past its time has nothing left to cancel, and
+        // must not reach the topic as a message (RocketMQ refuses it too).
+        if msg.properties.get(DEL_UNIQKEY).is_some() {
+            return Err(BrokerError::MessageIllegal(
+                "timer delete marker is past its time".into(),
+            ));
+        }
         return Ok(false);
     }
     let max_ms = i64::try_from(max_delay.as_millis()).unwrap_or(i64::MAX);
@@ -106,6 +122,18 @@ pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bo
     msg.topic = TIMER_TOPIC.to_owned();
     msg.queue_id = 0;
     Ok(true)
+}
+
+/// The recall handle of a message [`divert`] took in (none for one whose
+/// real topic is a retry topic, as in RocketMQ).
+pub fn recall_handle(msg: &MessageExtBrokerInner, broker_name: &str) -> Option<String> {
+    let topic = msg.properties.get(REAL_TOPIC)?;
+    if topic.starts_with(crate::topics::RETRY_PREFIX) {
+        return None;
+    }
+    let deadline = msg.properties.get(OUT_MS)?.parse::<i64>().ok()?;
+    let uniq = msg.properties.get(UNIQ_KEY)?;
+    Some(crate::recall::build(topic, broker_name, deadline, uniq))
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -152,6 +180,9 @@ struct State {
     /// See [`Progress::delivered_before_ms`].
     delivered_before_ms: Option<i64>,
     delivered_below_offset: Option<u64>,
+    /// Cancelled timer messages (`<topic>+<UNIQ_KEY>`), until the marker
+    /// that cancelled them comes due.
+    cancelled: HashSet<String>,
 }
 
 pub struct Timers {
@@ -208,6 +239,13 @@ impl Timers {
     /// Pending timers (for metrics and tests).
     pub fn pending(&self) -> usize {
         self.state.lock().pending.len()
+    }
+
+    /// Cancels the timer message `key` names (`<topic>+<UNIQ_KEY>`) at
+    /// once; the marker that records it has been stored and is indexed
+    /// later (a restart learns of the cancellation from it).
+    pub fn cancel(&self, key: String) {
+        self.state.lock().cancelled.insert(key);
     }
 
     /// Indexes and delivers until `stop`.
@@ -290,6 +328,9 @@ impl Timers {
                 if by_rocketmq {
                     continue;
                 }
+                if let Some(key) = rec.properties().get(DEL_UNIQKEY) {
+                    st.cancelled.insert(key.to_owned());
+                }
                 let phys = u64::try_from(rec.physical_offset).unwrap_or(0);
                 st.heap.push(Reverse((deadline, *qo, phys)));
                 st.pending.insert(*qo);
@@ -354,6 +395,20 @@ impl Timers {
         let BlankOrRecord::Record(rec) = Store::decode(&raw)? else {
             return Ok(());
         };
+        let props = rec.properties();
+        if let Some(key) = props.get(DEL_UNIQKEY) {
+            // A marker is due after the message it cancels: done with.
+            self.state.lock().cancelled.remove(key);
+            return Ok(());
+        }
+        let named = props
+            .get(REAL_TOPIC)
+            .zip(props.get(UNIQ_KEY))
+            .map(|(topic, uniq)| crate::recall::delete_key(topic, uniq));
+        if named.is_some_and(|key| self.state.lock().cancelled.contains(&key)) {
+            tracing::debug!(phys, "timer message cancelled; not delivered");
+            return Ok(());
+        }
         let msg =
             crate::rebuild::to_real_destination(&rec, &[OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS]);
         self.store.put(msg).await?;

@@ -10,6 +10,7 @@
 mod bad_input;
 mod flow;
 mod queue_admin;
+mod recall;
 mod semantics;
 mod settings;
 mod stall;

@@ -39,6 +39,7 @@ fn send_response(format: SerializeType) -> RemotingCommand {
         queue_offset: 123_456,
         transaction_id: Some("7F0000010001B4AAC2A1234567890000".into()),
         batch_uniq_id: None,
+        recall_handle: None,
     });
     cmd.opaque = 42;
     cmd.serialize_type = format;

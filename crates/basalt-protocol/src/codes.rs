@@ -124,6 +124,7 @@ code_enum! {
         GetTopicConfig = 351,
         GetSubscriptionGroupConfig = 352,
         LitePullMessage = 361,
+        RecallMessage = 370,
         BrokerHeartbeat = 904,
         GetBrokerMemberGroup = 901,
     }

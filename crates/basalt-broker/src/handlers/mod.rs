@@ -11,6 +11,7 @@ pub mod offset;
 pub mod pull;
 pub mod query;
 pub mod queue_view;
+pub mod recall;
 pub mod reply;
 pub mod send;
 pub mod send_back;

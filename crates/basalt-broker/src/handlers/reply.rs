@@ -54,6 +54,7 @@ pub async fn reply(s: Arc<ReplyState>, req: Request) -> Outcome {
         queue_offset: 0,
         transaction_id: None,
         batch_uniq_id: None,
+        recall_handle: None,
     }))
 }
 

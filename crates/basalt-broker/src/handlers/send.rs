@@ -46,6 +46,8 @@ pub struct SendState {
     /// `regionId` and `traceOn`, answered to every send.
     pub region_id: String,
     pub trace_on: &'static str,
+    /// Written into timer messages' recall handles.
+    pub broker_name: String,
 }
 
 /// What [`send`] returns: an answer ready at once, or a wait first.
@@ -148,23 +150,39 @@ fn store(
         if m.topic.starts_with(RETRY_PREFIX) {
             divert_exhausted_retry(s, &mut m, h.max_reconsume_times, req.cmd.version)?;
         }
+        let mut recall = None;
         if is_prepared(m.sys_flag) {
             crate::transaction::to_half(&mut m);
-        } else if m.properties.contains_any(&crate::timer::DEFERRING)
-            && !crate::timer::divert(&mut m, s.timer_max_delay)?
-        {
+        } else if m.properties.contains_any(&crate::timer::DEFERRING) {
             // Most sends are neither timers nor delayed: one pass over the
             // names settles both.
-            s.schedule.divert(&mut m)?;
+            if crate::timer::divert(&mut m, s.timer_max_delay)? {
+                recall = crate::timer::recall_handle(&m, &s.broker_name);
+            } else {
+                s.schedule.divert(&mut m)?;
+            }
         }
         let appended = s.store.stage(&m)?;
-        return Ok(held(s, appended, queue_id, m.properties.get(UNIQ_KEY)));
+        let ids = Ids {
+            uniq: m.properties.get(UNIQ_KEY),
+            recall: recall.as_deref(),
+        };
+        return Ok(held(s, appended, queue_id, ids));
     };
-    Ok(held(s, appended, queue_id, None))
+    Ok(held(s, appended, queue_id, Ids::default()))
 }
 
-fn held(s: &SendState, a: Appended, queue_id: i32, uniq: Option<&str>) -> Reply {
-    let cmd = respond(s, &a.outcome, queue_id, uniq);
+/// The ids a send's answer carries besides the offset message id.
+#[derive(Default, Clone, Copy)]
+struct Ids<'a> {
+    /// The UNIQ_KEY (`transactionId`).
+    uniq: Option<&'a str>,
+    /// A timer message's recall handle.
+    recall: Option<&'a str>,
+}
+
+fn held(s: &SendState, a: Appended, queue_id: i32, ids: Ids<'_>) -> Reply {
+    let cmd = respond(s, &a.outcome, queue_id, ids);
     match (a.durable_at, a.commit_through) {
         (Some(until), _) => Reply::Held { cmd, until },
         (None, Some(end)) => Reply::Staged { cmd, end },
@@ -333,12 +351,7 @@ pub(crate) fn pick_queue(
     Ok(requested)
 }
 
-fn respond(
-    s: &SendState,
-    outcome: &PutOutcome,
-    queue_id: i32,
-    uniq: Option<&str>,
-) -> RemotingCommand {
+fn respond(s: &SendState, outcome: &PutOutcome, queue_id: i32, ids: Ids<'_>) -> RemotingCommand {
     let code = match outcome.status {
         PutStatus::PutOk => ResponseCode::Success,
         PutStatus::FlushDiskTimeout => ResponseCode::FlushDiskTimeout,
@@ -373,7 +386,8 @@ fn respond(
         msg_id,
         queue_id,
         queue_offset,
-        transaction_id: uniq,
+        transaction_id: ids.uniq,
+        recall_handle: ids.recall,
     }
     .encode(&mut reply.ext_fields);
     reply

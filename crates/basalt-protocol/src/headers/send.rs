@@ -236,6 +236,7 @@ command_header! {
         pub queue_offset: i64 => "queueOffset",
         pub transaction_id: Option<String> => "transactionId",
         pub batch_uniq_id: Option<String> => "batchUniqId",
+        pub recall_handle: Option<String> => "recallHandle",
     }
 }
 
@@ -248,6 +249,8 @@ pub struct SendMessageResponseRef<'a> {
     pub queue_id: i32,
     pub queue_offset: i64,
     pub transaction_id: Option<&'a str>,
+    /// For a timer message: what RECALL_MESSAGE takes to cancel it.
+    pub recall_handle: Option<&'a str>,
 }
 
 impl SendMessageResponseRef<'_> {
@@ -255,9 +258,29 @@ impl SendMessageResponseRef<'_> {
         ext.insert("msgId", self.msg_id);
         ext.insert("queueId", itoa::Buffer::new().format(self.queue_id));
         ext.insert("queueOffset", itoa::Buffer::new().format(self.queue_offset));
+        if let Some(h) = self.recall_handle {
+            ext.insert("recallHandle", h);
+        }
         if let Some(t) = self.transaction_id {
             ext.insert("transactionId", t);
         }
+    }
+}
+
+command_header! {
+    /// RECALL_MESSAGE (370) request: cancels a timer message not yet due
+    /// (RocketMQ 5.3.2+, `DefaultMQProducer.recallMessage`).
+    pub struct RecallMessageRequest {
+        pub producer_group: String => "producerGroup",
+        pub topic: String => "topic",
+        pub recall_handle: String => "recallHandle",
+    }
+}
+
+command_header! {
+    /// RECALL_MESSAGE (370) response.
+    pub struct RecallMessageResponse {
+        pub msg_id: String => "msgId",
     }
 }
 
@@ -416,13 +439,16 @@ mod tests {
 
     #[test]
     fn the_borrowed_response_writes_what_the_owned_one_does() {
-        for transaction_id in [None, Some("7F0000010005FFFFFFFF000005DC0000")] {
+        let ids = [None, Some("7F0000010005FFFFFFFF000005DC0000")];
+        for (transaction_id, recall_handle) in ids.into_iter().zip([Some("djEgVCBiIDEgSUQ="), None])
+        {
             let owned = SendMessageResponse {
                 msg_id: "0A00000100002A9F0000000000001234".into(),
                 queue_id: 3,
                 queue_offset: -9_000_000_000,
                 transaction_id: transaction_id.map(str::to_owned),
                 batch_uniq_id: None,
+                recall_handle: recall_handle.map(str::to_owned),
             };
             let mut a = ExtFields::new();
             owned.encode(&mut a);
@@ -432,6 +458,7 @@ mod tests {
                 queue_id: owned.queue_id,
                 queue_offset: owned.queue_offset,
                 transaction_id,
+                recall_handle,
             }
             .encode(&mut b);
             let pairs = |e: &ExtFields| {

@@ -321,4 +321,69 @@ class SemanticsInteropTest {
         assertEquals(1, count.get("timer-across-restart"), "delivered exactly once: " + count);
         assertEquals(1, count.get("timed"));
     }
+
+    /**
+     * A timer message recalled with the handle its send result carries
+     * (DefaultMQProducer.recallMessage, RocketMQ 5.3.2+) is never
+     * delivered; the others are. With recall off, the broker refuses.
+     */
+    @Test
+    void aRecalledTimerMessageIsNotDelivered(@TempDir Path dir) throws Exception {
+        String topic = "RecallT_" + System.nanoTime();
+        String group = "recall_g_" + System.nanoTime();
+        Map<String, Integer> count = new ConcurrentHashMap<>();
+        MessageListenerConcurrently listener = (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                count.merge(new String(m.getBody(), StandardCharsets.UTF_8), 1, Integer::sum);
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        };
+        BasaltProcess b = BasaltProcess.startWithConf(dir, "recallMessageEnable=true\n");
+        DefaultMQProducer p = producer(b.addr("namesrv"));
+        DefaultMQPushConsumer c = consumer(b.addr("namesrv"), group, topic, listener);
+        try {
+            assertEquals(SendStatus.SEND_OK,
+                p.send(new Message(topic, "warmup".getBytes(StandardCharsets.UTF_8))).getSendStatus());
+            c.start();
+            ProducerConsumerInteropTest.settle(c, topic, b.addr("broker"));
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> count.containsKey("warmup"),
+                "warm-up message");
+
+            long at = System.currentTimeMillis() + 3000;
+            Message kept = new Message(topic, "kept".getBytes(StandardCharsets.UTF_8));
+            kept.setDeliverTimeMs(at);
+            Message gone = new Message(topic, "recalled".getBytes(StandardCharsets.UTF_8));
+            gone.setDeliverTimeMs(at);
+            Message last = new Message(topic, "last".getBytes(StandardCharsets.UTF_8));
+            last.setDeliverTimeMs(at + 1000);
+            assertTrue(p.send(kept).getRecallHandle() != null, "a timer message's send result has a handle");
+            org.apache.rocketmq.client.producer.SendResult sent = p.send(gone);
+            p.send(last);
+            assertEquals(sent.getMsgId(), p.recallMessage(topic, sent.getRecallHandle()));
+
+            ProducerConsumerInteropTest.await(Duration.ofSeconds(30), () -> count.containsKey("last"),
+                "the timer message due last");
+            assertEquals(1, count.get("kept"), "delivered: " + count);
+            assertTrue(!count.containsKey("recalled"), "recalled yet delivered: " + count);
+        } finally {
+            c.shutdown();
+            p.shutdown();
+            b.close();
+        }
+
+        BasaltProcess off = BasaltProcess.start();
+        DefaultMQProducer p2 = producer(off.addr("namesrv"));
+        try {
+            Message timed = new Message(topic, "x".getBytes(StandardCharsets.UTF_8));
+            timed.setDelayTimeSec(60);
+            String handle = p2.send(timed).getRecallHandle();
+            org.apache.rocketmq.client.exception.MQBrokerException refused = assertThrows(
+                org.apache.rocketmq.client.exception.MQBrokerException.class,
+                () -> p2.recallMessage(topic, handle));
+            assertEquals(16, refused.getResponseCode(), "NO_PERMISSION while recall is off");
+        } finally {
+            p2.shutdown();
+            off.close();
+        }
+    }
 }
