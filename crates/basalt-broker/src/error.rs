@@ -51,6 +51,10 @@ pub enum BrokerError {
     /// SERVICE_NOT_AVAILABLE): the client may try another.
     #[error("{0}")]
     ServiceNotAvailable(String),
+    /// A request the broker could not carry out, answered SYSTEM_ERROR
+    /// with RocketMQ's remark for it.
+    #[error("{0}")]
+    Failed(String),
     /// A request the broker will not carry out as asked (a recall handle
     /// that is not this broker's, or past its time).
     #[error("{0}")]

@@ -32,8 +32,10 @@ pub struct Handle {
 }
 
 /// The handle of a timer message due at `deadline_ms` (its TIMER_OUT_MS).
-/// The recall is due a millisecond later, as RocketMQ writes it, so the
-/// message it cancels always comes up first.
+/// The recall is due a millisecond later, so the message it cancels comes
+/// up first (RocketMQ adds the same millisecond for another reason: its
+/// deadlines are rounded down to the second, and the marker must round
+/// into the message's second).
 pub fn build(topic: &str, broker_name: &str, deadline_ms: i64, message_id: &str) -> String {
     let raw = format!(
         "{VERSION_1} {topic} {broker_name} {} {message_id}",
@@ -45,7 +47,7 @@ pub fn build(topic: &str, broker_name: &str, deadline_ms: i64, message_id: &str)
 /// Decodes `handle`; the error is RocketMQ's remark for a bad one.
 pub fn parse(handle: &str) -> Result<Handle, &'static str> {
     const INVALID: &str = "recall handle is invalid";
-    let bytes = URL_SAFE.decode(handle.trim()).map_err(|_| INVALID)?;
+    let bytes = URL_SAFE.decode(handle).map_err(|_| INVALID)?;
     let raw = String::from_utf8(bytes).map_err(|_| INVALID)?;
     let mut items = raw.split(' ');
     let (Some(VERSION_1), Some(topic), Some(broker_name), Some(timestamp), Some(message_id)) = (

@@ -16,7 +16,8 @@ pub fn reply(outcome: Result<RemotingCommand, BrokerError>) -> RemotingCommand {
         | BrokerError::NoConsumer(_)
         | BrokerError::FilterUnsupported(_)
         | BrokerError::MessageNotFound(_)
-        | BrokerError::ReplyNotPushed(_) => ResponseCode::SystemError,
+        | BrokerError::ReplyNotPushed(_)
+        | BrokerError::Failed(_) => ResponseCode::SystemError,
         BrokerError::Store(e) => return store_error(e),
         BrokerError::File(_)
         | BrokerError::BadConfig { .. }

@@ -156,6 +156,7 @@ pub(crate) fn router(config: &Arc<BrokerConfig>, store: &Store, t: &Tables) -> R
         broker_name: config.broker_name.clone(),
         store_host: addr,
         region_id: config.region_id.clone(),
+        timer_max_delay: Duration::from_secs(config.timer_max_delay_sec),
     });
     r = add_async(
         r,

@@ -8,8 +8,8 @@
 //! `transactionCheckInterval`/`transactionTimeOut`/`transactionCheckMax`
 //! (read at each pass), `recallMessageEnable` and
 //! `allowRecallWhenBrokerNotWriteable` (read at each recall) and
-//! retention's `fileReservedTime`/`deleteWhen`/`diskMaxUsedSpaceRatio`. Other keys (ports, paths, flush settings...)
-//! apply at the next start.
+//! retention's `fileReservedTime`/`deleteWhen`/`diskMaxUsedSpaceRatio`.
+//! Other keys (ports, paths, flush settings...) apply at the next start.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 

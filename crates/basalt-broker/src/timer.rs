@@ -19,14 +19,18 @@
 //! Basalt delivers at the deadline, never before it.
 //!
 //! Cancelling (RocketMQ's delete markers, which RECALL_MESSAGE writes): a
-//! timer message carrying `TIMER_DEL_UNIQKEY` (`<topic>+<UNIQ_KEY>`) is
-//! never delivered itself; from the moment it is indexed (or recalled)
-//! the message it names is skipped when due. The marker is due just after
-//! the message it cancels, so a restart that re-reads both from the timer
-//! queue has the marker before the message comes up.
+//! timer message carrying `TIMER_DEL_UNIQKEY` (`<topic>+<UNIQ_KEY>`, of its
+//! own real topic) is never delivered itself; once it is indexed (or
+//! recalled) the message it names is skipped when due, if that message was
+//! stored before the marker and is due before it (RocketMQ cancels within
+//! the marker's one-second slot; a message re-sent with the same UNIQ_KEY
+//! after the recall is not cancelled). The marker is due just after the
+//! message, so it is forgotten only once the message has come up; a
+//! restart finds both in the timer queue (the marker's offset is above the
+//! message's, so above the low water too) before either is due.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +128,15 @@ pub fn divert(msg: &mut MessageExtBrokerInner, max_delay: Duration) -> Result<bo
     Ok(true)
 }
 
+/// The key a delete marker cancels, if `props` are a marker's that names
+/// a message of its own real topic (a marker for another topic's message
+/// cancels nothing).
+fn marker_key(props: &basalt_message::Properties) -> Option<&str> {
+    let key = props.get(DEL_UNIQKEY)?;
+    let topic = props.get(REAL_TOPIC)?;
+    key.strip_prefix(topic)?.starts_with('+').then_some(key)
+}
+
 /// The recall handle of a message [`divert`] took in (none for one whose
 /// real topic is a retry topic, as in RocketMQ).
 pub fn recall_handle(msg: &MessageExtBrokerInner, broker_name: &str) -> Option<String> {
@@ -180,9 +193,27 @@ struct State {
     /// See [`Progress::delivered_before_ms`].
     delivered_before_ms: Option<i64>,
     delivered_below_offset: Option<u64>,
-    /// Cancelled timer messages (`<topic>+<UNIQ_KEY>`), until the marker
-    /// that cancelled them comes due.
-    cancelled: HashSet<String>,
+    /// Cancelled timer messages by `<topic>+<UNIQ_KEY>`, until the marker
+    /// that cancelled them has come up and is recorded delivered.
+    cancelled: HashMap<String, Marker>,
+}
+
+/// Where a delete marker stands: it cancels the messages its key names
+/// that were stored before it and are due before it.
+#[derive(Debug, Clone, Copy)]
+struct Marker {
+    queue_offset: u64,
+    deadline: i64,
+}
+
+/// What coming due did with a timer message.
+enum Due {
+    Delivered,
+    /// Cancelled, or its record is gone: nothing to re-store.
+    Skipped,
+    /// A delete marker (key, timer queue offset): forgotten once this is
+    /// recorded.
+    Marker(String, u64),
 }
 
 pub struct Timers {
@@ -242,10 +273,20 @@ impl Timers {
     }
 
     /// Cancels the timer message `key` names (`<topic>+<UNIQ_KEY>`) at
-    /// once; the marker that records it has been stored and is indexed
-    /// later (a restart learns of the cancellation from it).
-    pub fn cancel(&self, key: String) {
-        self.state.lock().cancelled.insert(key);
+    /// once, for the marker just stored at timer queue offset
+    /// `queue_offset`, due at `deadline` (indexing it later finds the same;
+    /// a restart learns of the cancellation from it). A marker already due
+    /// may have come up: it is left to indexing, which forgets it again.
+    pub fn cancel(&self, key: String, queue_offset: u64, deadline: i64) {
+        if deadline > now_ms() {
+            self.state.lock().cancelled.insert(
+                key,
+                Marker {
+                    queue_offset,
+                    deadline,
+                },
+            );
+        }
     }
 
     /// Indexes and delivers until `stop`.
@@ -328,8 +369,12 @@ impl Timers {
                 if by_rocketmq {
                     continue;
                 }
-                if let Some(key) = rec.properties().get(DEL_UNIQKEY) {
-                    st.cancelled.insert(key.to_owned());
+                if let Some(key) = marker_key(&rec.properties()) {
+                    let marker = Marker {
+                        queue_offset: *qo,
+                        deadline,
+                    };
+                    st.cancelled.insert(key.to_owned(), marker);
                 }
                 let phys = u64::try_from(rec.physical_offset).unwrap_or(0);
                 st.heap.push(Reverse((deadline, *qo, phys)));
@@ -362,13 +407,18 @@ impl Timers {
             return Ok(());
         }
         let mut delivered = Vec::with_capacity(due.len());
+        let mut markers = Vec::new();
         let mut failure = None;
-        for &(_, qo, phys) in &due {
-            if let Err(e) = self.deliver(phys).await {
-                failure = Some(e);
-                break;
+        for &entry in &due {
+            match self.deliver(entry).await {
+                Ok(Due::Marker(key, qo)) => markers.push((key, qo)),
+                Ok(Due::Delivered | Due::Skipped) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
-            delivered.push(qo);
+            delivered.push(entry.1);
         }
         let recorded = if delivered.is_empty() {
             Ok(())
@@ -376,6 +426,17 @@ impl Timers {
             self.record_done(&delivered, now).await
         };
         let kept = if recorded.is_ok() { delivered.len() } else { 0 };
+        if recorded.is_ok() && !markers.is_empty() {
+            // Only now: a batch that goes back into the heap brings the
+            // messages these cancel back too.
+            let mut st = self.state.lock();
+            for (key, qo) in &markers {
+                // A later recall of the same message is its own marker's.
+                if st.cancelled.get(key).is_some_and(|m| m.queue_offset == *qo) {
+                    st.cancelled.remove(key);
+                }
+            }
+        }
         if kept < due.len() {
             let mut st = self.state.lock();
             st.heap.extend(due.iter().skip(kept).copied().map(Reverse));
@@ -386,33 +447,41 @@ impl Timers {
         recorded
     }
 
-    /// Re-stores the timer message at `phys` to its real topic (nothing if
-    /// its record is gone).
-    async fn deliver(&self, phys: u64) -> Result<(), BrokerError> {
+    /// Re-stores the due timer message `(deadline, queue offset, phys)` to
+    /// its real topic, unless it is cancelled, a delete marker, or gone.
+    async fn deliver(&self, (deadline, qo, phys): (i64, u64, u64)) -> Result<Due, BrokerError> {
         let Some(raw) = self.store.message_at(phys) else {
-            return Ok(());
+            return Ok(Due::Skipped);
         };
         let BlankOrRecord::Record(rec) = Store::decode(&raw)? else {
-            return Ok(());
+            return Ok(Due::Skipped);
         };
         let props = rec.properties();
-        if let Some(key) = props.get(DEL_UNIQKEY) {
-            // A marker is due after the message it cancels: done with.
-            self.state.lock().cancelled.remove(key);
-            return Ok(());
+        if props.get(DEL_UNIQKEY).is_some() {
+            return Ok(match marker_key(&props) {
+                Some(key) => Due::Marker(key.to_owned(), qo),
+                None => Due::Skipped,
+            });
         }
         let named = props
             .get(REAL_TOPIC)
             .zip(props.get(UNIQ_KEY))
             .map(|(topic, uniq)| crate::recall::delete_key(topic, uniq));
-        if named.is_some_and(|key| self.state.lock().cancelled.contains(&key)) {
+        let cancelled = named.is_some_and(|key| {
+            self.state
+                .lock()
+                .cancelled
+                .get(&key)
+                .is_some_and(|m| qo < m.queue_offset && deadline < m.deadline)
+        });
+        if cancelled {
             tracing::debug!(phys, "timer message cancelled; not delivered");
-            return Ok(());
+            return Ok(Due::Skipped);
         }
         let msg =
             crate::rebuild::to_real_destination(&rec, &[OUT_MS, DELIVER_MS, DELAY_SEC, DELAY_MS]);
         self.store.put(msg).await?;
-        Ok(())
+        Ok(Due::Delivered)
     }
 
     /// Stores a done marker for `delivered` and moves them from pending to
@@ -501,33 +570,88 @@ mod tests {
         }
     }
 
+    const HOST: &str = "127.0.0.1:10911";
+
+    /// A store in `dir` on a disk whose usage the test sets, and its timers.
+    fn timers_over_a_gauge(dir: &std::path::Path) -> (Store, Arc<Gauge>, Timers) {
+        let gauge = Arc::new(Gauge::default());
+        let config = basalt_store::StoreConfig::with_root(dir.join("store"));
+        let store = Store::open_with_disk(config, Arc::clone(&gauge) as _).unwrap();
+        let host = HOST.parse().unwrap();
+        let timers = Timers::load(dir.join("timer.json"), store.clone(), host).unwrap();
+        (store, gauge, timers)
+    }
+
+    /// Stores a timer message (queue 2 of `T`) with `props`, due at `out`.
+    async fn put_due(store: &Store, mut props: Vec<(&str, String)>, out: i64) {
+        props.push((DELAY_SEC, "1".into()));
+        let mut m = msg(&props);
+        assert!(divert(&mut m, Duration::from_secs(60)).unwrap());
+        m.properties.insert(OUT_MS, out.to_string());
+        m.born_host = HOST.parse().unwrap();
+        m.store_host = m.born_host;
+        store.put(m).await.unwrap();
+    }
+
+    fn disk_used(store: &Store, gauge: &Gauge, percent: u64) {
+        gauge.0.store(percent, std::sync::atomic::Ordering::Relaxed);
+        store.refresh_disk_state();
+    }
+
+    /// A due message and the marker cancelling it go back into the heap
+    /// together when their batch cannot be recorded: the message must
+    /// still be cancelled on the next round.
+    #[tokio::test]
+    async fn a_cancellation_outlasts_a_batch_that_could_not_be_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, gauge, timers) = timers_over_a_gauge(dir.path());
+        let due_at = now_ms() - 2;
+        for (props, out) in [
+            (vec![(UNIQ_KEY, "U1".to_owned())], due_at),
+            (
+                vec![
+                    (UNIQ_KEY, "U1".to_owned()),
+                    (DEL_UNIQKEY, "T+U1".to_owned()),
+                ],
+                due_at + 1,
+            ),
+        ] {
+            put_due(&store, props, out).await;
+        }
+        timers.index().unwrap();
+
+        disk_used(&store, &gauge, 95);
+        assert!(timers.deliver_due().await.is_err());
+        assert_eq!(timers.pending(), 2);
+
+        disk_used(&store, &gauge, 10);
+        timers.deliver_due().await.unwrap();
+        assert_eq!(timers.pending(), 0);
+        assert_eq!(
+            store.max_offset("T", 2),
+            0,
+            "a cancelled message was delivered"
+        );
+        assert!(timers.state.lock().cancelled.is_empty());
+        store.shutdown().unwrap();
+    }
+
     #[tokio::test]
     async fn a_timer_whose_delivery_fails_is_delivered_once_the_store_takes_it() {
         let dir = tempfile::tempdir().unwrap();
-        let gauge = Arc::new(Gauge::default());
-        let config = basalt_store::StoreConfig::with_root(dir.path().join("store"));
-        let store = Store::open_with_disk(config, Arc::clone(&gauge) as _).unwrap();
-        let host = "127.0.0.1:10911".parse().unwrap();
-        let timers = Timers::load(dir.path().join("timer.json"), store.clone(), host).unwrap();
-        let mut m = msg(&[(DELAY_SEC, "1".into())]);
-        assert!(divert(&mut m, Duration::from_secs(60)).unwrap());
-        m.properties.insert(OUT_MS, (now_ms() - 1).to_string());
-        m.born_host = host;
-        m.store_host = host;
-        store.put(m).await.unwrap();
+        let (store, gauge, timers) = timers_over_a_gauge(dir.path());
+        put_due(&store, Vec::new(), now_ms() - 1).await;
         timers.index().unwrap();
 
         // The disk fills: the due message cannot be re-stored.
-        gauge.0.store(95, std::sync::atomic::Ordering::Relaxed);
-        store.refresh_disk_state();
+        disk_used(&store, &gauge, 95);
         assert!(timers.deliver_due().await.is_err());
         assert_eq!(store.max_offset("T", 2), 0);
         assert_eq!(timers.pending(), 1);
 
         // Space returns: the next round delivers it (it used to have left
         // the heap for good, until a restart).
-        gauge.0.store(10, std::sync::atomic::Ordering::Relaxed);
-        store.refresh_disk_state();
+        disk_used(&store, &gauge, 10);
         timers.deliver_due().await.unwrap();
         assert_eq!(store.max_offset("T", 2), 1);
         assert_eq!(timers.pending(), 0);

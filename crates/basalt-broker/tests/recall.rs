@@ -16,7 +16,7 @@ use crate::{call, client, pull_cmd, records, send_cmd, start, start_in};
 
 fn recall_cmd(topic: &str, handle: &str) -> RemotingCommand {
     RemotingCommand::request(RequestCode::RecallMessage).with_header(&RecallMessageRequest {
-        producer_group: "pg".into(),
+        producer_group: Some("pg".into()),
         topic: topic.into(),
         recall_handle: handle.into(),
     })
@@ -68,10 +68,10 @@ async fn a_recalled_timer_message_is_not_delivered_even_after_a_restart() {
         assert!(r.ext_fields.get("recallHandle").is_none());
     }
     let sent = std::time::Instant::now();
-    let kept = send_timer(&c, "RecallT", b"kept", "UNIQ-KEPT", 3000).await;
-    let gone = send_timer(&c, "RecallT", b"recalled", "UNIQ-GONE", 3000).await;
+    let kept = send_timer(&c, "RecallT", b"kept", "UNIQ-KEPT", 5000).await;
+    let gone = send_timer(&c, "RecallT", b"recalled", "UNIQ-GONE", 5000).await;
     // Due after the others: once it is out, theirs has passed.
-    send_timer(&c, "RecallT", b"last", "UNIQ-LAST", 4000).await;
+    send_timer(&c, "RecallT", b"last", "UNIQ-LAST", 6000).await;
 
     // Refusals first: a handle for another topic, a broken one, one whose
     // time has passed, and a topic that does not exist.
@@ -101,17 +101,31 @@ async fn a_recalled_timer_message_is_not_delivered_even_after_a_restart() {
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(r.ext_fields.get("msgId"), Some("UNIQ-GONE"));
     assert!(!kept.is_empty());
+    // The same message sent again after the recall (the Java client keeps
+    // a Message's UNIQ_KEY) is a new send, not cancelled, though due
+    // before the marker.
+    send_timer(&c, "RecallT", b"again", "UNIQ-GONE", 4500).await;
+    // A marker a client sends itself for another topic's message cancels
+    // nothing; one already past its time is refused.
+    let foreign = "TIMER_DELAY_MS\u{1}5500\u{2}TIMER_DEL_UNIQKEY\u{1}RecallT+UNIQ-KEPT\u{2}";
+    let r = call(&c, send_cmd("RecallU", 0, b"0", foreign)).await;
+    assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
+    let stale = "TIMER_DELAY_MS\u{1}-5\u{2}TIMER_DEL_UNIQKEY\u{1}RecallT+UNIQ-KEPT\u{2}";
+    let r = call(&c, send_cmd("RecallT", 0, b"0", stale)).await;
+    assert_eq!(r.response_code(), ResponseCode::MessageIllegal);
 
     // The cancellation is stored: a restart before the deadline keeps it.
     b.stop().await;
     let b = start_in(dir, |c, _| c.recall_message_enable = true).await;
     assert!(
-        sent.elapsed() < Duration::from_millis(2500),
+        sent.elapsed() < Duration::from_millis(4000),
         "restarted too late to show the cancellation outlives the process"
     );
     let c = client(b.addr).await;
-    let bodies = delivered(&c, "RecallT", 3).await;
-    assert_eq!(bodies, [&b"now"[..], b"kept", b"last"]);
+    let bodies = delivered(&c, "RecallT", 4).await;
+    assert_eq!(bodies, [&b"now"[..], b"again", b"kept", b"last"]);
+    // Markers never reach their topic.
+    assert_eq!(max_offset(&c, "RecallU").await, "1");
     b.stop().await;
 }
 

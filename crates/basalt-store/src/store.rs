@@ -513,6 +513,13 @@ impl Store {
     pub fn simulate_crash(&self) {
         self.shared.crashing.store(true, Ordering::Release);
         self.stop_threads();
+        // Files being created ahead are waited for: nothing of a dead
+        // process writes after it (a test that then edits the store's
+        // files raced them).
+        for (_, _, cq) in self.shared.queues.all() {
+            cq.segments().settle_ahead();
+        }
+        self.shared.commitlog.segments().settle_ahead();
         self.shared.lock.lock().take();
     }
 

@@ -37,11 +37,13 @@ pub struct RecallState {
     pub broker_name: String,
     pub store_host: std::net::SocketAddr,
     pub region_id: String,
+    /// `timerMaxDelaySec` as the broker started with it (sends read it so).
+    pub timer_max_delay: std::time::Duration,
 }
 
 pub async fn recall(s: Arc<RecallState>, req: Request) -> Outcome {
     let h = RecallMessageRequest::decode(&req.cmd.ext_fields)?;
-    // Read at each recall: updateBrokerConfig turns it on and off.
+    // Read at each recall: updateBrokerConfig turns these on and off.
     let config = s.settings.broker();
     if !config.recall_message_enable {
         return Err(BrokerError::NoPermission(
@@ -69,11 +71,10 @@ pub async fn recall(s: Arc<RecallState>, req: Request) -> Outcome {
             "recall failed, broker service not available".into(),
         ));
     }
-    let max_ms = i64::try_from(config.timer_max_delay_sec.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let left = handle
-        .timestamp
-        .parse::<i64>()
-        .map_or(-1, |at| at.saturating_sub(now_ms()));
+    let max_ms = i64::try_from(s.timer_max_delay.as_millis()).unwrap_or(i64::MAX);
+    // RocketMQ reads a bad number as -1: an invalid time.
+    let at = handle.timestamp.parse::<i64>().unwrap_or(-1);
+    let left = at.saturating_sub(now_ms());
     if left <= 0 || left >= max_ms {
         return Err(BrokerError::IllegalOperation(
             "recall failed, timestamp invalid".into(),
@@ -91,23 +92,20 @@ pub async fn recall(s: Arc<RecallState>, req: Request) -> Outcome {
         .properties
         .insert(TIMER_DELIVER_MS, handle.timestamp.as_str());
     marker.properties.insert(TRACE_CONTEXT, "");
-    marker
-        .properties
-        .insert(PRODUCER_GROUP, h.producer_group.as_str());
+    if let Some(group) = &h.producer_group {
+        marker.properties.insert(PRODUCER_GROUP, group.as_str());
+    }
     marker.born_timestamp = now_ms();
     marker.born_host = req.conn.peer();
     marker.store_host = s.store_host;
-    if !timer::divert(
-        &mut marker,
-        std::time::Duration::from_millis(max_ms.unsigned_abs()),
-    )? {
-        // Checked ahead above; only a clock that jumped gets here.
-        return Err(BrokerError::IllegalOperation(
-            "recall failed, timestamp invalid".into(),
-        ));
+    // Due a few milliseconds from now at least, as checked above; should
+    // that time pass meanwhile, RocketMQ's answer to the failed put.
+    let failed = |_| BrokerError::Failed("recall failed, execute error".into());
+    timer::divert(&mut marker, s.timer_max_delay).map_err(failed)?;
+    let stored = s.store.put(marker).await?;
+    if let Some(at_offset) = stored.appended.first() {
+        s.timers.cancel(key, at_offset.queue_offset, at);
     }
-    s.store.put(marker).await?;
-    s.timers.cancel(key);
 
     let mut reply = RemotingCommand::success();
     reply.ext_fields.insert("MSG_REGION", &s.region_id);

@@ -271,7 +271,8 @@ command_header! {
     /// RECALL_MESSAGE (370) request: cancels a timer message not yet due
     /// (RocketMQ 5.3.2+, `DefaultMQProducer.recallMessage`).
     pub struct RecallMessageRequest {
-        pub producer_group: String => "producerGroup",
+        /// RocketMQ's own proxy sends none.
+        pub producer_group: Option<String> => "producerGroup",
         pub topic: String => "topic",
         pub recall_handle: String => "recallHandle",
     }
