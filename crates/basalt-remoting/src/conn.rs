@@ -262,9 +262,6 @@ struct Burst {
     /// [`crate::Reply::Staged`]); 0 for none.
     hook_position: u64,
     replies: Vec<Outbound>,
-    /// Which of `replies` are staged, with the position each waits for:
-    /// rewritten if the hook falls short of it.
-    staged: Vec<(usize, u64)>,
     later: Vec<Pin<Box<dyn Future<Output = Option<Outbound>> + Send>>>,
 }
 
@@ -277,11 +274,16 @@ impl Burst {
             return true;
         }
         self.started = 0;
-        let reached = router.burst_end(std::mem::take(&mut self.hook_position));
-        for (i, position) in self.staged.drain(..) {
-            if position > reached {
-                if let Some(Outbound::Now(cmd)) = self.replies.get_mut(i) {
-                    router.burst_failed(cmd);
+        let position = std::mem::take(&mut self.hook_position);
+        let reached = router.burst_end(position);
+        if reached < position {
+            // Rare (the hook's work failed): only then are the staged
+            // replies looked at.
+            for out in &mut self.replies {
+                if let Outbound::Staged { cmd, end } = out {
+                    if *end > reached {
+                        router.burst_failed(cmd);
+                    }
                 }
             }
         }
@@ -305,8 +307,10 @@ impl Burst {
         };
         let Some(out) = replies else { return true };
         let now = match &out {
-            Outbound::Now(_) => true,
-            Outbound::Burst(all) => all.iter().any(|o| matches!(o, Outbound::Now(_))),
+            Outbound::Now(_) | Outbound::Staged { .. } => true,
+            Outbound::Burst(all) => all
+                .iter()
+                .any(|o| matches!(o, Outbound::Now(_) | Outbound::Staged { .. })),
             Outbound::Held { .. } => false,
         };
         if conn.tx.send(out).await.is_err() {
@@ -390,9 +394,6 @@ async fn read_loop(
                 match start_request(&router, req).await {
                     Some(Started::Now(out, position)) => {
                         burst.hook_position = burst.hook_position.max(position);
-                        if position > 0 && out.is_some() {
-                            burst.staged.push((burst.replies.len(), position));
-                        }
                         burst.replies.extend(out);
                     }
                     None => {}

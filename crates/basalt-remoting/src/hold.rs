@@ -118,6 +118,13 @@ pub(crate) enum Outbound {
         /// against its limit, as a handler waiting for the flush would.
         permit: Option<OwnedSemaphorePermit>,
     },
+    /// A response to write now, whose handler left work through `end` to
+    /// the burst hook (see [`Reply::Staged`]): the connection rewrites it
+    /// should the hook fall short.
+    Staged {
+        cmd: RemotingCommand,
+        end: u64,
+    },
     /// A burst's responses, handed over at once (see `conn`).
     Burst(Vec<Outbound>),
 }
@@ -178,7 +185,7 @@ impl Holding {
                     self.admit_at(out, ready, at);
                 }
             }
-            Outbound::Now(cmd) => ready.push(cmd),
+            Outbound::Now(cmd) | Outbound::Staged { cmd, .. } => ready.push(cmd),
             Outbound::Held { cmd, until, permit } => {
                 ready.extend(self.hold(cmd, until, permit, at));
             }

@@ -424,10 +424,11 @@ impl Meta {
     /// The response to send, or `None` for a oneway request, which is never
     /// answered (not even on error).
     fn finish(self, reply: Reply, permit: Option<OwnedSemaphorePermit>) -> Option<Outbound> {
-        let (mut response, until) = match reply {
+        let (mut response, until, staged) = match reply {
+            Reply::Now(cmd) => (cmd, None, None),
             // The caller ran the hook (or leaves it to the burst's end).
-            Reply::Now(cmd) | Reply::Staged { cmd, .. } => (cmd, None),
-            Reply::Held { cmd, until } => (cmd, Some(until)),
+            Reply::Staged { cmd, end } => (cmd, None, Some(end)),
+            Reply::Held { cmd, until } => (cmd, Some(until), None),
         };
         if self.oneway {
             // Nobody hears a refused oneway request (END_TRANSACTION,
@@ -448,13 +449,14 @@ impl Meta {
         // client decodes both (the format is in the frame), and the binary
         // one costs a fraction of JSON on the send path.
         response.serialize_type = self.serialize_type;
-        Some(match until {
-            None => Outbound::Now(response),
-            Some(until) => Outbound::Held {
+        Some(match (until, staged) {
+            (Some(until), _) => Outbound::Held {
                 cmd: response,
                 until,
                 permit,
             },
+            (None, Some(end)) => Outbound::Staged { cmd: response, end },
+            (None, None) => Outbound::Now(response),
         })
     }
 }
