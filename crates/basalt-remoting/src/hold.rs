@@ -119,8 +119,9 @@ pub(crate) enum Outbound {
         permit: Option<OwnedSemaphorePermit>,
     },
     /// A response to write now, whose handler left work through `end` to
-    /// the burst hook (see [`Reply::Staged`]): the connection rewrites it
-    /// should the hook fall short.
+    /// the burst hook (see [`Reply::Staged`]): should the hook fall short,
+    /// the connection rewrites it at its burst's end (a reply finished
+    /// outside a burst was settled before it got here).
     Staged {
         cmd: RemotingCommand,
         end: u64,

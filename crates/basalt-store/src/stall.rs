@@ -90,9 +90,10 @@ impl Store {
 
     /// RocketMQ's `isOSPageCacheBusy`: a CommitLog write (or the creation
     /// of its next file, which a put waits for under the append lock) has
-    /// been running longer than `osPageCacheBusyTimeOutMills`. The broker refuses sends
-    /// meanwhile, so clients turn to other brokers instead of waiting on
-    /// this one's disk.
+    /// been running longer than `osPageCacheBusyTimeOutMills`. The broker
+    /// refuses sends meanwhile, so clients turn to other brokers instead
+    /// of waiting on this one's disk. (A ConsumeQueue file created under
+    /// the append lock is not counted: those are small and made ahead.)
     pub fn page_cache_busy(&self) -> bool {
         let limit = Duration::from_millis(self.shared.config.os_page_cache_busy_time_out_mills);
         self.commit_stuck_for().is_some_and(|d| d > limit)
