@@ -20,6 +20,11 @@ use tokio::sync::{oneshot, Notify};
 
 mod hold;
 
+/// `cmd` on `c`, answered within 5 s.
+async fn call(c: &basalt_remoting::conn::Connection, cmd: RemotingCommand) -> RemotingCommand {
+    c.invoke(cmd, Duration::from_secs(5)).await.unwrap()
+}
+
 async fn server(
     router: Router,
     config: ServerConfig,
@@ -52,23 +57,15 @@ async fn request_response_unknown_code_and_oneway() {
     .await;
     let c = connect(addr, Arc::new(Router::new())).await.unwrap();
 
-    let r = c
-        .invoke(
-            RemotingCommand::request(RequestCode::HeartBeat).with_body(&b"ping"[..]),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let r = call(
+        &c,
+        RemotingCommand::request(RequestCode::HeartBeat).with_body(&b"ping"[..]),
+    )
+    .await;
     assert_eq!(r.response_code(), ResponseCode::Success);
     assert_eq!(&r.body[..], b"ping");
 
-    let r = c
-        .invoke(
-            RemotingCommand::request(RequestCode::Unknown(9999)),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let r = call(&c, RemotingCommand::request(RequestCode::Unknown(9999))).await;
     assert_eq!(r.response_code(), ResponseCode::RequestCodeNotSupported);
     assert_eq!(
         r.remark.as_deref(),
@@ -106,13 +103,7 @@ async fn server_calls_the_client_back_by_opaque() {
         |_req| async { RemotingCommand::success().with_body(&b"COMMIT"[..]) },
     );
     let c = connect(addr, Arc::new(client_router)).await.unwrap();
-    let r = c
-        .invoke(
-            RemotingCommand::request(RequestCode::HeartBeat),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let r = call(&c, RemotingCommand::request(RequestCode::HeartBeat)).await;
     assert_eq!(r.response_code(), ResponseCode::Success, "{:?}", r.remark);
     assert_eq!(&r.body[..], b"COMMIT");
 }
@@ -149,13 +140,7 @@ async fn answer_while_the_family_is_busy(fam: &Arc<Family>) -> RemotingCommand {
     })
     .await
     .unwrap();
-    let second = c
-        .invoke(
-            RemotingCommand::request(RequestCode::HeartBeat),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let second = call(&c, RemotingCommand::request(RequestCode::HeartBeat)).await;
     assert_eq!(
         entered.load(Ordering::SeqCst),
         1,
@@ -197,13 +182,7 @@ async fn connection_limit_and_idle_close() {
     };
     let (addr, _stop) = server(echo_router(&fam, Arc::new(AtomicUsize::new(0))), config).await;
     let first = connect(addr, Arc::new(Router::new())).await.unwrap();
-    let r = first
-        .invoke(
-            RemotingCommand::request(RequestCode::HeartBeat),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let r = call(&first, RemotingCommand::request(RequestCode::HeartBeat)).await;
     assert_eq!(r.response_code(), ResponseCode::Success);
 
     // A second connection is over the limit: closed without a reply.
@@ -391,13 +370,7 @@ async fn a_staged_reply_finished_later_or_oneway_gets_the_hook() {
         );
     let (addr, _stop) = server(router, ServerConfig::default()).await;
     let c = connect(addr, Arc::new(Router::new())).await.unwrap();
-    let r = c
-        .invoke(
-            RemotingCommand::request(RequestCode::HeartBeat),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+    let r = call(&c, RemotingCommand::request(RequestCode::HeartBeat)).await;
     assert_eq!(r.response_code(), ResponseCode::Success);
     assert_eq!(*positions.lock().unwrap(), vec![11]);
     c.send_oneway(RemotingCommand::request(RequestCode::SendMessageV2).oneway())
