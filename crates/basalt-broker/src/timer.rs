@@ -49,7 +49,8 @@ use crate::BrokerError;
 
 pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
 pub const DONE_TOPIC: &str = "rmq_sys_timer_done";
-const DELIVER_MS: &str = "TIMER_DELIVER_MS";
+/// The absolute time a timer message is due (also a recall marker's).
+pub const DELIVER_MS: &str = "TIMER_DELIVER_MS";
 const DELAY_SEC: &str = "TIMER_DELAY_SEC";
 const DELAY_MS: &str = "TIMER_DELAY_MS";
 const OUT_MS: &str = "TIMER_OUT_MS";

@@ -23,7 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use basalt_message::properties::{REAL_QID, REAL_TOPIC, TRAN_MSG, UNIQ_KEY, WAIT};
+use basalt_message::properties::{
+    PRODUCER_GROUP, REAL_QID, REAL_TOPIC, TAGS, TRAN_MSG, UNIQ_KEY, WAIT,
+};
 use basalt_message::{
     encode_offset_msg_id, sysflag, BlankOrRecord, EncodeParams, MessageExtBrokerInner, Properties,
     Record,
@@ -47,7 +49,6 @@ const SYSTEM_GROUP: &str = "CID_RMQ_SYS_TRANS";
 const REMOVE_TAG: &str = "d";
 const TRANSACTION_ID: &str = "__transactionId__";
 pub const CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
-const PRODUCER_GROUP: &str = "PGROUP";
 const CHECK_IMMUNITY: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
 const PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
 const PASS_LIMIT: Duration = Duration::from_secs(60);
@@ -93,7 +94,7 @@ pub fn op_message(
     store_host: std::net::SocketAddr,
 ) -> MessageExtBrokerInner {
     let mut m = MessageExtBrokerInner::new(OP_TOPIC, 0, Bytes::from(half_queue_offset.to_string()));
-    m.properties.insert("TAGS", REMOVE_TAG);
+    m.properties.insert(TAGS, REMOVE_TAG);
     m.properties.insert(WAIT, "false");
     m.store_host = store_host;
     m.born_host = store_host;

@@ -31,6 +31,9 @@ pub const REAL_TOPIC: &str = "REAL_TOPIC";
 pub const REAL_QID: &str = "REAL_QID";
 /// Transaction half-message marker.
 pub const TRAN_MSG: &str = "TRAN_MSG";
+/// The producer group a message was sent from (set on half messages and
+/// recall markers).
+pub const PRODUCER_GROUP: &str = "PGROUP";
 /// Prefix of properties that are never stored.
 pub const TRANSIENT_PREFIX: &str = "__RMQ.TRANSIENT.";
 

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use basalt_message::properties::{TAGS, UNIQ_KEY};
+use basalt_message::properties::{PRODUCER_GROUP, TAGS, UNIQ_KEY};
 use basalt_message::MessageExtBrokerInner;
 use basalt_protocol::body::register::perm;
 use basalt_protocol::headers::send::{RecallMessageRequest, RecallMessageResponse};
@@ -25,9 +25,7 @@ use crate::BrokerError;
 
 /// The tag RocketMQ gives delete markers.
 const RECALL_TAG: &str = "_RECALL_TAG_";
-const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
 const TRACE_CONTEXT: &str = "TRACE_CONTEXT";
-const PRODUCER_GROUP: &str = "PGROUP";
 
 pub struct RecallState {
     pub store: Store,
@@ -90,7 +88,7 @@ pub async fn recall(s: Arc<RecallState>, req: Request) -> Outcome {
         .insert(UNIQ_KEY, handle.message_id.as_str());
     marker
         .properties
-        .insert(TIMER_DELIVER_MS, handle.timestamp.as_str());
+        .insert(timer::DELIVER_MS, handle.timestamp.as_str());
     marker.properties.insert(TRACE_CONTEXT, "");
     if let Some(group) = &h.producer_group {
         marker.properties.insert(PRODUCER_GROUP, group.as_str());
